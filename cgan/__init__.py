@@ -1,0 +1,31 @@
+"""cgan: unpaired image-to-image translation (CycleGAN), from training to real-time inference.
+
+The public API is the handful of names below; they are imported on first use so that
+``import cgan`` and ``cgan --help`` stay fast.
+"""
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_API = {
+    "CganError": "errors",
+    "GeneratorConfig": "nets",
+    "PRESETS": "nets",
+    "preset_config": "nets",
+    "build_generator": "nets",
+    "ModelMeta": "modelfile",
+    "load_model": "modelfile",
+    "save_model": "modelfile",
+    "read_meta": "modelfile",
+    "convert_checkpoint": "convert",
+}
+
+__all__ = ["__version__", *_API]
+
+
+def __getattr__(name: str):
+    if name in _API:
+        return getattr(importlib.import_module(f".{_API[name]}", __name__), name)
+    raise AttributeError(f"module 'cgan' has no attribute {name!r}")

@@ -1,0 +1,74 @@
+"""Bring a generator checkpoint of the reference PyTorch CycleGAN code into a cgan model file."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .errors import CganError
+from .modelfile import ModelMeta, new_meta
+from .nets import build_generator, preset_config
+
+# Old checkpoints (before PyTorch 0.4) stored running statistics for InstanceNorm layers,
+# which the reference code strips on load; so do we.
+_OBSOLETE_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked")
+
+
+def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """The tensors of a ``.pth`` checkpoint, read without unpickling arbitrary objects."""
+    path = Path(path)
+    if not path.is_file():
+        raise CganError(f"checkpoint not found: {path}")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # damaged or foreign files fail in many ways inside the unpickler
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CganError(f"{path} is not a readable weights-only PyTorch checkpoint ({reason[:160]}): "
+                        f"give a generator file such as latest_net_G_A.pth") from None
+    for key in ("state_dict", "model"):  # wrappers some training scripts add
+        if isinstance(data, dict) and isinstance(data.get(key), dict):
+            data = data[key]
+    if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
+        raise CganError(f"{path} does not hold a state dict of tensors: give a generator checkpoint "
+                        f"such as latest_net_G_A.pth")
+    return {k.removeprefix("module."): v for k, v in data.items()}
+
+
+def direction_from_name(path: str | os.PathLike) -> str:
+    """The reference code's G_A maps A to B and its G_B maps B to A."""
+    return "BtoA" if "G_B" in Path(path).name else "AtoB"
+
+
+def load_matching(net: nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
+    """Load ``state`` into ``net``, requiring every tensor to match by name and shape."""
+    expected = net.state_dict()
+    state = {k: v for k, v in state.items() if k in expected or not k.endswith(_OBSOLETE_SUFFIXES)}
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    mismatched = [f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}" for k, v in expected.items()
+                  if k in state and state[k].shape != v.shape]
+    if missing or unexpected or mismatched:
+        parts = [f"{label} ({len(items)}): {', '.join(items[:3])}{' ...' if len(items) > 3 else ''}"
+                 for label, items in (("missing", missing), ("unexpected", unexpected),
+                                      ("wrong shape", mismatched)) if items]
+        hint = ""
+        stem = next((v for v in state.values() if v.ndim == 4), None)  # the first conv: ngf filters
+        if stem is not None:
+            hint = f" (its first layer has {stem.shape[0]} filters: try --ngf {stem.shape[0]})"
+        raise CganError(f"{source} does not fit this preset: {'; '.join(parts)}; pick the preset and "
+                        f"--ngf it was trained with{hint}")
+    net.load_state_dict({k: state[k] for k in expected})
+
+
+def convert_checkpoint(checkpoint: str | os.PathLike, preset: str, ngf: int | None = None,
+                       name_a: str = "A", name_b: str = "B", direction: str | None = None) -> tuple[nn.Module, ModelMeta]:
+    """A reference-code generator checkpoint as a cgan generator and its metadata."""
+    config = preset_config(preset, ngf=ngf)
+    net = build_generator(config)
+    load_matching(net, read_state_dict(checkpoint), str(checkpoint))
+    direction = direction or direction_from_name(checkpoint)
+    source, target = (name_a, name_b) if direction == "AtoB" else (name_b, name_a)
+    meta = new_meta(config, preset, source, target, direction, converted_from=Path(checkpoint).name)
+    return net.eval(), meta

@@ -1,0 +1,102 @@
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from cgan import __version__
+from cgan.cli import cli
+from reference_cyclegan import ResnetGenerator
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_version():
+    result = run("--version")
+    assert result.exit_code == 0 and __version__ in result.output
+
+
+def test_every_command_has_help_with_an_example():
+    for name in cli.commands:
+        result = run(name, "--help")
+        assert result.exit_code == 0, name
+        assert "Example" in result.output, name
+
+
+def test_python_dash_m_cgan_works():
+    out = subprocess.run([sys.executable, "-m", "cgan", "--version"], capture_output=True, text=True, check=True)
+    assert __version__ in out.stdout
+
+
+def test_info_prints_the_model_description(tiny_model_file):
+    result = run("info", tiny_model_file)
+    assert result.exit_code == 0, result.output
+    assert "tom -> jerry" in result.output and "resnet6" in result.output and "macs at 256x256" in result.output
+
+
+def test_info_json(tiny_model_file):
+    result = run("info", tiny_model_file, "--json")
+    data = json.loads(result.output)
+    assert data["size_multiple"] == 4 and data["generator_config"]["ngf"] == 8 and data["parameters"] > 0
+
+
+def test_info_of_a_truncated_file_is_one_error_line(tmp_path, tiny_model_file):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(tiny_model_file.read_bytes()[:1000])
+    assert_one_line_error(run("info", bad), "truncated or corrupt")
+
+
+def test_info_of_a_missing_file(tmp_path):
+    assert_one_line_error(run("info", tmp_path / "x.safetensors"), "not found")
+
+
+def test_debug_shows_the_traceback_anywhere_on_the_line(tmp_path):
+    for args in (["--debug", "info", tmp_path / "x"], ["info", tmp_path / "x", "--debug"]):
+        result = CliRunner().invoke(cli, [str(a) for a in args])
+        assert result.exit_code == 2 and "Traceback" in result.output
+
+
+def test_bad_flag_is_one_error_line_with_the_help_hint():
+    assert_one_line_error(run("info", "--frobnicate"), "--frobnicate", "--help")
+
+
+def test_convert_end_to_end(tmp_path):
+    reference = ResnetGenerator(ngf=8, n_blocks=6).eval()
+    ckpt = tmp_path / "latest_net_G_A.pth"
+    torch.save(reference.state_dict(), ckpt)
+    out = tmp_path / "h2z.safetensors"
+    result = run("convert", ckpt, "--preset", "resnet6", "--ngf", 8, "--name-a", "horse", "--name-b", "zebra", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "horse -> zebra" in run("info", out).output
+    assert_one_line_error(run("convert", ckpt, "--preset", "resnet6", "--ngf", 8, "-o", out), "--overwrite")
+    assert run("convert", ckpt, "--preset", "resnet6", "--ngf", 8, "-o", out, "--overwrite").exit_code == 0
+
+
+def test_convert_errors_are_one_line(tmp_path):
+    assert_one_line_error(run("convert", tmp_path / "nope.pth", "--preset", "resnet9", "-o", tmp_path / "o.safetensors"),
+                          "not found")
+    assert_one_line_error(run("convert", tmp_path / "nope.pth", "--preset", "vgg", "-o", tmp_path / "o.safetensors"),
+                          "resnet9")
+    assert_one_line_error(run("convert", tmp_path / "nope.pth", "--preset", "resnet9", "-o", tmp_path / "o.bin"),
+                          ".safetensors")
+
+
+@pytest.mark.slow
+def test_demo_writes_a_model_and_describes_it(tmp_path):
+    result = run("demo", "--out", tmp_path / "demo")
+    assert result.exit_code == 0, result.output
+    assert "photo -> graded" in result.output
+    assert_one_line_error(run("demo", "--out", tmp_path / "demo"), "--overwrite")

@@ -1,0 +1,83 @@
+import pytest
+import torch
+
+from cgan.errors import CganError
+from cgan.nets import (PRESETS, GeneratorConfig, PatchDiscriminator, build_generator, check_input_size,
+                       count_macs, count_parameters, preset_config)
+
+SMALL = {"resnet9": 8, "resnet6": 8, "unet256": 4, "unet128": 4, "mobile": 8}
+
+
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_output_shape_equals_input_shape(preset):
+    net = build_generator(preset_config(preset, ngf=SMALL[preset])).eval()
+    m = net.size_multiple
+    for h, w in [(m, m), (2 * m, m), (m, 3 * m)] if m > 4 else [(64, 64), (36, 52), (8, 100)]:
+        x = torch.rand(2, 3, h, w) * 2 - 1
+        with torch.no_grad():
+            y = net(x)
+        assert y.shape == x.shape
+        assert y.abs().max() <= 1.0
+
+
+def test_size_multiples():
+    assert preset_config("resnet9").size_multiple == 4
+    assert preset_config("mobile").size_multiple == 4
+    assert preset_config("unet256").size_multiple == 256
+    assert preset_config("unet128").size_multiple == 128
+
+
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_gradients_reach_every_parameter(preset):
+    net = build_generator(preset_config(preset, ngf=SMALL[preset]))
+    m = net.size_multiple
+    size = max(m, 16)
+    net(torch.randn(1, 3, size, size)).square().mean().backward()
+    for name, p in net.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+def test_paper_resnet9_parameters_and_macs():
+    net = build_generator(preset_config("resnet9"))
+    assert count_parameters(net) == 11_378_179
+    assert abs(count_macs(net, 256, 256) / 1e9 - 49.6) < 0.1
+
+
+def test_macs_scale_with_area_and_batch():
+    net = build_generator(preset_config("resnet6", ngf=8))
+    base = count_macs(net, 64, 64)
+    assert count_macs(net, 128, 64) == 2 * base
+    assert count_macs(net, 64, 64, batch=3) == 3 * base
+
+
+def test_macs_of_a_single_conv_by_hand():
+    conv = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ConvTranspose2d(8, 4, 2, stride=2))
+    # conv: 8*10*10 outputs x 3*3*3 products; transposed: 8*10*10 inputs x 4*2*2 weights
+    assert count_macs(conv, 10, 10) == 8 * 100 * 27 + 8 * 100 * 16
+
+
+def test_discriminator_is_a_patch_grid():
+    d = PatchDiscriminator(ndf=8, n_layers=3)
+    assert d(torch.randn(2, 3, 256, 256)).shape == (2, 1, 30, 30)  # 70x70 PatchGAN on 256x256
+
+
+def test_unknown_preset_lists_valid_names():
+    with pytest.raises(CganError, match="resnet9.*mobile"):
+        preset_config("resnet50")
+
+
+def test_invalid_configs_are_refused():
+    with pytest.raises(CganError):
+        GeneratorConfig(arch="transformer")
+    with pytest.raises(CganError):
+        GeneratorConfig(arch="unet", num_downs=3)
+    with pytest.raises(CganError, match="newer cgan"):
+        GeneratorConfig.from_dict({"arch": "resnet", "warp_drive": True})
+
+
+def test_sizes_that_are_not_a_multiple_are_refused_by_the_check():
+    check_input_size(256, 128, 4)
+    with pytest.raises(CganError, match="multiple of 4"):
+        check_input_size(130, 128, 4)
+    with pytest.raises(CganError, match="multiple of 256"):
+        check_input_size(300, 256, 256)
