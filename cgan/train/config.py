@@ -1,0 +1,181 @@
+"""Training options: one dataclass whose field names are the ``cgan train`` flags (dashes for underscores).
+
+Values come from the defaults, then a YAML file (``--config``), then the flags given. The
+resolved config is saved in the run directory as ``config.yaml``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from ..errors import CganError
+from ..nets import PRESETS
+
+PREPROCESS = ("resize_crop", "scale_width_crop", "crop", "none")
+GAN_LOSSES = ("lsgan", "vanilla", "hinge")
+MONITORS = {"cycle_l1": "min", "identity_l1": "min", "psnr": "max", "ssim": "max"}
+
+# Options that may change when a run is resumed: they bound or observe the run, not what it learns.
+RESUMABLE = {"epochs", "epochs_decay", "max_iters", "max_time", "patience", "save_every", "workers", "device",
+             "log_every", "compile"}
+
+
+@dataclass
+class TrainConfig:
+    # data
+    data: str | None = None  # holds trainA/ trainB/ [testA/ testB/]
+    a: str | None = None  # or any two folders
+    b: str | None = None
+    name_a: str | None = None  # domain names stored in the model files (default: from the folder names)
+    name_b: str | None = None
+    out: str | None = None  # run directory (default runs/<a>2<b>, numbered if taken)
+    val_truth: str | None = None  # paired ground truth for the A validation images (same file names)
+    val_fraction: float = 0.05  # held out for validation when there is no testA/testB
+    val_images: int = 64  # validation images per domain (the sample grids show the first 8)
+    # networks
+    preset: str = "resnet9"
+    ngf: int | None = None  # default: the preset's
+    ndf: int = 64
+    n_layers_d: int = 3
+    # preprocessing
+    size: int = 256  # training crop
+    load_size: int | None = None  # default: size * 286 / 256, the reference's ratio
+    preprocess: str = "resize_crop"
+    no_flip: bool = False
+    # optimisation
+    batch: int = 1
+    epochs: int = 100  # at the initial learning rate
+    epochs_decay: int = 100  # then linear decay to zero
+    max_iters: int | None = None
+    max_time: str | None = None  # e.g. 90s, 30m, 2h, 1h30m
+    lr: float = 2e-4
+    beta1: float = 0.5
+    gan_loss: str = "lsgan"
+    lambda_cycle: float = 10.0
+    lambda_identity: float = 0.5  # relative to lambda_cycle, as in the reference code
+    pool: int = 50
+    # speed
+    amp: bool = True  # bf16 autocast on CPUs that support it, fp16 + gradient scaling on CUDA
+    compile: bool = False
+    workers: int | None = None  # default: half the CPU cores, at most 4
+    device: str = "auto"
+    # observation and checkpoints
+    patience: int = 0  # validations without improvement before stopping; 0 = never stop early
+    monitor: str | None = None  # default: psnr with --val-truth, else cycle_l1
+    save_every: int = 0  # also save every N iterations; 0 = at epoch ends only
+    log_every: int = 10  # iterations between logged training losses
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        if self.preset not in PRESETS:
+            raise CganError(f"unknown --preset {self.preset!r}: choose one of {', '.join(PRESETS)}")
+        for name, allowed in (("preprocess", PREPROCESS), ("gan_loss", GAN_LOSSES)):
+            if getattr(self, name) not in allowed:
+                raise CganError(f"unknown --{name.replace('_', '-')} {getattr(self, name)!r}: choose one of {', '.join(allowed)}")
+        if self.monitor is not None and self.monitor not in MONITORS:
+            raise CganError(f"unknown --monitor {self.monitor!r}: choose one of {', '.join(MONITORS)}")
+        if self.monitor in ("psnr", "ssim") and not self.val_truth:
+            raise CganError(f"--monitor {self.monitor} needs paired ground truth: give --val-truth DIR")
+        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise CganError(f"unknown --device {self.device!r}: choose auto, cpu or cuda")
+        for name in ("size", "batch", "ndf", "n_layers_d", "log_every"):
+            if getattr(self, name) < 1:
+                raise CganError(f"--{name.replace('_', '-')} must be at least 1")
+        for name in ("epochs", "epochs_decay", "pool", "patience", "save_every", "seed"):
+            if getattr(self, name) < 0:
+                raise CganError(f"--{name.replace('_', '-')} must not be negative")
+        if self.epochs + self.epochs_decay < 1:
+            raise CganError("--epochs plus --epochs-decay must be at least 1")
+        if self.max_iters is not None and self.max_iters < 1:
+            raise CganError("--max-iters must be at least 1")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise CganError("--val-fraction must be in [0, 1)")
+        if self.lr <= 0:
+            raise CganError("--lr must be positive")
+        if self.preprocess == "none" and self.batch > 1:
+            raise CganError("--preprocess none keeps each image's own size, so it needs --batch 1")
+        parse_duration(self.max_time)
+
+    @property
+    def monitor_metric(self) -> str:
+        return self.monitor or ("psnr" if self.val_truth else "cycle_l1")
+
+    @property
+    def resolved_load_size(self) -> int:
+        return self.load_size or round(self.size * 286 / 256)
+
+    @property
+    def total_epochs(self) -> int:
+        return self.epochs + self.epochs_decay
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def parse_duration(text: str | None) -> float | None:
+    """'90' or '90s' -> 90.0, '30m' -> 1800.0, '1h30m' -> 5400.0, None -> None."""
+    if text is None:
+        return None
+    text = str(text).strip().lower()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return float(text)
+    parts = re.findall(r"(\d+(?:\.\d+)?)([hms])", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise CganError(f"cannot read duration {text!r}: write it like 90s, 30m, 2h or 1h30m")
+    return sum(float(n) * {"h": 3600, "m": 60, "s": 1}[u] for n, u in parts)
+
+
+def load_yaml(path: str | Path) -> dict:
+    """Options from a YAML file; keys may use dashes or underscores."""
+    path = Path(path)
+    if not path.is_file():
+        raise CganError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise CganError(f"{path} is not valid YAML ({str(e).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise CganError(f"{path} must hold a mapping of option: value")
+    data = {str(k).replace("-", "_"): v for k, v in data.items()}
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise CganError(f"{path}: unknown options {', '.join(unknown)} (see: cgan train --help)")
+    return data
+
+
+def resolve_config(flags: dict, config_file: str | None = None, resume_config: dict | None = None) -> TrainConfig:
+    """Defaults < resumed run's config < YAML file < flags given (None means not given)."""
+    given = {k: v for k, v in flags.items() if v is not None}
+    values: dict = {}
+    if resume_config is not None:
+        values.update(resume_config)
+        file_values = load_yaml(config_file) if config_file else {}
+        changed = sorted(k for k, v in {**file_values, **given}.items()
+                         if k not in RESUMABLE and resume_config.get(k) != v)
+        if changed:
+            raise CganError(f"cannot change {', '.join('--' + k.replace('_', '-') for k in changed)} when resuming: "
+                            f"start a new run instead")
+        values.update(file_values)
+    elif config_file:
+        values.update(load_yaml(config_file))
+    values.update(given)
+    try:
+        return TrainConfig(**values)
+    except TypeError as e:
+        raise CganError(f"bad training options: {e}") from None
+
+
+def read_run_config(run_dir: str | Path) -> dict:
+    """The resolved config a run directory was started with."""
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        raise CganError(f"{run_dir} has no config.yaml: --resume needs a run directory written by cgan train")
+    return load_yaml(path)

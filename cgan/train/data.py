@@ -1,0 +1,269 @@
+"""Image folders, decoding to 8-bit RGB, the reference preprocessing, and unaligned A/B sampling.
+
+Every random choice (which B goes with which A, crop, flip) is a pure function of the seed,
+the epoch and the position in the epoch. So data is identical across worker counts, and a
+resumed run sees exactly the batches an uninterrupted one would have.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from ..errors import CganError
+from .config import TrainConfig
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
+
+def list_images(folder: str | os.PathLike) -> list[Path]:
+    """Image files under ``folder`` (recursive, sorted); hidden files and folders are ignored."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CganError(f"image folder not found: {folder}")
+    files = [p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+             and not any(part.startswith(".") for part in p.relative_to(folder).parts)]
+    return sorted(files)
+
+
+def read_rgb(path: str | os.PathLike) -> np.ndarray | None:
+    """Any supported image as HxWx3 uint8 RGB (grey, alpha, palette, 16-bit, float), or None if unreadable."""
+    try:
+        raw = np.fromfile(str(path), dtype=np.uint8)  # np.fromfile + imdecode also handles non-ASCII paths
+    except OSError:
+        return None
+    image = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED) if raw.size else None
+    if image is None:
+        return None
+    if image.dtype == np.uint16:
+        image = (image / 257.0).round().astype(np.uint8)
+    elif image.dtype.kind == "f":
+        scale = 255.0 if np.nanmax(image) <= 1.0 else 1.0
+        image = np.clip(np.nan_to_num(image) * scale, 0, 255).round().astype(np.uint8)
+    elif image.dtype != np.uint8:
+        return None
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    elif image.shape[2] == 4:  # composite over white: what a viewer shows for transparent pixels
+        alpha = image[..., 3:4].astype(np.float32) / 255.0
+        bgr = image[..., :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)
+        image = cv2.cvtColor(bgr.round().astype(np.uint8), cv2.COLOR_BGR2RGB)
+    elif image.shape[2] == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    else:
+        return None
+    return np.ascontiguousarray(image)
+
+
+def to_tensor(image: np.ndarray) -> torch.Tensor:
+    """HxWx3 uint8 RGB -> 3xHxW float32 in [-1, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(127.5).sub_(1.0)
+
+
+def to_image(tensor: torch.Tensor) -> np.ndarray:
+    """3xHxW in [-1, 1] -> HxWx3 uint8 RGB."""
+    return tensor.detach().float().clamp(-1, 1).add(1).mul(127.5).round().byte().permute(1, 2, 0).cpu().numpy()
+
+
+def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    shrinking = width * height < image.shape[0] * image.shape[1]
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
+
+
+def _scale_short_side_to(image: np.ndarray, side: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    if min(h, w) >= side:
+        return image
+    scale = side / min(h, w)
+    return _resize(image, max(side, round(w * scale)), max(side, round(h * scale)))
+
+
+def pad_to_multiple(image: np.ndarray, multiple: int) -> np.ndarray:
+    """Reflect-pad bottom and right so both sides are multiples of ``multiple``."""
+    h, w = image.shape[:2]
+    pad_h, pad_w = -h % multiple, -w % multiple
+    if pad_h == 0 and pad_w == 0:
+        return image
+    return cv2.copyMakeBorder(image, 0, pad_h, 0, pad_w, cv2.BORDER_REFLECT_101)
+
+
+def augment(image: np.ndarray, config: TrainConfig, multiple: int, rng: np.random.Generator) -> np.ndarray:
+    """The reference CycleGAN preprocessing: resize or scale, random crop, random horizontal flip."""
+    size, load = config.size, config.resolved_load_size
+    if config.preprocess == "resize_crop":
+        image = _resize(image, load, load)
+    elif config.preprocess == "scale_width_crop":
+        h, w = image.shape[:2]
+        image = _scale_short_side_to(_resize(image, load, max(1, round(h * load / w))), size)
+    elif config.preprocess == "crop":
+        image = _scale_short_side_to(image, size)
+    if config.preprocess == "none":
+        image = pad_to_multiple(image, multiple)
+    else:
+        h, w = image.shape[:2]
+        top, left = rng.integers(h - size + 1), rng.integers(w - size + 1)
+        image = image[top:top + size, left:left + size]
+    if not config.no_flip and rng.random() < 0.5:
+        image = image[:, ::-1]
+    return image
+
+
+def center_view(image: np.ndarray, size: int) -> np.ndarray:
+    """The deterministic validation view: short side scaled to ``size``, centre ``size`` x ``size`` crop."""
+    h, w = image.shape[:2]
+    scale = size / min(h, w)
+    image = _resize(image, max(size, round(w * scale)), max(size, round(h * scale)))
+    h, w = image.shape[:2]
+    top, left = (h - size) // 2, (w - size) // 2
+    return image[top:top + size, left:left + size]
+
+
+@dataclasses.dataclass
+class DataSplit:
+    train_a: list[Path]
+    train_b: list[Path]
+    val_a: list[Path]
+    val_b: list[Path]
+    truth_a: list[Path] | None  # ground truth for each val_a image, same order
+    notes: list[str]
+
+
+def _require_images(folder: Path, files: list[Path], notes: list[str]) -> list[Path]:
+    if not files:
+        raise CganError(f"no images in {folder} (looked for {', '.join(IMAGE_SUFFIXES)}): put the domain's images there")
+    # A signature check is cheap; files that pass it but fail to decode are skipped when drawn.
+    readable = [f for f in files if cv2.haveImageReader(str(f))]
+    if not readable:
+        raise CganError(f"none of the {len(files)} image files in {folder} can be read: they are damaged or not images")
+    if len(readable) < len(files):
+        notes.append(f"skipped {len(files) - len(readable)} unreadable files in {folder}")
+    return readable
+
+
+def _hold_out(files: list[Path], fraction: float, seed: int) -> tuple[list[Path], list[Path]]:
+    count = max(1, round(len(files) * fraction)) if fraction > 0 and len(files) > 1 else 0
+    order = np.random.default_rng(seed).permutation(len(files))
+    held = sorted(files[i] for i in order[:count])
+    kept = [f for f in files if f not in set(held)]
+    return kept, held
+
+
+def find_data(config: TrainConfig) -> DataSplit:
+    """Training and validation files from ``--data`` or ``--a/--b``; every problem is found before training."""
+    notes: list[str] = []
+    if config.data:
+        root = Path(config.data)
+        if not root.is_dir():
+            raise CganError(f"data folder not found: {root}")
+        folder_a, folder_b = root / "trainA", root / "trainB"
+        for folder in (folder_a, folder_b):
+            if not folder.is_dir():
+                raise CganError(f"{root} has no {folder.name}/ folder: --data needs trainA/ and trainB/ "
+                                f"(and optionally testA/ testB/); for two plain folders use --a and --b")
+        test_a, test_b = root / "testA", root / "testB"
+    elif config.a and config.b:
+        folder_a, folder_b = Path(config.a), Path(config.b)
+        test_a = test_b = None
+    else:
+        raise CganError("give the images: --data DIR (with trainA/ trainB/) or --a DIR_A --b DIR_B")
+    train_a = _require_images(folder_a, list_images(folder_a), notes)
+    train_b = _require_images(folder_b, list_images(folder_b), notes)
+    if test_a is not None and test_a.is_dir() and test_b.is_dir() and list_images(test_a) and list_images(test_b):
+        val_a, val_b = list_images(test_a), list_images(test_b)
+    else:
+        train_a, val_a = _hold_out(train_a, config.val_fraction, config.seed)
+        train_b, val_b = _hold_out(train_b, config.val_fraction, config.seed + 1)
+        if not val_a or not val_b:
+            notes.append("too few images to hold any out: validating on training images")
+            val_a, val_b = val_a or train_a, val_b or train_b
+    val_a, val_b = val_a[: config.val_images], val_b[: config.val_images]
+    truth = _match_truth(config.val_truth, val_a, folder_a if not config.data else Path(config.data) / "testA") \
+        if config.val_truth else None
+    return DataSplit(train_a, train_b, val_a, val_b, truth, notes)
+
+
+def _match_truth(truth_dir: str, val_a: list[Path], val_root: Path) -> list[Path]:
+    """The truth file for each validation A image: same relative path, any image suffix."""
+    truth_root = Path(truth_dir)
+    by_stem = {p.relative_to(truth_root).with_suffix("").as_posix(): p for p in list_images(truth_root)}
+    matched, missing = [], []
+    for path in val_a:
+        key = path.relative_to(val_root).with_suffix("").as_posix() if path.is_relative_to(val_root) else path.stem
+        (matched if key in by_stem else missing).append(by_stem.get(key, path))
+    if missing:
+        raise CganError(f"--val-truth {truth_root} has no image for {len(missing)} validation images "
+                        f"(first: {missing[0].name}): it needs one per A validation image, with the same name")
+    return matched
+
+
+class UnpairedDataset(Dataset):
+    """Items are (a_index, b_index, item_seed) keys from ``EpochSampler``; returns two image tensors."""
+
+    def __init__(self, files_a: list[Path], files_b: list[Path], config: TrainConfig, multiple: int) -> None:
+        self.files_a, self.files_b, self.config, self.multiple = files_a, files_b, config, multiple
+
+    def __len__(self) -> int:
+        return max(len(self.files_a), len(self.files_b))
+
+    def _load(self, files: list[Path], index: int, rng: np.random.Generator) -> tuple[torch.Tensor, int]:
+        # An unreadable file is replaced by the next readable one and counted, never a crash mid-epoch.
+        for skipped in range(len(files)):
+            image = read_rgb(files[(index + skipped) % len(files)])
+            if image is not None:
+                return to_tensor(augment(image, self.config, self.multiple, rng)), skipped
+        raise CganError(f"none of the {len(files)} images in {files[0].parent} can be read")
+
+    def __getitem__(self, key: tuple[int, int, int]) -> dict:
+        a_index, b_index, item_seed = key
+        rng = np.random.default_rng(item_seed)
+        a, skipped_a = self._load(self.files_a, a_index, rng)
+        b, skipped_b = self._load(self.files_b, b_index, rng)
+        return {"A": a, "B": b, "skipped": skipped_a + skipped_b}
+
+
+class EpochSampler(Sampler):
+    """The keys of one epoch for one rank: A in a seeded random order, B drawn independently of A.
+
+    ``set_epoch`` chooses the epoch; its ``start`` skips the items a resumed run already trained on.
+    """
+
+    def __init__(self, n_a: int, n_b: int, seed: int, rank: int = 0, world: int = 1) -> None:
+        self.n_a, self.n_b, self.seed, self.rank, self.world = n_a, n_b, seed, rank, world
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch: int, start: int = 0) -> None:
+        length = max(self.n_a, self.n_b)
+        rng = np.random.default_rng([self.seed, epoch])
+        order_a = rng.permutation(self.n_a)
+        picks_b = rng.integers(self.n_b, size=length)
+        item_seeds = rng.integers(2**63, size=length)
+        per_rank = length // self.world  # equal shares, so every rank takes the same number of steps
+        positions = range(self.rank, per_rank * self.world, self.world)
+        self.keys = [(int(order_a[i % self.n_a]), int(picks_b[i]), int(item_seeds[i])) for i in positions][start:]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __iter__(self):
+        return iter(self.keys)
+
+
+def load_views(files: list[Path], size: int, truth: list[Path] | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Validation images (centre views) as one NCHW tensor, and their ground truth if given.
+
+    An image is left out when it, or its truth, cannot be read.
+    """
+    images = [read_rgb(f) for f in files]
+    truths = [read_rgb(f) for f in truth] if truth is not None else [None] * len(files)
+    keep = [i for i in range(len(files)) if images[i] is not None and (truth is None or truths[i] is not None)]
+    if not keep:
+        raise CganError(f"none of the validation images in {files[0].parent} can be read")
+    views = torch.stack([to_tensor(center_view(images[i], size)) for i in keep])
+    if truth is None:
+        return views, None
+    return views, torch.stack([to_tensor(center_view(truths[i], size)) for i in keep])

@@ -1,0 +1,113 @@
+"""What a run shows: metrics.jsonl, TensorBoard scalars and images, sample grids and a loss-curve PNG."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from ..fileio import atomic_write_bytes
+from .data import to_image
+
+LABEL_WIDTH = 120
+
+
+class RunLog:
+    """Appends training and validation records to ``metrics.jsonl`` and TensorBoard, and keeps them for plots."""
+
+    def __init__(self, run_dir: Path, resume_iteration: int | None = None) -> None:
+        self.path = run_dir / "metrics.jsonl"
+        self.records: list[dict] = []
+        if resume_iteration is not None and self.path.exists():
+            # Lines written after the checkpoint we resume from describe steps that will be redone.
+            self.records = [r for r in map(json.loads, self.path.read_text().splitlines())
+                            if r.get("iteration", 0) <= resume_iteration]
+            self.path.write_text("".join(json.dumps(r) + "\n" for r in self.records))
+        self._file = open(self.path, "a", encoding="utf-8")
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.tensorboard = SummaryWriter(str(run_dir / "tb"), purge_step=resume_iteration)
+
+    def log(self, kind: str, iteration: int, epoch: int, values: dict) -> None:
+        record = {"type": kind, "iteration": iteration, "epoch": epoch, **values}
+        self.records.append(record)
+        self._file.write(json.dumps(record) + "\n")
+        self._file.flush()
+        for name, value in values.items():
+            if isinstance(value, (int, float)):
+                self.tensorboard.add_scalar(f"{kind}/{name}", value, iteration)
+
+    def add_image(self, tag: str, rgb: np.ndarray, iteration: int) -> None:
+        self.tensorboard.add_image(tag, rgb, iteration, dataformats="HWC")
+
+    def close(self) -> None:
+        self._file.close()
+        self.tensorboard.close()
+
+
+def _labelled_row(label: str, images: torch.Tensor) -> np.ndarray:
+    row = np.concatenate([to_image(im) for im in images], axis=1)
+    margin = np.full((row.shape[0], LABEL_WIDTH, 3), 255, np.uint8)
+    cv2.putText(margin, label, (6, row.shape[0] // 2 + 5), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+    return np.concatenate([margin, row], axis=1)
+
+
+def sample_grid(name_a: str, name_b: str, real_a: torch.Tensor, fake_b: torch.Tensor, rec_a: torch.Tensor,
+                real_b: torch.Tensor, fake_a: torch.Tensor, rec_b: torch.Tensor) -> np.ndarray:
+    """Rows per direction: input, translation, reconstruction (RGB uint8)."""
+    n = min(len(real_a), len(real_b))
+    rows = [
+        _labelled_row(f"{name_a}", real_a[:n]), _labelled_row(f"-> {name_b}", fake_b[:n]),
+        _labelled_row(f"-> {name_a} again", rec_a[:n]),
+        _labelled_row(f"{name_b}", real_b[:n]), _labelled_row(f"-> {name_a}", fake_a[:n]),
+        _labelled_row(f"-> {name_b} again", rec_b[:n]),
+    ]
+    gap = np.full((6, rows[0].shape[1], 3), 255, np.uint8)
+    return np.concatenate(rows[:3] + [gap] + rows[3:], axis=0)
+
+
+def write_png(path: str | os.PathLike, rgb: np.ndarray) -> None:
+    ok, encoded = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    if ok:
+        atomic_write_bytes(path, encoded.tobytes())
+
+
+def plot_losses(records: list[dict], path: str | os.PathLike, monitor: str | None = None) -> None:
+    """Training losses against iterations, and the validation metrics, as one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    train = [r for r in records if r["type"] == "train"]
+    val = [r for r in records if r["type"] == "val"]
+    if not train:
+        return
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
+    x = [r["iteration"] for r in train]
+    for name in ("G_gan_A", "G_gan_B", "cycle_A", "cycle_B", "idt_A", "idt_B", "D_A", "D_B"):
+        if name in train[0]:
+            left.plot(x, [r[name] for r in train], label=name, linewidth=1)
+    left.set_xlabel("iteration")
+    left.set_title("training losses")
+    left.legend(fontsize=7, ncol=2)
+    if val:
+        vx = [r["iteration"] for r in val]
+        for name in ("cycle_l1", "identity_l1"):
+            right.plot(vx, [r[name] for r in val], marker="o", label=name)
+        if "psnr" in val[0]:
+            twin = right.twinx()
+            twin.plot(vx, [r["psnr"] for r in val], marker="s", color="tab:red", label="psnr (dB)")
+            twin.set_ylabel("PSNR (dB)")
+            twin.legend(loc="upper right", fontsize=8)
+        right.legend(loc="upper left", fontsize=8)
+    right.set_xlabel("iteration")
+    right.set_title(f"validation (monitor: {monitor})" if monitor else "validation")
+    fig.tight_layout()
+    tmp = Path(path).with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=90)
+    plt.close(fig)
+    os.replace(tmp, path)

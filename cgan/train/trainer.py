@@ -1,0 +1,461 @@
+"""The CycleGAN training loop: AMP, DDP, schedule, validation, early stopping, checkpoints and resume.
+
+Read ``Trainer.fit`` top to bottom: epochs of ``train_step``s, a validation at each epoch end,
+and checkpoints that are always written atomically so a kill at any instant leaves a run
+that ``--resume`` continues exactly.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+import yaml
+from torch import nn
+from torch.utils.data import DataLoader
+
+from ..errors import CganError
+from ..fileio import atomic_write_text, numbered_path
+from ..modelfile import new_meta, save_model
+from ..nets import PatchDiscriminator, build_generator, preset_config
+from . import distributed
+from .config import MONITORS, TrainConfig, parse_duration
+from .data import EpochSampler, UnpairedDataset, find_data, load_views
+from .evaluate import validate
+from .losses import discriminator_loss, generator_loss
+from .pool import ImagePool
+from .report import RunLog, plot_losses, sample_grid, write_png
+from .state import load_state, save_state
+
+LOSS_NAMES = ("G_gan_A", "G_gan_B", "cycle_A", "cycle_B", "idt_A", "idt_B", "D_A", "D_B")
+GRID_IMAGES = 8
+
+
+class Callback:
+    """Hooks into training; subclass and override what you need. Set ``trainer.stop_reason`` to stop."""
+
+    def on_step_end(self, trainer: "Trainer", losses: dict | None) -> None:
+        """After every step; ``losses`` (averages since the last log) only on logging steps, else None."""
+
+    def on_validation(self, trainer: "Trainer", metrics: dict) -> None:
+        """After every validation, with its metrics."""
+
+    def on_epoch_end(self, trainer: "Trainer") -> None:
+        """After every completed epoch (after its validation and checkpoint)."""
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    iterations: int
+    epochs: int
+    stop_reason: str
+    best: dict | None  # the best validation record by the monitored metric
+
+
+class CycleGenerators(nn.Module):
+    """Both generators, so one forward call per step computes every image the generator loss needs.
+
+    Each generator runs once on A and B together (instance norm is per image, so this equals
+    separate calls, and a batch of two uses a CPU or GPU better than two batches of one).
+    """
+
+    def __init__(self, g_ab: nn.Module, g_ba: nn.Module) -> None:
+        super().__init__()
+        self.g_ab, self.g_ba = g_ab, g_ba
+
+    def forward(self, real_a: torch.Tensor, real_b: torch.Tensor, identity: bool) -> tuple[torch.Tensor, ...]:
+        n = len(real_a)
+        if identity and real_a.shape == real_b.shape:
+            fake_b, idt_b = self.g_ab(torch.cat([real_a, real_b])).split(n)
+            fake_a, idt_a = self.g_ba(torch.cat([real_b, real_a])).split(n)
+        else:
+            fake_b, fake_a = self.g_ab(real_a), self.g_ba(real_b)
+            idt_b = self.g_ab(real_b) if identity else None
+            idt_a = self.g_ba(real_a) if identity else None
+        return fake_b, self.g_ba(fake_b), fake_a, self.g_ab(fake_a), idt_a, idt_b
+
+
+class CycleDiscriminators(nn.Module):
+    """Both discriminators, each scoring its domain's real and pooled fake images in one call."""
+
+    def __init__(self, d_a: nn.Module, d_b: nn.Module) -> None:
+        super().__init__()
+        self.d_a, self.d_b = d_a, d_b
+
+    def forward(self, real_a, fake_a, real_b, fake_b) -> tuple[torch.Tensor, ...]:
+        def score(d: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            if real.shape == fake.shape:
+                return d(torch.cat([real, fake])).split(len(real))
+            return d(real), d(fake)
+
+        return (*score(self.d_a, real_a, fake_a), *score(self.d_b, real_b, fake_b))
+
+
+def _pick_device(name: str, local_rank: int) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise CganError("--device cuda but no CUDA GPU is visible to PyTorch: use --device cpu, or install a "
+                            "CUDA build of PyTorch")
+        return torch.device(name if ":" in name else f"cuda:{local_rank}")
+    return torch.device("cpu")
+
+
+def _autocast_settings(device: torch.device, amp: bool) -> tuple[dict, bool]:
+    """autocast kwargs, and whether gradients need scaling (fp16 only)."""
+    if amp and device.type == "cuda":
+        return {"device_type": "cuda", "dtype": torch.float16, "enabled": True}, True
+    bf16_ok = amp and device.type == "cpu" and torch.backends.mkldnn.is_available() and \
+        torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    return {"device_type": device.type, "dtype": torch.bfloat16, "enabled": bf16_ok}, False
+
+
+def _default_names(config: TrainConfig) -> tuple[str, str]:
+    if config.data:
+        stem = Path(os.path.abspath(config.data)).name
+        parts = stem.split("2")
+        default = parts if len(parts) == 2 and all(parts) else ("A", "B")
+    else:
+        default = (Path(os.path.abspath(config.a)).name or "A", Path(os.path.abspath(config.b)).name or "B")
+    return config.name_a or default[0], config.name_b or default[1]
+
+
+class Trainer:
+    """Trains two generators and two discriminators on unpaired folders; see ``TrainConfig``."""
+
+    def __init__(self, config: TrainConfig, callbacks: list[Callback] | tuple = (), resume: str | None = None) -> None:
+        self.config = config
+        self.callbacks = list(callbacks)
+        self.dist = distributed.setup("cuda" if config.device != "cpu" and torch.cuda.is_available() else "cpu")
+        self.device = _pick_device(config.device, self.dist.local_rank)
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.device)
+        self.autocast, scaling = _autocast_settings(self.device, config.amp)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=scaling)
+        self.name_a, self.name_b = _default_names(config)
+        torch.manual_seed(config.seed)
+
+        # data: every problem is reported before any work starts
+        self.split = find_data(config)
+        self.gen_config = preset_config(config.preset, ngf=config.ngf)
+        dataset = UnpairedDataset(self.split.train_a, self.split.train_b, config, self.gen_config.size_multiple)
+        self.val_a, self.truth_a = load_views(self.split.val_a, config.size, self.split.truth_a)
+        self.val_b, _ = load_views(self.split.val_b, config.size)
+        self.sampler = EpochSampler(len(self.split.train_a), len(self.split.train_b), config.seed,
+                                    self.dist.rank, self.dist.world)
+        if len(self.sampler) == 0:
+            raise CganError(f"fewer training images than the {self.dist.world} processes: use fewer processes")
+        workers = config.workers if config.workers is not None else min(4, (os.cpu_count() or 2) // 2)
+        self.loader = DataLoader(dataset, batch_size=config.batch, sampler=self.sampler, num_workers=workers,
+                                 pin_memory=self.device.type == "cuda", persistent_workers=workers > 0)
+
+        # networks and optimisers
+        self.g_ab, self.g_ba = build_generator(self.gen_config), build_generator(self.gen_config)
+        self.d_a = PatchDiscriminator(self.gen_config.out_channels, config.ndf, config.n_layers_d)
+        self.d_b = PatchDiscriminator(self.gen_config.in_channels, config.ndf, config.n_layers_d)
+        for net in (self.d_a, self.d_b):
+            for p in net.parameters():  # the reference initialisation, as for the generators
+                nn.init.normal_(p, 0.0, 0.02) if p.ndim > 1 else nn.init.zeros_(p)
+        for net in (self.g_ab, self.g_ba, self.d_a, self.d_b):
+            net.to(self.device, memory_format=torch.channels_last)
+        fused = {"fused": True} if self.device.type == "cuda" else {"foreach": True}
+        betas = (config.beta1, 0.999)
+        self.opt_g = torch.optim.Adam([*self.g_ab.parameters(), *self.g_ba.parameters()], config.lr, betas, **fused)
+        self.opt_d = torch.optim.Adam([*self.d_a.parameters(), *self.d_b.parameters()], config.lr, betas, **fused)
+        self.pool_a, self.pool_b = ImagePool(config.pool, config.seed), ImagePool(config.pool, config.seed + 1)
+
+        self.iteration, self.epoch, self.batch_in_epoch, self.elapsed = 0, 0, 0, 0.0
+        self.best: dict | None = None
+        self.bad_validations = 0
+        self.stop_reason = ""
+        self._loss_sum, self._loss_count, self._skipped = None, 0, 0
+        self._last_validated = -1
+        if resume:
+            self.run_dir = Path(resume)
+            self._load_state(load_state(self.run_dir / "state.safetensors"))
+            if self.dist.main:  # a kill during a write can leave its temporary file behind
+                for stale in self.run_dir.rglob(".*.tmp"):
+                    stale.unlink(missing_ok=True)
+        else:
+            self.run_dir = self._new_run_dir()
+        self._wrap_for_speed_and_ranks()
+        self.log = RunLog(self.run_dir, self.iteration if resume else None) if self.dist.main else None
+
+    # ----------------------------------------------------------------------------------------- setup
+    def _new_run_dir(self) -> Path:
+        path = ""
+        if self.dist.main:
+            if self.config.out:
+                run = Path(self.config.out)
+                if run.exists() and any(run.iterdir()):
+                    raise CganError(f"{run} already holds files: continue it with --resume {run}, or pick another --out")
+            else:
+                run = numbered_path(Path("runs") / f"{self.name_a}2{self.name_b}")
+            (run / "samples").mkdir(parents=True, exist_ok=True)
+            config = {**self.config.to_dict(), "out": str(run), "name_a": self.name_a, "name_b": self.name_b}
+            atomic_write_text(run / "config.yaml", yaml.safe_dump(config, sort_keys=False))
+            path = str(run)
+        return Path(distributed.share_from_main(path, self.dist))
+
+    def _wrap_for_speed_and_ranks(self) -> None:
+        generators = CycleGenerators(self.g_ab, self.g_ba)
+        discriminators = CycleDiscriminators(self.d_a, self.d_b)
+        self.raw_discriminators = discriminators
+        if self.config.compile:
+            generators, discriminators = torch.compile(generators), torch.compile(discriminators)
+        if self.dist.enabled:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            generators, discriminators = DDP(generators, device_ids=ids), DDP(discriminators, device_ids=ids)
+        self.generators, self.discriminators = generators, discriminators
+
+    # ------------------------------------------------------------------------------------------ loop
+    def fit(self) -> TrainResult:
+        """Train until the epochs, --max-iters or --max-time run out, early stopping, Ctrl-C or a NaN."""
+        config = self.config
+        started = time.monotonic() - self.elapsed
+        max_time = parse_duration(config.max_time)
+        if self.dist.main:
+            for note in self.split.notes:
+                print(f"note: {note}")
+            self._print_start()
+        try:
+            with self._stop_on_sigint():
+                while not self.stop_reason:
+                    if self.epoch >= config.total_epochs:
+                        self.stop_reason = f"finished {config.total_epochs} epochs"
+                        break
+                    self._set_learning_rate()
+                    completed = self._run_epoch(started, max_time)
+                    if completed:
+                        self.epoch += 1
+                        self.batch_in_epoch = 0
+                        self._validate_and_checkpoint(f"epoch_{self.epoch:04d}")
+                        for cb in self.callbacks:
+                            cb.on_epoch_end(self)
+                if self._last_validated != self.iteration:
+                    self._validate_and_checkpoint(f"iter_{self.iteration:07d}")
+        finally:
+            if self.log:
+                self.log.close()
+            distributed.teardown(self.dist)
+        if self.dist.main:
+            print(f"stopped: {self.stop_reason}; {self.iteration} iterations, run directory {self.run_dir}")
+        return TrainResult(self.run_dir, self.iteration, self.epoch, self.stop_reason, self.best)
+
+    def _run_epoch(self, started: float, max_time: float | None) -> bool:
+        """Train through the rest of this epoch; False if stopped before its end."""
+        from tqdm import tqdm
+
+        config = self.config
+        self.sampler.set_epoch(self.epoch, start=self.batch_in_epoch * config.batch)
+        steps = self.batch_in_epoch + math.ceil(len(self.sampler) / config.batch)
+        bar = tqdm(total=steps, initial=self.batch_in_epoch, desc=f"epoch {self.epoch + 1}/{config.total_epochs}",
+                   unit="it", disable=not self.dist.main, dynamic_ncols=True, leave=False)
+        for batch in self.loader:
+            self._accumulate(self.train_step(batch["A"], batch["B"]), int(batch["skipped"].sum()))
+            self.iteration += 1
+            self.batch_in_epoch += 1
+            self.elapsed = time.monotonic() - started
+            bar.update(1)
+            reached_time = max_time is not None and self.elapsed >= max_time
+            reached_iters = config.max_iters is not None and self.iteration >= config.max_iters
+            saving = config.save_every and self.iteration % config.save_every == 0
+            losses = None
+            if self.iteration % config.log_every == 0 or reached_time or reached_iters or saving or self.stop_reason:
+                losses = self._log_losses(bar)
+            for cb in self.callbacks:
+                cb.on_step_end(self, losses)
+            if reached_iters:
+                self.stop_reason = self.stop_reason or f"reached --max-iters {config.max_iters}"
+            if reached_time:
+                self.stop_reason = self.stop_reason or f"reached --max-time {config.max_time}"
+            if distributed.any_rank(bool(self.stop_reason), self.dist):
+                self.stop_reason = self.stop_reason or "stopped by another rank"
+                break
+            if saving:
+                self._save_checkpoint()
+        bar.close()
+        return not self.stop_reason
+
+    def train_step(self, real_a: torch.Tensor, real_b: torch.Tensor) -> torch.Tensor:
+        """One optimisation step of both generators and both discriminators; returns the losses (LOSS_NAMES)."""
+        config = self.config
+        real_a = real_a.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+        real_b = real_b.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+        lambda_idt = config.lambda_identity * config.lambda_cycle
+
+        # generators: fool both discriminators, reconstruct through the cycle, leave own-domain images alone
+        self.raw_discriminators.requires_grad_(False)
+        with torch.autocast(**self.autocast):
+            fake_b, rec_a, fake_a, rec_b, idt_a, idt_b = self.generators(real_a, real_b, lambda_idt > 0)
+            gan_a = generator_loss(config.gan_loss, self.d_a(fake_a))
+            gan_b = generator_loss(config.gan_loss, self.d_b(fake_b))
+        cycle_a = F.l1_loss(rec_a.float(), real_a) * config.lambda_cycle
+        cycle_b = F.l1_loss(rec_b.float(), real_b) * config.lambda_cycle
+        zero = torch.zeros((), device=self.device)
+        idt_loss_a = F.l1_loss(idt_a.float(), real_a) * lambda_idt if idt_a is not None else zero
+        idt_loss_b = F.l1_loss(idt_b.float(), real_b) * lambda_idt if idt_b is not None else zero
+        loss_g = gan_a + gan_b + cycle_a + cycle_b + idt_loss_a + idt_loss_b
+        self.opt_g.zero_grad(set_to_none=True)
+        self.scaler.scale(loss_g).backward()
+        self.scaler.step(self.opt_g)
+
+        # discriminators: real images against a history of fakes, computed above once and detached
+        self.raw_discriminators.requires_grad_(True)
+        pooled_a, pooled_b = self.pool_a.query(fake_a.detach()), self.pool_b.query(fake_b.detach())
+        with torch.autocast(**self.autocast):
+            real_score_a, fake_score_a, real_score_b, fake_score_b = self.discriminators(real_a, pooled_a, real_b, pooled_b)
+            loss_d_a = discriminator_loss(config.gan_loss, real_score_a, fake_score_a)
+            loss_d_b = discriminator_loss(config.gan_loss, real_score_b, fake_score_b)
+        self.opt_d.zero_grad(set_to_none=True)
+        self.scaler.scale(loss_d_a + loss_d_b).backward()
+        self.scaler.step(self.opt_d)
+        self.scaler.update()
+        return torch.stack([gan_a, gan_b, cycle_a, cycle_b, idt_loss_a, idt_loss_b, loss_d_a, loss_d_b]).detach().float()
+
+    # ------------------------------------------------------------------------------ logging, stopping
+    def _accumulate(self, losses: torch.Tensor, skipped: int) -> None:
+        # Summed on the device and read only when logged: reading every step would stall a GPU.
+        self._loss_sum = losses if self._loss_sum is None else self._loss_sum + losses
+        self._loss_count += 1
+        self._skipped += skipped
+
+    def _log_losses(self, bar) -> dict | None:
+        if self._loss_sum is None:
+            return None
+        values = (self._loss_sum / self._loss_count).tolist()
+        self._loss_sum, self._loss_count = None, 0
+        losses = dict(zip(LOSS_NAMES, values))
+        if not all(math.isfinite(v) for v in values):
+            bad = ", ".join(k for k, v in losses.items() if not math.isfinite(v))
+            raise CganError(f"loss became NaN or infinite ({bad}) by iteration {self.iteration}: the last good "
+                            f"checkpoint in {self.run_dir} is kept; resume it with a lower --lr, or with --no-amp")
+        losses["lr"] = self.opt_g.param_groups[0]["lr"]
+        if self.dist.main:
+            bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items() if k in ("G_gan_B", "cycle_A", "D_B")})
+            self.log.log("train", self.iteration, self.epoch, losses)
+        if self._skipped and self.dist.main:
+            bar.write(f"note: skipped {self._skipped} unreadable image reads so far (each replaced by the next readable file)")
+            self._skipped = 0
+        return losses
+
+    def _set_learning_rate(self) -> None:
+        """Constant for --epochs, then linear decay to zero over --epochs-decay (the reference schedule)."""
+        config = self.config
+        factor = 1.0 - max(0, self.epoch + 1 - config.epochs) / (config.epochs_decay + 1)
+        for opt in (self.opt_g, self.opt_d):
+            for group in opt.param_groups:
+                group["lr"] = config.lr * factor
+
+    @contextlib.contextmanager
+    def _stop_on_sigint(self):
+        """The first Ctrl-C finishes the current step, saves and exits; a second one aborts."""
+        def handler(signum, frame):
+            if self.stop_reason == "interrupted (Ctrl-C)":
+                raise KeyboardInterrupt
+            self.stop_reason = "interrupted (Ctrl-C)"
+            if self.dist.main:
+                print("\nCtrl-C: saving after this step (press again to abort without saving)")
+
+        try:
+            previous = signal.signal(signal.SIGINT, handler)
+        except ValueError:  # not the main thread: leave Ctrl-C alone
+            yield
+            return
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    def _print_start(self) -> None:
+        c, s = self.config, self.split
+        precision = str(self.autocast["dtype"]).removeprefix("torch.") if self.autocast["enabled"] else "fp32"
+        print(f"training {self.name_a} ({len(s.train_a)} images) <-> {self.name_b} ({len(s.train_b)} images), "
+              f"validating on {len(self.val_a)} + {len(self.val_b)}")
+        print(f"{c.preset} ngf {self.gen_config.ngf}, {c.size}x{c.size} crops, batch {c.batch}, {self.device}, "
+              f"{precision}{f', {self.dist.world} processes' if self.dist.enabled else ''} -> {self.run_dir}")
+
+    # ---------------------------------------------------------------------- validation, checkpoints
+    def _validate_and_checkpoint(self, tag: str) -> None:
+        if self.dist.main:
+            metrics, images = validate(self.g_ab, self.g_ba, self.val_a, self.val_b, self.truth_a, self.device,
+                                       self.autocast, batch=max(1, self.config.batch))
+            self._record_validation(metrics, images, tag)
+        self._last_validated = self.iteration
+        self._save_checkpoint()
+        if self.config.patience and distributed.any_rank(self.bad_validations >= self.config.patience, self.dist):
+            self.stop_reason = self.stop_reason or (f"early stop: {self.config.monitor_metric} did not improve in "
+                                                    f"{self.config.patience} validations")
+
+    def _record_validation(self, metrics: dict, images: dict, tag: str) -> None:
+        n = GRID_IMAGES
+        grid = sample_grid(self.name_a, self.name_b, self.val_a[:n], images["fake_b"][:n], images["rec_a"][:n],
+                           self.val_b[:n], images["fake_a"][:n], images["rec_b"][:n])
+        write_png(self.run_dir / "samples" / f"{tag}.png", grid)
+        self.log.add_image("samples", grid, self.iteration)
+        self.log.log("val", self.iteration, self.epoch, metrics)
+        plot_losses(self.log.records, self.run_dir / "loss_curves.png", self.config.monitor_metric)
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if "_" not in k or k.endswith("_l1") or k == "psnr_gain")
+        print(f"validation at iteration {self.iteration} (epoch {self.epoch}): {shown}")
+        name = self.config.monitor_metric
+        better = max if MONITORS[name] == "max" else min
+        if self.best is None or better(metrics[name], self.best[name]) != self.best[name]:
+            self.best = {"iteration": self.iteration, "epoch": self.epoch, **metrics}
+            self.bad_validations = 0
+            self._save_generators(self.run_dir / "best")
+            atomic_write_text(self.run_dir / "best" / "metrics.json", yaml.safe_dump(self.best, sort_keys=False))
+        else:
+            self.bad_validations += 1
+        for cb in self.callbacks:
+            cb.on_validation(self, metrics)
+
+    def _save_generators(self, folder: Path) -> None:
+        provenance = {"epochs": self.epoch, "iterations": self.iteration, "train_size": self.config.size,
+                      "data": self.config.data or f"{self.config.a} | {self.config.b}", "run": self.run_dir.name}
+        for net, direction, source, target in ((self.g_ab, "AtoB", self.name_a, self.name_b),
+                                               (self.g_ba, "BtoA", self.name_b, self.name_a)):
+            meta = new_meta(self.gen_config, self.config.preset, source, target, direction, **provenance)
+            save_model(net, folder / f"G_{direction}.safetensors", meta)
+
+    def _save_checkpoint(self) -> None:
+        """The model files, then the resume state; rank 0 only, every write atomic."""
+        if self.dist.main:
+            self._save_generators(self.run_dir)
+            save_state(self.run_dir / "state.safetensors", self._state())
+        distributed.barrier(self.dist)
+
+    def _state(self) -> dict:
+        return {
+            "iteration": self.iteration, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
+            "elapsed": self.elapsed, "best": self.best, "bad_validations": self.bad_validations,
+            "G_AtoB": self.g_ab.state_dict(), "G_BtoA": self.g_ba.state_dict(),
+            "D_A": self.d_a.state_dict(), "D_B": self.d_b.state_dict(),
+            "opt_G": self.opt_g.state_dict(), "opt_D": self.opt_d.state_dict(), "scaler": self.scaler.state_dict(),
+            "pool_A": self.pool_a.state_dict(), "pool_B": self.pool_b.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+        }
+
+    def _load_state(self, state: dict) -> None:
+        for net, key in ((self.g_ab, "G_AtoB"), (self.g_ba, "G_BtoA"), (self.d_a, "D_A"), (self.d_b, "D_B")):
+            net.load_state_dict(state[key])
+        self.opt_g.load_state_dict(state["opt_G"])
+        self.opt_d.load_state_dict(state["opt_D"])
+        if state["scaler"]:
+            self.scaler.load_state_dict(state["scaler"])
+        self.pool_a.load_state_dict(state["pool_A"], self.device)
+        self.pool_b.load_state_dict(state["pool_B"], self.device)
+        torch.set_rng_state(state["torch_rng"])
+        self.iteration, self.epoch = state["iteration"], state["epoch"]
+        self.batch_in_epoch, self.elapsed = state["batch_in_epoch"], state["elapsed"]
+        self.best, self.bad_validations = state["best"], state["bad_validations"]
+        self._last_validated = self.iteration

@@ -1,0 +1,255 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+import yaml
+
+from cgan.errors import CganError
+from cgan.modelfile import load_model
+from cgan.sampledata import build_unpaired_dataset
+from cgan.train import Callback, TrainConfig, Trainer, train
+from cgan.train.state import load_state
+
+TINY = dict(preset="resnet6", ngf=4, ndf=4, size=32, workers=0, log_every=1)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return build_unpaired_dataset(tmp_path_factory.mktemp("data"), n_train=6, n_test=3, size=40)
+
+
+def _records(run, kind):
+    return [r for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines()) if r["type"] == kind]
+
+
+def test_a_run_writes_everything_a_user_looks_at(data, tmp_path):
+    result = train(data=str(data), out=str(tmp_path / "run"), max_iters=8, val_truth=str(data / "testA_truth"), **TINY)
+    run = result.run_dir
+    assert result.iterations == 8 and "max-iters" in result.stop_reason
+    for name in ("config.yaml", "metrics.jsonl", "loss_curves.png", "G_AtoB.safetensors", "G_BtoA.safetensors",
+                 "state.safetensors", "best/G_AtoB.safetensors", "best/metrics.json", "samples/epoch_0001.png",
+                 "samples/iter_0000008.png"):
+        assert (run / name).is_file(), name
+    assert list((run / "tb").iterdir())
+    assert len(_records(run, "train")) == 8
+    val = _records(run, "val")
+    assert [r["iteration"] for r in val] == [6, 8]  # epoch end (6 images) and run end
+    assert {"cycle_l1", "identity_l1", "psnr", "ssim", "psnr_gain"} <= set(val[0])
+    net = load_model(run)
+    assert net.meta.provenance["iterations"] == 8 and net.meta.config.ngf == 4
+    assert load_model(run, "BtoA").meta.direction == "BtoA"
+    assert yaml.safe_load((run / "config.yaml").read_text())["preset"] == "resnet6"
+
+
+def _losses(run):
+    return {r["iteration"]: [r[k] for k in ("G_gan_A", "cycle_A", "D_B")] for r in _records(run, "train")}
+
+
+@pytest.mark.parametrize("amp", [False, True])
+def test_resume_gives_the_same_losses_as_an_uninterrupted_run(data, tmp_path, amp):
+    whole = train(data=str(data), out=str(tmp_path / "whole"), max_iters=10, amp=amp, **TINY)
+    part = train(data=str(data), out=str(tmp_path / "part"), max_iters=4, amp=amp, **TINY)
+    resumed = train(resume=str(part.run_dir), max_iters=10)
+    assert resumed.iterations == 10
+    a, b = _losses(whole.run_dir), _losses(resumed.run_dir)
+    assert sorted(b) == list(range(1, 11))  # no duplicated or lost lines in metrics.jsonl
+    for it in range(1, 11):
+        assert a[it] == pytest.approx(b[it], rel=1e-5, abs=1e-6), it
+    for direction in ("AtoB", "BtoA"):
+        wa, wb = load_model(whole.run_dir, direction).state_dict(), load_model(resumed.run_dir, direction).state_dict()
+        assert all(torch.allclose(wa[k], wb[k], atol=1e-6) for k in wa)
+
+
+@pytest.mark.parametrize("options", [
+    {"gan_loss": "vanilla"}, {"gan_loss": "hinge"}, {"preprocess": "scale_width_crop"}, {"preprocess": "crop"},
+    {"preprocess": "none"}, {"batch": 2}, {"pool": 0, "lambda_identity": 0}, {"no_flip": True},
+    {"preset": "mobile"}, {"preset": "unet128", "size": 128, "ngf": 2}, {"n_layers_d": 2}, {"amp": False},
+    {"workers": 1},
+])
+def test_option_families_train(data, tmp_path, options):
+    result = train(data=str(data), out=str(tmp_path / "run"), max_iters=3, **{**TINY, **options})
+    assert result.iterations == 3
+    assert all(torch.isfinite(torch.tensor(r["D_A"])) for r in _records(result.run_dir, "train"))
+
+
+def test_two_plain_folders_with_hold_out_and_default_run_name(data, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    tom, jerry = tmp_path / "tom", tmp_path / "jerry"
+    os.symlink(data / "trainA", tom)
+    os.symlink(data / "trainB", jerry)
+    first = train(a=str(tom), b=str(jerry), max_iters=2, val_fraction=0.2, **TINY)
+    second = train(a=str(tom), b=str(jerry), max_iters=1, **TINY)
+    assert first.run_dir.as_posix() == "runs/tom2jerry" and second.run_dir.as_posix() == "runs/tom2jerry-2"
+    assert load_model(first.run_dir).meta.target_domain == "jerry"
+
+
+def test_early_stopping_and_best(data, tmp_path, monkeypatch):
+    import cgan.train.trainer as trainer_module
+
+    calls = []
+
+    def worse_every_time(*args, **kwargs):  # the first validation is the best; later ones only get worse
+        metrics, images = trainer_module.__dict__["_real_validate"](*args, **kwargs)
+        calls.append(1)
+        return {**metrics, "cycle_l1": float(len(calls))}, images
+
+    monkeypatch.setitem(trainer_module.__dict__, "_real_validate", trainer_module.validate)
+    monkeypatch.setattr(trainer_module, "validate", worse_every_time)
+    config = TrainConfig(data=str(data), out=str(tmp_path / "run"), epochs=50, epochs_decay=0, patience=2, **TINY)
+    result = Trainer(config).fit()
+    assert "early stop" in result.stop_reason
+    assert result.epochs == 3 and result.best["epoch"] == 1 and len(calls) == 3
+    assert yaml.safe_load((result.run_dir / "best" / "metrics.json").read_text())["epoch"] == 1
+
+
+def test_callbacks_see_steps_validations_and_epochs(data, tmp_path):
+    class Recorder(Callback):
+        def __init__(self):
+            self.steps, self.logged, self.validations, self.epochs = 0, 0, [], 0
+
+        def on_step_end(self, trainer, losses):
+            self.steps += 1
+            self.logged += losses is not None
+
+        def on_validation(self, trainer, metrics):
+            self.validations.append(metrics["cycle_l1"])
+
+        def on_epoch_end(self, trainer):
+            self.epochs += 1
+            if trainer.epoch == 2:
+                trainer.stop_reason = "enough"
+
+    recorder = Recorder()
+    result = Trainer(TrainConfig(data=str(data), out=str(tmp_path / "r"), **{**TINY, "log_every": 4}), [recorder]).fit()
+    assert result.stop_reason == "enough" and recorder.epochs == 2 and recorder.steps == 12
+    assert recorder.logged == 3 and len(recorder.validations) == 2  # iterations 4, 8 and 12
+
+
+def test_schedule_is_constant_then_linear_decay(data, tmp_path):
+    rates = []
+
+    class Rates(Callback):
+        def on_epoch_end(self, trainer):
+            rates.append(trainer.opt_g.param_groups[0]["lr"])
+
+    Trainer(TrainConfig(data=str(data), out=str(tmp_path / "r"), epochs=2, epochs_decay=3, lr=1e-3, **TINY),
+            [Rates()]).fit()
+    assert rates == pytest.approx([1e-3, 1e-3, 0.75e-3, 0.5e-3, 0.25e-3])
+
+
+def test_nan_stops_with_a_clear_error_and_keeps_the_last_checkpoint(data, tmp_path, monkeypatch):
+    config = TrainConfig(data=str(data), out=str(tmp_path / "run"), save_every=3, **TINY)
+    trainer = Trainer(config)
+    real_step = trainer.train_step
+    trainer.train_step = lambda a, b: real_step(a, b) * (float("nan") if trainer.iteration >= 4 else 1.0)
+    with pytest.raises(CganError, match="NaN.*iteration 5"):
+        trainer.fit()
+    assert load_state(tmp_path / "run" / "state.safetensors")["iteration"] == 3
+    assert torch.isfinite(next(iter(load_model(tmp_path / "run").parameters()))).all()
+
+
+def test_existing_out_is_not_overwritten(data, tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "precious.txt").write_text("x")
+    with pytest.raises(CganError, match="--resume"):
+        train(data=str(data), out=str(tmp_path / "run"), max_iters=1, **TINY)
+
+
+def test_resume_errors(tmp_path):
+    with pytest.raises(CganError, match="config.yaml"):
+        train(resume=str(tmp_path))
+
+
+def _cgan(*args, cwd):
+    return subprocess.Popen([sys.executable, "-m", "cgan", *map(str, args)], cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def _wait_for_state(run, at_least, process, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        assert process.poll() is None, process.stdout.read()
+        if (run / "state.safetensors").exists() and load_state(run / "state.safetensors")["iteration"] >= at_least:
+            return
+        time.sleep(0.2)
+    raise AssertionError("no checkpoint in time")
+
+
+TINY_FLAGS = ["--preset", "resnet6", "--ngf", 4, "--ndf", 4, "--size", 32, "--workers", 0]
+
+
+@pytest.mark.slow
+def test_sigkill_mid_epoch_then_resume(data, tmp_path):
+    run = tmp_path / "run"
+    process = _cgan("train", "--data", data, "--out", run, "--save-every", 2, "--max-iters", 100000, *TINY_FLAGS,
+                    cwd=tmp_path)
+    _wait_for_state(run, 5, process)
+    process.kill()
+    process.wait()
+    saved = load_state(run / "state.safetensors")["iteration"]
+    load_model(run)  # the latest model file is complete
+    done = _cgan("train", "--resume", run, "--max-iters", saved + 3, cwd=tmp_path)
+    output = done.communicate(timeout=120)[0]
+    assert done.returncode == 0, output
+    assert load_state(run / "state.safetensors")["iteration"] == saved + 3
+    assert not list(run.rglob("*.tmp"))  # temporary files a kill mid-write may leave are cleared on resume
+
+
+@pytest.mark.slow
+def test_ctrl_c_saves_and_exits_cleanly(data, tmp_path):
+    run = tmp_path / "run"
+    process = _cgan("train", "--data", data, "--out", run, "--save-every", 2, "--max-iters", 100000, *TINY_FLAGS,
+                    cwd=tmp_path)
+    _wait_for_state(run, 2, process)
+    process.send_signal(signal.SIGINT)
+    output = process.communicate(timeout=60)[0]
+    assert process.returncode == 130, output
+    assert "interrupted" in output and "Traceback" not in output
+    state = load_state(run / "state.safetensors")
+    assert state["iteration"] > 2 and load_model(run).meta.provenance["iterations"] == state["iteration"]
+
+
+def test_cli_bad_input_is_one_line(tmp_path):
+    from click.testing import CliRunner
+
+    from cgan.cli import cli
+
+    result = CliRunner().invoke(cli, ["train", "--a", str(tmp_path / "missing"), "--b", str(tmp_path)])
+    assert result.exit_code == 2 and result.output.startswith("error: image folder not found")
+    result = CliRunner().invoke(cli, ["train", "--data", str(tmp_path), "--max-time", "soon"])
+    assert result.exit_code == 2 and "duration" in result.output
+
+
+@pytest.mark.slow
+def test_two_gloo_processes_under_torchrun_keep_identical_weights(data, tmp_path):
+    worker = os.path.join(os.path.dirname(__file__), "ddp_worker.py")
+
+    def torchrun(*args):
+        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                   worker, str(data), str(tmp_path), *args]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "OMP_NUM_THREADS": "1"})
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    torchrun("4")
+    first = [load_state_file(tmp_path / f"rank{r}.safetensors") for r in (0, 1)]
+    assert all(torch.equal(first[0][k], first[1][k]) for k in first[0])
+    torchrun("6", "resume")
+    again = [load_state_file(tmp_path / f"rank{r}.safetensors") for r in (0, 1)]
+    assert all(torch.equal(again[0][k], again[1][k]) for k in again[0])
+    assert any(not torch.equal(first[0][k], again[0][k]) for k in first[0])  # the resumed run trained on
+    run = tmp_path / "run"
+    assert load_state(run / "state.safetensors")["iteration"] == 6
+    assert [r["iteration"] for r in _records(run, "train")] == [1, 2, 3, 4, 5, 6]  # rank 0 alone logs
+
+
+def load_state_file(path):
+    from safetensors.torch import load_file
+
+    return load_file(str(path))
