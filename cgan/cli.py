@@ -121,7 +121,8 @@ def convert(checkpoint: str, preset: str, ngf: int | None, name_a: str, name_b: 
 @cli.command()
 @click.option("--out", default="demo-out", show_default=True, type=click.Path(), help="Folder for everything the demo writes.")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
-def demo(out: str, overwrite: bool) -> None:
+@click.option("--train-time", default="60s", show_default=True, help="How long to train, e.g. 60s or 5m.")
+def demo(out: str, overwrite: bool, train_time: str) -> None:
     """Run the product end to end on sample photos that ship with installed packages.
 
     \b
@@ -130,7 +131,7 @@ def demo(out: str, overwrite: bool) -> None:
     """
     from .demo import run_demo
 
-    run_demo(out, overwrite)
+    run_demo(out, overwrite, train_time)
 
 
 # (flag, click type, help); defaults live in TrainConfig and are shown from there.

@@ -96,7 +96,8 @@ def test_convert_errors_are_one_line(tmp_path):
 
 @pytest.mark.slow
 def test_demo_writes_a_model_and_describes_it(tmp_path):
-    result = run("demo", "--out", tmp_path / "demo")
+    result = run("demo", "--out", tmp_path / "demo", "--train-time", "3s")
     assert result.exit_code == 0, result.output
-    assert "photo -> graded" in result.output
+    assert "photo -> graded" in result.output and "iterations=" in result.output
+    assert list((tmp_path / "demo" / "run" / "samples").glob("*.png"))
     assert_one_line_error(run("demo", "--out", tmp_path / "demo"), "--overwrite")

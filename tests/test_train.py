@@ -253,3 +253,10 @@ def load_state_file(path):
     from safetensors.torch import load_file
 
     return load_file(str(path))
+
+
+@pytest.mark.slow
+def test_compile_trains_and_saves_plain_model_files(data, tmp_path):
+    result = train(data=str(data), out=str(tmp_path / "run"), max_iters=2, compile=True, **TINY)
+    assert result.iterations == 2
+    assert not any("_orig_mod" in k for k in load_model(result.run_dir).state_dict())

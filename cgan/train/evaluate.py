@@ -38,7 +38,7 @@ def translate_in_batches(net: nn.Module, images: torch.Tensor, batch: int, devic
                          autocast: dict) -> torch.Tensor:
     outputs = []
     for start in range(0, len(images), batch):
-        chunk = images[start:start + batch].to(device).contiguous(memory_format=torch.channels_last)
+        chunk = images[start:start + batch].to(device)
         with torch.autocast(**autocast):
             outputs.append(net(chunk).float().cpu())
     return torch.cat(outputs)

@@ -164,12 +164,14 @@ class Trainer:
         for net in (self.d_a, self.d_b):
             for p in net.parameters():  # the reference initialisation, as for the generators
                 nn.init.normal_(p, 0.0, 0.02) if p.ndim > 1 else nn.init.zeros_(p)
+        # channels_last feeds tensor cores on GPUs; on CPUs oneDNN measured faster with the default layout.
+        self.memory_format = torch.channels_last if self.device.type == "cuda" else torch.contiguous_format
         for net in (self.g_ab, self.g_ba, self.d_a, self.d_b):
-            net.to(self.device, memory_format=torch.channels_last)
-        fused = {"fused": True} if self.device.type == "cuda" else {"foreach": True}
+            net.to(self.device, memory_format=self.memory_format)
+        # Fused Adam updates all parameters in one kernel, on CPUs (torch >= 2.4) as on GPUs.
         betas = (config.beta1, 0.999)
-        self.opt_g = torch.optim.Adam([*self.g_ab.parameters(), *self.g_ba.parameters()], config.lr, betas, **fused)
-        self.opt_d = torch.optim.Adam([*self.d_a.parameters(), *self.d_b.parameters()], config.lr, betas, **fused)
+        self.opt_g = torch.optim.Adam([*self.g_ab.parameters(), *self.g_ba.parameters()], config.lr, betas, fused=True)
+        self.opt_d = torch.optim.Adam([*self.d_a.parameters(), *self.d_b.parameters()], config.lr, betas, fused=True)
         self.pool_a, self.pool_b = ImagePool(config.pool, config.seed), ImagePool(config.pool, config.seed + 1)
 
         self.iteration, self.epoch, self.batch_in_epoch, self.elapsed = 0, 0, 0, 0.0
@@ -290,8 +292,8 @@ class Trainer:
     def train_step(self, real_a: torch.Tensor, real_b: torch.Tensor) -> torch.Tensor:
         """One optimisation step of both generators and both discriminators; returns the losses (LOSS_NAMES)."""
         config = self.config
-        real_a = real_a.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
-        real_b = real_b.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+        real_a = real_a.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
+        real_b = real_b.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
         lambda_idt = config.lambda_identity * config.lambda_cycle
 
         # generators: fool both discriminators, reconstruct through the cycle, leave own-domain images alone
