@@ -8,6 +8,16 @@ from cgan.modelfile import new_meta, save_model
 from cgan.nets import build_generator, preset_config
 
 
+def pytest_collection_modifyitems(config, items):
+    """GPU tests run wherever PyTorch sees a CUDA GPU and are skipped, with the reason, elsewhere."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU (none visible to PyTorch)")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def _deterministic():
     torch.manual_seed(0)

@@ -260,3 +260,13 @@ def test_compile_trains_and_saves_plain_model_files(data, tmp_path):
     result = train(data=str(data), out=str(tmp_path / "run"), max_iters=2, compile=True, **TINY)
     assert result.iterations == 2
     assert not any("_orig_mod" in k for k in load_model(result.run_dir).state_dict())
+
+
+@pytest.mark.gpu
+def test_cuda_fp16_training_with_gradient_scaling(data, tmp_path):
+    result = train(data=str(data), out=str(tmp_path / "run"), max_iters=4, device="cuda", **TINY)
+    assert result.iterations == 4
+    state = load_state(result.run_dir / "state.safetensors")
+    assert state["scaler"]["scale"] > 0  # fp16 autocast ran with a gradient scaler
+    resumed = train(resume=str(result.run_dir), max_iters=6)
+    assert resumed.iterations == 6

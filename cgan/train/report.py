@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import torch
 
-from ..fileio import atomic_write_bytes
+from ..fileio import atomic_path, atomic_write_bytes
 from .data import to_image
 
 LABEL_WIDTH = 120
@@ -107,7 +107,6 @@ def plot_losses(records: list[dict], path: str | os.PathLike, monitor: str | Non
     right.set_xlabel("iteration")
     right.set_title(f"validation (monitor: {monitor})" if monitor else "validation")
     fig.tight_layout()
-    tmp = Path(path).with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=90)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=90, format="png")
     plt.close(fig)
-    os.replace(tmp, path)
