@@ -74,16 +74,20 @@ DIRECTION = click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), def
 def info(model: str, direction: str, as_json: bool) -> None:
     """Describe MODEL: architecture, parameters, MACs, domains, input contract.
 
-    MODEL is a .safetensors model file or a run directory.
+    MODEL is a .safetensors model file, a run directory, an .onnx file, or a TensorRT .engine/.plan
+    (read through the .json sidecar beside it; warns when it was built for another TensorRT or GPU).
 
     \b
-    Example:
+    Examples:
       cgan info runs/tom2jerry --direction BtoA
+      cgan info tom2jerry.onnx
     """
     from .info import describe_model, format_description
 
     description = describe_model(model, direction)
     click.echo(json.dumps(description, indent=2) if as_json else format_description(description))
+    for warning in description.get("warnings", []):
+        click.echo(f"warning: {warning}", err=True)
 
 
 @cli.command()
@@ -132,6 +136,78 @@ def demo(out: str, overwrite: bool, train_time: str) -> None:
     from .demo import run_demo
 
     run_demo(out, overwrite, train_time)
+
+
+def _batch_option(ctx, param, value: str) -> int | None:
+    if value == "dynamic":
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise click.BadParameter(f"{value!r}: give a positive number or dynamic")
+    return int(value)
+
+
+def _size_option(ctx, param, value: str) -> tuple[int, int] | None:
+    from .export.onnx import parse_shape
+
+    return None if value == "dynamic" else parse_shape(value, 2)
+
+
+@cli.command()
+@click.argument("model", type=click.Path())
+@click.option("-o", "--out", type=click.Path(), help="Output .onnx (or .engine with --trt). Default: beside MODEL.")
+@DIRECTION
+@click.option("--opset", type=int, default=18, show_default=True, help="ONNX opset (18 or higher).")
+@click.option("--precision", type=click.Choice(["fp32", "fp16"]), default=None,
+              help="Weights and arithmetic; fp16 keeps instance norm in fp32 [default: fp32].")
+@click.option("--fp16", is_flag=True, help="Short for --precision fp16.")
+@click.option("--batch", default="dynamic", show_default=True, callback=_batch_option, help="Batch size N, or dynamic.")
+@click.option("--size", default="dynamic", show_default=True, callback=_size_option, help="HxW, or dynamic.")
+@click.option("--simplify/--no-simplify", default=True, show_default=True, help="Fold constants with onnxslim.")
+@click.option("--verify/--no-verify", default=True, show_default=True,
+              help="Compare with PyTorch at several shapes; fail and write nothing above tolerance.")
+@click.option("--trt", is_flag=True, help="Also build a TensorRT engine (needs an NVIDIA GPU and cgan[gpu]).")
+@click.option("--min", "min_shape", default=None, help="TensorRT profile minimum NxCxHxW [default: 1x3x64x64].")
+@click.option("--opt", "opt_shape", default=None, help="TensorRT profile optimum [default: 1x3x512x512].")
+@click.option("--max", "max_shape", default=None, help="TensorRT profile maximum [default: 4x3x1088x1920].")
+@click.option("--workspace", type=float, default=4.0, show_default=True, help="TensorRT workspace in GB.")
+@click.option("--timing-cache", type=click.Path(), default=None, help="TensorRT timing cache file, read and updated.")
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+def export(model: str, out: str | None, direction: str, opset: int, precision: str | None, fp16: bool,
+           batch: int | None, size: tuple[int, int] | None, simplify: bool, verify: bool, trt: bool, min_shape: str | None, opt_shape: str | None,
+           max_shape: str | None, workspace: float, timing_cache: str | None, overwrite: bool) -> None:
+    """Export MODEL to ONNX (dynamic batch, height and width), or with --trt to a TensorRT engine.
+
+    MODEL is a .safetensors model file or a run directory. The result is checked with onnx.checker and
+    run in ONNX Runtime (and TensorRT) at several shapes against PyTorch; the errors are printed.
+
+    \b
+    Examples:
+      cgan export runs/tom2jerry --direction AtoB -o tom2jerry.onnx
+      cgan export tom2jerry.safetensors --fp16
+      cgan export tom2jerry.safetensors --trt --fp16 --max 4x3x1088x1920
+    """
+    from .export.onnx import export_onnx
+
+    if fp16 and precision not in (None, "fp16"):
+        raise CganError(f"--fp16 contradicts --precision {precision}: give one of them")
+    precision = "fp16" if fp16 else (precision or "fp32")
+
+    def show(check) -> None:
+        click.echo(f"  verified {'x'.join(map(str, check.shape)):>14}: max |error| {check.max_abs_error:.2e}, "
+                   f"mean {check.mean_abs_error:.2e}")
+
+    if trt:
+        from .export.tensorrt import build_engine
+
+        path, report = build_engine(model, out, direction, precision == "fp16", min_shape, opt_shape, max_shape,
+                                    workspace, timing_cache, verify, overwrite, on_check=show)
+        click.echo(f"wrote {path}, {path.with_suffix('.json').name} and {path.with_suffix('.onnx').name} "
+                   f"({precision}, {report.seconds:.0f} s)")
+        return
+    path, report = export_onnx(model, out, direction, opset, precision, batch, size, simplify, verify,
+                               overwrite=overwrite, on_check=show)
+    verdict = f"verified within {report.tolerance:.0e}" if report.checks else "not verified (--no-verify)"
+    click.echo(f"wrote {path} ({precision}, opset {opset}, {verdict}, {report.seconds:.0f} s)")
 
 
 # (flag, click type, help); defaults live in TrainConfig and are shown from there.

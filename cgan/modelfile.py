@@ -175,6 +175,36 @@ def load_model(model: str | os.PathLike, direction: str = "AtoB", device: str | 
     return net.to(device).eval()
 
 
+def read_exported_meta(path: str | os.PathLike) -> tuple[ModelMeta, dict]:
+    """The metadata of an exported model: ``.onnx`` (metadata_props) or ``.engine``/``.plan`` (its ``.json``
+    sidecar). Also returns the whole record, with its ``export`` (and ``tensorrt``) sections."""
+    path = Path(path)
+    if not path.is_file():
+        raise CganError(f"model file not found: {path}")
+    if path.suffix.lower() == ".onnx":
+        import onnx
+
+        try:
+            model = onnx.load(str(path), load_external_data=False)
+        except Exception as e:
+            raise CganError(f"{path} is not a readable ONNX file ({_first_line(e)}): export it again") from None
+        props = {p.key: p.value for p in model.metadata_props}
+        if METADATA_KEY not in props:
+            raise CganError(f"{path} has no cgan metadata: export it with cgan export")
+        text, source = props[METADATA_KEY], str(path)
+    else:
+        sidecar = path.with_suffix(".json")
+        if not sidecar.is_file():
+            raise CganError(f"{path} has no sidecar {sidecar.name} beside it: keep the .json that cgan export "
+                            f"--trt wrote next to the engine, or rebuild the engine")
+        text, source = sidecar.read_text(), str(sidecar)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        raise CganError(f"{source} has unreadable cgan metadata: the file is corrupt") from None
+    return ModelMeta.from_dict(data, source=source), data
+
+
 def _refuse_foreign_formats(path: Path) -> None:
     suffix = path.suffix.lower()
     if suffix in PICKLE_SUFFIXES:

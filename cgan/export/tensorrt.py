@@ -1,0 +1,170 @@
+"""Build a TensorRT engine from the exported ONNX, verify it, and write its ``.json`` sidecar.
+
+Written against the TensorRT 10.x/11.x Python API: explicit shapes, one optimisation profile,
+strong typing (TensorRT 11 removed BuilderFlag.FP16, so an fp16 engine comes from an fp16 ONNX
+graph whose instance norms stay fp32), tensor-address execution. An engine has no metadata of
+its own and runs only on the TensorRT version and GPU it was built for; the sidecar records both.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import CganError
+from ..fileio import atomic_path, atomic_write_bytes, atomic_write_text, refuse_overwrite
+from ..modelfile import load_model, resolve_model_path
+from ..runtime.tensorrt_engine import TensorRTEngine, import_tensorrt, require_cuda
+from .onnx import ExportReport, ShapeCheck, export_onnx, parse_shape
+
+DEFAULT_MIN, DEFAULT_OPT, DEFAULT_MAX = (1, 3, 64, 64), (1, 3, 512, 512), (4, 3, 1088, 1920)
+TOLERANCE = {"fp32": 5e-3, "fp16": 3e-2}  # TensorRT picks its own kernels (TF32 included): a little looser than ORT
+
+
+@dataclasses.dataclass
+class Profile:
+    min: tuple[int, ...]
+    opt: tuple[int, ...]
+    max: tuple[int, ...]
+
+    @classmethod
+    def parse(cls, low: str | None, opt: str | None, high: str | None, multiple: int) -> "Profile":
+        def pick(text, default):
+            shape = parse_shape(text, 4) if text else _round_up(default, multiple)
+            if shape[2] % multiple or shape[3] % multiple:
+                raise CganError(f"profile shape {'x'.join(map(str, shape))}: height and width must be multiples "
+                                f"of {multiple} for this generator")
+            return shape
+
+        profile = cls(pick(low, DEFAULT_MIN), pick(opt, DEFAULT_OPT), pick(high, DEFAULT_MAX))
+        if not all(a <= b <= c for a, b, c in zip(profile.min, profile.opt, profile.max)):
+            raise CganError("the profile needs --min <= --opt <= --max in every dimension")
+        return profile
+
+    def check_shapes(self) -> list[tuple[int, ...]]:
+        """Shapes inside the profile for verification: its two small corners and a non-square mix."""
+        batch = max(self.min[0], min(2, self.max[0]))
+        mixed = (batch, 3, self.min[2], self.opt[3])
+        return list(dict.fromkeys([self.min, self.opt, mixed]))
+
+
+def _round_up(shape: tuple[int, ...], multiple: int) -> tuple[int, ...]:
+    return (shape[0], shape[1], -(-shape[2] // multiple) * multiple, -(-shape[3] // multiple) * multiple)
+
+
+def _build_plan(trt, onnx_path: Path, profile: Profile, workspace_gb: float, timing_cache: Path | None,
+                fp16: bool) -> tuple[bytes, bytes | None]:
+    logger = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(logger)
+    flags = 0
+    strong = getattr(trt.NetworkDefinitionCreationFlag, "STRONGLY_TYPED", None)
+    if strong is not None:  # explicit on 10.x; always on (and the flag ignored) on 11.x
+        flags |= 1 << int(strong)
+    network = builder.create_network(flags)
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse_from_file(str(onnx_path)):
+        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
+        raise CganError(f"TensorRT could not parse {onnx_path.name}: {errors}")
+    config = builder.create_builder_config()
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_gb * (1 << 30)))
+    if fp16 and strong is None and hasattr(trt.BuilderFlag, "FP16"):
+        config.set_flag(trt.BuilderFlag.FP16)  # TensorRT before strong typing: precision is a builder flag
+    trt_profile = builder.create_optimization_profile()
+    trt_profile.set_shape(network.get_input(0).name, profile.min, profile.opt, profile.max)
+    config.add_optimization_profile(trt_profile)
+    cache = None
+    if timing_cache is not None:
+        cache = config.create_timing_cache(timing_cache.read_bytes() if timing_cache.is_file() else b"")
+        config.set_timing_cache(cache, False)
+    plan = builder.build_serialized_network(network, config)
+    if plan is None:
+        raise CganError("TensorRT failed to build the engine (its log above says why): try a larger --workspace "
+                        "or a smaller --max")
+    return bytes(plan), bytes(cache.serialize()) if cache is not None else None
+
+
+def _gpu_description(device: int = 0) -> dict:
+    props = torch.cuda.get_device_properties(device)
+    return {"name": props.name, "compute_capability": f"{props.major}.{props.minor}",
+            "memory_gb": round(props.total_memory / 2**30, 1)}
+
+
+def verify_engine(engine: TensorRTEngine, net: torch.nn.Module, shapes: list[tuple[int, ...]],
+                  seed: int = 0, on_check=None) -> list[ShapeCheck]:
+    """The engine against PyTorch fp32 on the same random inputs."""
+    generator = torch.Generator().manual_seed(seed)
+    checks = []
+    for shape in shapes:
+        x = torch.rand(shape, generator=generator) * 2 - 1
+        with torch.no_grad():
+            expected = net(x).numpy()
+        got = engine.run(x).float().cpu().numpy()
+        error = np.abs(got - expected)
+        checks.append(ShapeCheck(tuple(shape), float(error.max()), float(error.mean())))
+        if on_check:
+            on_check(checks[-1])
+    return checks
+
+
+def build_engine(model: str | os.PathLike, out: str | os.PathLike | None = None, direction: str = "AtoB",
+                 fp16: bool = False, min_shape: str | None = None, opt_shape: str | None = None,
+                 max_shape: str | None = None, workspace_gb: float = 4.0, timing_cache: str | None = None,
+                 verify: bool = True, overwrite: bool = False, on_check=None) -> tuple[Path, ExportReport]:
+    """Export ``model`` to ONNX beside ``out``, build the TensorRT engine and its sidecar, verify it.
+
+    Without TensorRT or a CUDA GPU this raises a CganError before writing anything.
+    """
+    trt = import_tensorrt()
+    require_cuda()
+    started = time.perf_counter()
+    model_path = resolve_model_path(model, direction)
+    precision = "fp16" if fp16 else "fp32"
+    out = Path(out) if out else model_path.with_suffix(".engine" if not fp16 else ".fp16.engine")
+    if out.suffix not in (".engine", ".plan"):
+        raise CganError(f"engine output {out} must end in .engine or .plan")
+    sidecar = out.with_suffix(".json")
+    onnx_out = out.with_suffix(".onnx")
+    for path in (out, sidecar, onnx_out):
+        refuse_overwrite(path, overwrite)
+    net = load_model(model_path, direction)
+    profile = Profile.parse(min_shape, opt_shape, max_shape, net.size_multiple)
+    onnx_path, onnx_report = export_onnx(model_path, onnx_out, direction, precision=precision, verify=verify,
+                                         overwrite=overwrite, on_check=on_check)
+    try:
+        plan, cache = _build_plan(trt, onnx_path, profile, workspace_gb, Path(timing_cache) if timing_cache else None, fp16)
+        with atomic_path(out) as tmp:
+            tmp.write_bytes(plan)
+            checks = verify_engine(TensorRTEngine(plan), net, profile.check_shapes(), on_check=on_check) if verify else []
+            worst = max((c.max_abs_error for c in checks), default=0.0)
+            if worst > TOLERANCE[precision] or not np.isfinite(worst):
+                raise CganError(f"verification failed: the engine differs from PyTorch by up to {worst:.2e} "
+                                f"(tolerance {TOLERANCE[precision]:.0e} for {precision}); nothing written")
+        metadata = json.loads(_onnx_metadata(onnx_path))
+        metadata["tensorrt"] = {
+            "version": trt.__version__, "gpu": _gpu_description(), "precision": precision,
+            "profile": {"input": "input", "min": profile.min, "opt": profile.opt, "max": profile.max},
+            "onnx": onnx_path.name, "workspace_gb": workspace_gb,
+            "built": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        }
+        atomic_write_text(sidecar, json.dumps(metadata, indent=2))
+        if cache is not None:
+            atomic_write_bytes(timing_cache, cache)
+    except BaseException:
+        onnx_path.unlink(missing_ok=True)  # all or nothing: no ONNX without its engine
+        raise
+    report = ExportReport(out, precision, onnx_report.opset, TOLERANCE[precision], checks,
+                          time.perf_counter() - started)
+    return out, report
+
+
+def _onnx_metadata(path: Path) -> str:
+    import onnx
+
+    props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+    return props["cgan"]
