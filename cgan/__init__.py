@@ -20,6 +20,12 @@ _API = {
     "save_model": "modelfile",
     "read_meta": "modelfile",
     "convert_checkpoint": "convert",
+    "describe_model": "info",
+    "train": "train",
+    "Trainer": "train",
+    "TrainConfig": "train",
+    "export_onnx": "export",
+    "build_engine": "export",
 }
 
 __all__ = ["__version__", *_API]
