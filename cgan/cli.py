@@ -210,6 +210,76 @@ def export(model: str, out: str | None, direction: str, opset: int, precision: s
     click.echo(f"wrote {path} ({precision}, opset {opset}, {verdict}, {report.seconds:.0f} s)")
 
 
+@cli.command()
+@click.option("--model", required=True, type=click.Path(), help="Run directory, .safetensors, .onnx or .engine.")
+@click.option("--source", required=True, help="Image, folder (recursive), glob, video, camera index or rtsp/http URL.")
+@click.option("--out", type=click.Path(), default=None,
+              help="Output folder for images (default: translated/), or video file (default: <name>_<domain>.mp4).")
+@DIRECTION
+@click.option("--batch", type=click.IntRange(1), default=1, show_default=True, help="Frames per model call.")
+@click.option("--half", is_flag=True, help="The device's fast reduced precision: fp16 on CUDA, bf16 on CPUs with it.")
+@click.option("--precision", type=click.Choice(["fp32", "fp16", "bf16"]), default=None,
+              help="PyTorch backend precision (ONNX and engines keep the precision they were exported in).")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--provider", type=click.Choice(["tensorrt", "cuda", "cpu"]), default=None,
+              help="ONNX Runtime execution provider [default: the best installed].")
+@click.option("--imgsz", type=click.IntRange(1), default=None, help="Scale the long side to N before translating.")
+@click.option("--keep-imgsz", is_flag=True, help="With --imgsz, keep the output at that size (no scaling back).")
+@click.option("--temporal", is_flag=True, help="Reduce frame-to-frame flicker in video (optical-flow blending).")
+@click.option("--side-by-side", is_flag=True, help="Write input | output next to each other.")
+@click.option("--show", is_flag=True, help="Show the result in a window with the frame rate (q or Esc quits).")
+@click.option("--max-frames", type=click.IntRange(1), default=None, help="Stop after N frames.")
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+def translate(model: str, source: str, out: str | None, direction: str, batch: int, half: bool,
+              precision: str | None, device: str, provider: str | None, imgsz: int | None, keep_imgsz: bool,
+              temporal: bool, side_by_side: bool, show: bool, max_frames: int | None, overwrite: bool) -> None:
+    """Apply a model to images, folders, videos, cameras or streams.
+
+    Images keep their names and sizes under --out; a video becomes a video with the source's fps, size and
+    frame count (audio copied when ffmpeg is installed). Any image size works.
+
+    \b
+    Examples:
+      cgan translate --model tom2jerry.onnx --source clip.mp4 --out clip_jerry.mp4
+      cgan translate --model runs/tom2jerry --source photos/ --out jerry_photos/ --batch 4 --half
+      cgan translate --model tom2jerry.engine --source rtsp://camera.local/stream --show
+    """
+    from .runtime.apps import translate as run_translate
+
+    run_translate(model, source, out, direction, batch, half, precision, device, provider, imgsz, keep_imgsz,
+                  temporal, side_by_side, show, overwrite, max_frames)
+
+
+@cli.command()
+@click.option("--model", required=True, type=click.Path(), help="Run directory, .safetensors, .onnx or .engine.")
+@click.option("--camera", default="0", show_default=True, help="Camera index, stream URL, or a video file played live.")
+@click.option("--size", default=None, callback=lambda c, p, v: _size_option(c, p, v or "dynamic"),
+              help="Capture size WxH, e.g. 640x480 [default: the camera's].")
+@click.option("--half", is_flag=True, help="The device's fast reduced precision: fp16 on CUDA, bf16 on CPUs with it.")
+@click.option("--record", type=click.Path(), default=None, help="Also save what is shown to this video file.")
+@click.option("--side-by-side", is_flag=True, help="Show input | output.")
+@DIRECTION
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--max-frames", type=click.IntRange(1), default=None, help="Stop after N frames.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --record file.")
+def webcam(model: str, camera: str, size: tuple[int, int] | None, half: bool, record: str | None,
+           side_by_side: bool, direction: str, device: str, max_frames: int | None, overwrite: bool) -> None:
+    """Translate a camera live in a window with the fps shown; q or Esc quits.
+
+    The newest frame always wins: frames the model cannot keep up with are dropped and counted. The summary
+    (frames, fps, dropped) is printed at the end. Without a display, --record still works.
+
+    \b
+    Examples:
+      cgan webcam --model tom2jerry.engine
+      cgan webcam --model tom2jerry.onnx --camera 1 --size 640x480 --record session.mp4 --side-by-side
+    """
+    from .runtime.apps import webcam as run_webcam
+
+    run_webcam(model, camera, size, half, record, side_by_side, direction, device, None, max_frames,
+               overwrite=overwrite)
+
+
 # (flag, click type, help); defaults live in TrainConfig and are shown from there.
 TRAIN_OPTIONS = [
     ("--data", click.Path(), "Folder with trainA/ trainB/ [testA/ testB/]."),

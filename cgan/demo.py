@@ -27,7 +27,7 @@ def run_demo(out: str | os.PathLike = "demo-out", overwrite: bool = False, train
     click.echo(f"[2/3] training photo <-> graded for {train_time} (resnet6, ngf 32, 64x64 crops)")
     result = train(data=str(data), out=str(out / "run"), name_a="photo", name_b="graded", preset="resnet6", ngf=32,
                    size=64, max_time=train_time, val_truth=str(data / "testA_truth"), log_every=20)
-    click.echo(f"[3/3] the best generator so far (by PSNR against the known answer)")
+    click.echo("[3/3] the best generator so far (by PSNR against the known answer)")
     model = result.run_dir / "best" / "G_AtoB.safetensors"
     click.echo(f"\ncgan info {model}")
     click.echo(format_description(describe_model(model)))

@@ -5,7 +5,8 @@ import torch
 
 from cgan.errors import CganError
 from cgan.train.config import TrainConfig, parse_duration, resolve_config
-from cgan.train.data import EpochSampler, augment, find_data, list_images, read_rgb
+from cgan.images import list_images, read_rgb
+from cgan.train.data import EpochSampler, augment, find_data
 from cgan.train.pool import ImagePool
 from cgan.train.state import load_state, save_state
 

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from ..fileio import atomic_path, atomic_write_bytes
-from .data import to_image
+from ..images import to_image
 
 LABEL_WIDTH = 120
 

@@ -1,0 +1,76 @@
+"""Image files: finding them, decoding any kind to 8-bit RGB, and tensors in the model's [-1, 1] range.
+
+Shared by training and the runtime, so both read every image the same way.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from .errors import CganError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
+
+def list_images(folder: str | os.PathLike) -> list[Path]:
+    """Image files under ``folder`` (recursive, sorted); hidden files and folders are ignored."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CganError(f"image folder not found: {folder}")
+    files = [p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+             and not any(part.startswith(".") for part in p.relative_to(folder).parts)]
+    return sorted(files)
+
+
+def read_rgb(path: str | os.PathLike) -> np.ndarray | None:
+    """Any supported image as HxWx3 uint8 RGB (grey, alpha, palette, 16-bit, float), or None if unreadable."""
+    try:
+        raw = np.fromfile(str(path), dtype=np.uint8)  # np.fromfile + imdecode also handles non-ASCII paths
+    except OSError:
+        return None
+    image = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED) if raw.size else None
+    if image is None:
+        return None
+    if image.dtype == np.uint16:
+        image = (image / 257.0).round().astype(np.uint8)
+    elif image.dtype.kind == "f":
+        scale = 255.0 if np.nanmax(image) <= 1.0 else 1.0
+        image = np.clip(np.nan_to_num(image) * scale, 0, 255).round().astype(np.uint8)
+    elif image.dtype != np.uint8:
+        return None
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    elif image.shape[2] == 4:  # composite over white: what a viewer shows for transparent pixels
+        alpha = image[..., 3:4].astype(np.float32) / 255.0
+        bgr = image[..., :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)
+        image = cv2.cvtColor(bgr.round().astype(np.uint8), cv2.COLOR_BGR2RGB)
+    elif image.shape[2] == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    else:
+        return None
+    return np.ascontiguousarray(image)
+
+
+def to_tensor(image: np.ndarray) -> torch.Tensor:
+    """HxWx3 uint8 RGB -> 3xHxW float32 in [-1, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(127.5).sub_(1.0)
+
+
+def to_image(tensor: torch.Tensor) -> np.ndarray:
+    """3xHxW in [-1, 1] -> HxWx3 uint8 RGB."""
+    return tensor.detach().float().clamp(-1, 1).add(1).mul(127.5).round().byte().permute(1, 2, 0).cpu().numpy()
+
+
+def pad_to_multiple(image: np.ndarray, multiple: int) -> np.ndarray:
+    """Reflect-pad bottom and right so both sides are multiples of ``multiple`` (repeated reflection if needed)."""
+    h, w = image.shape[:2]
+    pad_h, pad_w = -h % multiple, -w % multiple
+    if pad_h == 0 and pad_w == 0:
+        return image
+    if h == 1 or w == 1:  # a single row or column has nothing to reflect
+        return cv2.copyMakeBorder(image, 0, pad_h, 0, pad_w, cv2.BORDER_REPLICATE)
+    return cv2.copyMakeBorder(image, 0, pad_h, 0, pad_w, cv2.BORDER_REFLECT_101)

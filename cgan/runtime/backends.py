@@ -1,0 +1,160 @@
+"""Three ways to run a generator on an NCHW float32 batch in [-1, 1]: PyTorch, ONNX Runtime, TensorRT.
+
+The backend follows from the model file: ``.safetensors`` or a run directory -> PyTorch,
+``.onnx`` -> ONNX Runtime, ``.engine``/``.plan`` -> TensorRT. Each reports its device and
+precision, so that the runtime can say what it actually runs on.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import CganError
+from ..modelfile import ModelMeta, load_model, read_exported_meta, resolve_model_path
+
+ORT_PROVIDERS = {"tensorrt": "TensorrtExecutionProvider", "cuda": "CUDAExecutionProvider", "cpu": "CPUExecutionProvider"}
+
+
+def cpu_has_fast_bf16() -> bool:
+    return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
+
+class TorchBackend:
+    """PyTorch eager: fp32, or fp16 on CUDA / bf16 autocast on CPUs with bf16 instructions."""
+
+    name = "torch"
+
+    def __init__(self, model: str | os.PathLike, direction: str, device: str, precision: str) -> None:
+        self.device = _torch_device(device)
+        self.net = load_model(model, direction, self.device)
+        self.meta: ModelMeta = self.net.meta
+        if precision == "fp16" and self.device.type != "cuda":
+            raise CganError("fp16 runs on CUDA GPUs; on a CPU use --precision bf16 (or --half, which picks it)")
+        if precision == "bf16" and self.device.type == "cpu" and not cpu_has_fast_bf16():
+            raise CganError("this CPU has no bf16 instructions: use --precision fp32")
+        self.precision = precision
+        if self.device.type == "cuda":  # tensor cores want NHWC; on CPUs oneDNN measured faster with NCHW
+            self.net.to(memory_format=torch.channels_last)
+            if precision == "fp16":
+                self.net.half()
+
+    @property
+    def description(self) -> str:
+        return f"PyTorch {torch.__version__} on {self.device} ({self.precision})"
+
+    @torch.inference_mode()
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(batch).to(self.device, non_blocking=True)
+        if self.device.type == "cuda":
+            x = x.contiguous(memory_format=torch.channels_last)
+            if self.precision == "fp16":
+                return self.net(x.half()).float().cpu().numpy()
+            return self.net(x).cpu().numpy()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            return self.net(x).float().numpy()
+
+
+class OnnxBackend:
+    """ONNX Runtime: the TensorRT EP, else the CUDA EP, else the CPU EP, whichever the installed package has."""
+
+    name = "onnxruntime"
+
+    def __init__(self, model: str | os.PathLike, provider: str | None, precision: str) -> None:
+        import onnxruntime as ort
+
+        self.meta, record = read_exported_meta(model)
+        self.precision = record.get("export", {}).get("precision", "fp32")
+        available = ort.get_available_providers()
+        if provider:
+            wanted = ORT_PROVIDERS[provider]
+            if wanted not in available:
+                raise CganError(f"ONNX Runtime here has no {wanted} (it has {', '.join(available)}): install "
+                                f"onnxruntime-gpu for cuda/tensorrt, or choose --provider cpu")
+            chosen = [wanted] + (["CPUExecutionProvider"] if wanted != "CPUExecutionProvider" else [])
+        else:
+            chosen = [p for p in ORT_PROVIDERS.values() if p in available]
+        options = {}
+        if "TensorrtExecutionProvider" in chosen:
+            cache = str(Path(model).with_suffix(".trt-cache"))
+            options["TensorrtExecutionProvider"] = {"trt_engine_cache_enable": True, "trt_engine_cache_path": cache,
+                                                    "trt_timing_cache_enable": True, "trt_timing_cache_path": cache,
+                                                    "trt_fp16_enable": precision == "fp16"}
+        providers = [(p, options[p]) if p in options else p for p in chosen]
+        session_options = ort.SessionOptions()
+        session_options.log_severity_level = 3  # errors only; a provider that fails to load is reported below
+        self.session = ort.InferenceSession(str(model), session_options, providers=providers)
+        active = self.session.get_providers()
+        # onnxruntime-gpu silently falls back to the CPU when CUDA libraries or the driver are missing.
+        if provider and active[0] != chosen[0]:
+            raise CganError(f"ONNX Runtime could not start {chosen[0]} (CUDA or TensorRT libraries or the GPU driver "
+                            f"are missing); it would run on {active[0]}: fix the GPU set-up or use --provider cpu")
+        self.provider = active[0]
+        self.input_name = self.session.get_inputs()[0].name
+        self.fallback = chosen[0] != active[0]
+
+    @property
+    def description(self) -> str:
+        import onnxruntime as ort
+
+        note = " (GPU providers failed to load: running on the CPU)" if self.fallback else ""
+        return f"ONNX Runtime {ort.__version__}, {self.provider} ({self.precision} graph){note}"
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input_name: batch})[0].astype(np.float32, copy=False)
+
+
+class TensorRTBackend:
+    """A TensorRT engine built by ``cgan export --trt``, described by its ``.json`` sidecar."""
+
+    name = "tensorrt"
+
+    def __init__(self, model: str | os.PathLike, device: str) -> None:
+        from .tensorrt_engine import TensorRTEngine
+
+        self.meta, record = read_exported_meta(model)
+        self.precision = record.get("tensorrt", {}).get("precision", "fp32")
+        index = int(device.split(":")[1]) if device.startswith("cuda:") else 0
+        self.engine = TensorRTEngine(Path(model), index)
+
+    @property
+    def description(self) -> str:
+        return f"TensorRT {self.engine.trt.__version__} on {torch.cuda.get_device_name(self.engine.device)} ({self.precision})"
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        return self.engine.run(torch.from_numpy(batch)).float().cpu().numpy()
+
+
+def _torch_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise CganError("--device cuda but no CUDA GPU is visible to PyTorch: use --device cpu")
+    return torch.device(name)
+
+
+def choose_precision(half: bool, precision: str | None, device: str) -> str:
+    """``--half`` means the device's fast reduced precision: fp16 on CUDA, bf16 on CPUs that have it."""
+    if precision and half and precision == "fp32":
+        raise CganError("--half contradicts --precision fp32: give one of them")
+    if precision:
+        return precision
+    if not half:
+        return "fp32"
+    on_cuda = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
+    if on_cuda:
+        return "fp16"
+    return "bf16" if cpu_has_fast_bf16() else "fp32"
+
+
+def open_backend(model: str | os.PathLike, direction: str = "AtoB", device: str = "auto", precision: str = "fp32",
+                 provider: str | None = None):
+    """The backend the model file implies."""
+    suffix = Path(model).suffix.lower()
+    if suffix == ".onnx":
+        return OnnxBackend(model, provider, precision)
+    if suffix in (".engine", ".plan"):
+        return TensorRTBackend(model, device)
+    return TorchBackend(resolve_model_path(model, direction), direction, device, precision)

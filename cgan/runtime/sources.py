@@ -1,0 +1,227 @@
+"""Where frames come from: image files, folders and globs, video files, cameras and network streams.
+
+Files are read in order and nothing is dropped. Live sources (cameras, rtsp/http streams) are
+read by a thread of their own that keeps only the newest frames (a bounded buffer), counts what
+it drops, reconnects with backoff when a stream breaks, and reports a source that stops
+delivering instead of waiting for ever.
+"""
+from __future__ import annotations
+
+import collections
+import contextlib
+import dataclasses
+import glob
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+from ..errors import CganError
+from ..images import IMAGE_SUFFIXES, list_images, read_rgb
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
+STREAM_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
+
+
+@contextlib.contextmanager
+def quiet_opencv():
+    """OpenCV logs its own warnings when a capture fails to open; we report those failures ourselves."""
+    logging = cv2.utils.logging
+    previous = logging.getLogLevel()
+    logging.setLogLevel(logging.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        logging.setLogLevel(previous)
+
+
+@dataclasses.dataclass
+class Frame:
+    image: np.ndarray  # HxWx3 uint8 RGB
+    index: int
+    name: str = ""  # an image file's path relative to the source root; "" for video frames
+
+
+class ImageSource:
+    """Image files in a fixed order; unreadable ones are skipped and counted."""
+
+    live = False
+
+    def __init__(self, files: list[Path], root: Path) -> None:
+        self.files, self.root = files, root
+        self.skipped: list[Path] = []
+        self.fps = None
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __iter__(self) -> Iterator[Frame]:
+        for index, path in enumerate(self.files):
+            image = read_rgb(path)
+            if image is None:
+                self.skipped.append(path)
+                continue
+            yield Frame(image, index, path.relative_to(self.root).as_posix())
+
+    def close(self) -> None:
+        pass
+
+
+class VideoSource:
+    """A video file, every frame in order."""
+
+    live = False
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with quiet_opencv():
+            self.capture = cv2.VideoCapture(str(path))
+        if not self.capture.isOpened():
+            raise CganError(f"cannot open video {path}: the file is damaged or its codec is not supported by OpenCV")
+        fps = self.capture.get(cv2.CAP_PROP_FPS)
+        self.fps = fps if fps and np.isfinite(fps) and fps > 0 else 30.0  # some containers report 0
+        self.frame_count = int(self.capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None
+        self.skipped: list[Path] = []
+
+    def __len__(self) -> int:
+        return self.frame_count or 0
+
+    def __iter__(self) -> Iterator[Frame]:
+        index = 0
+        while True:
+            ok, bgr = self.capture.read()
+            if not ok:
+                return
+            yield Frame(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), index)
+            index += 1
+
+    def close(self) -> None:
+        self.capture.release()
+
+
+class LiveSource:
+    """A camera index, a stream URL, or a video file played at its own pace as if it were a camera.
+
+    The reader thread keeps at most ``buffer`` frames, dropping the oldest (the newest frame wins).
+    """
+
+    live = True
+
+    def __init__(self, target: int | str, size: tuple[int, int] | None = None, buffer: int = 1,
+                 stall_timeout: float = 10.0, reconnects: int = 5) -> None:
+        self.target, self.stall_timeout, self.reconnects = target, stall_timeout, reconnects
+        self.is_file = isinstance(target, str) and Path(target).is_file()
+        self.label = f"camera {target}" if isinstance(target, int) else str(target)
+        self.frames: collections.deque = collections.deque(maxlen=buffer)
+        self.dropped = 0
+        self.skipped: list[Path] = []
+        self.finished = False
+        self.error: str | None = None
+        self._lock = threading.Condition()
+        self._stop = threading.Event()
+        self.capture = self._open(size)
+        fps = self.capture.get(cv2.CAP_PROP_FPS)
+        self.fps = fps if fps and np.isfinite(fps) and fps > 0 else 30.0
+        self._thread = threading.Thread(target=self._read, name=f"cgan-reader-{self.label}", daemon=True)
+        self._thread.start()
+
+    def _open(self, size: tuple[int, int] | None) -> cv2.VideoCapture:
+        with quiet_opencv():
+            capture = cv2.VideoCapture(self.target)
+        if not capture.isOpened():
+            capture.release()
+            if isinstance(self.target, int):
+                raise CganError(f"cannot open camera {self.target}: check that it is connected and not used by "
+                                f"another program, or try another index (--camera 1)")
+            raise CganError(f"cannot open stream {self.target}: check the address and that it is reachable")
+        if size:
+            capture.set(cv2.CAP_PROP_FRAME_WIDTH, size[0])
+            capture.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])
+        return capture
+
+    def _read(self) -> None:
+        period = 1.0 / self.fps if self.is_file else 0.0  # a file stands in for a camera: play it in real time
+        next_due = time.monotonic()
+        failures = 0
+        while not self._stop.is_set():
+            ok, bgr = self.capture.read()
+            if not ok:
+                if self.is_file:
+                    break
+                failures += 1
+                if failures > self.reconnects:
+                    self.error = f"{self.label} stopped delivering frames and did not come back after {self.reconnects} reconnects"
+                    break
+                self._stop.wait(min(8.0, 0.5 * 2 ** (failures - 1)))  # back off, then reopen
+                self.capture.release()
+                with quiet_opencv():
+                    self.capture = cv2.VideoCapture(self.target)
+                continue
+            failures = 0
+            with self._lock:
+                if len(self.frames) == self.frames.maxlen:
+                    self.dropped += 1
+                self.frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+                self._lock.notify()
+            if period:
+                next_due += period
+                self._stop.wait(max(0.0, next_due - time.monotonic()))
+        with self._lock:
+            self.finished = True
+            self._lock.notify()
+
+    def __len__(self) -> int:
+        return 0
+
+    def __iter__(self) -> Iterator[Frame]:
+        index = 0
+        while True:
+            with self._lock:
+                if not self._lock.wait_for(lambda: self.frames or self.finished, timeout=self.stall_timeout):
+                    raise CganError(f"{self.label} delivered no frame for {self.stall_timeout:g} s: check the "
+                                    f"camera or stream")
+                if not self.frames:
+                    if self.error:
+                        raise CganError(self.error)
+                    return
+                image = self.frames.popleft()
+            yield Frame(image, index)
+            index += 1
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.capture.release()
+
+
+def open_source(spec: str, camera_size: tuple[int, int] | None = None, live_buffer: int = 1):
+    """The source a ``--source`` value names: a camera index, a URL, a video, an image, a folder or a glob."""
+    spec = str(spec)
+    if spec.isdigit():
+        return LiveSource(int(spec), camera_size, live_buffer)
+    if spec.lower().startswith(STREAM_PREFIXES):
+        return LiveSource(spec, camera_size, live_buffer)
+    path = Path(spec)
+    if path.is_dir():
+        files = list_images(path)
+        if not files:
+            raise CganError(f"no images in {path} (looked for {', '.join(IMAGE_SUFFIXES)})")
+        return ImageSource(files, path)
+    if path.is_file():
+        suffix = path.suffix.lower()
+        if suffix in VIDEO_SUFFIXES:
+            return VideoSource(path)
+        if suffix in IMAGE_SUFFIXES:
+            return ImageSource([path], path.parent)
+        raise CganError(f"{path} is neither an image ({', '.join(IMAGE_SUFFIXES)}) nor a video "
+                        f"({', '.join(VIDEO_SUFFIXES)})")
+    if any(c in spec for c in "*?["):
+        files = sorted(Path(p) for p in glob.glob(spec, recursive=True) if Path(p).suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise CganError(f"no images match {spec}")
+        return ImageSource(files, Path(os.path.commonpath([str(f.parent) for f in files])))
+    raise CganError(f"source not found: {spec} (give an image, a folder, a glob, a video, a camera index or a URL)")

@@ -1,0 +1,94 @@
+"""The Translator: RGB images in, translated RGB images of the same size out, over any backend.
+
+Any size works: each image is reflect-padded to the generator's size multiple and cropped
+back (``imgsz`` scales the long side first, and back afterwards unless ``keep_imgsz``).
+Batches of mixed sizes are grouped by size, never distorted.
+"""
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+
+import cv2
+import numpy as np
+
+from ..errors import CganError
+from ..images import pad_to_multiple
+from .backends import choose_precision, open_backend
+
+
+def scaled_size(h: int, w: int, side: int) -> tuple[int, int]:
+    """(h, w) scaled so that the long side is ``side``."""
+    scale = side / max(h, w)
+    return max(1, round(h * scale)), max(1, round(w * scale))
+
+
+def scale_long_side(image: np.ndarray, side: int) -> np.ndarray:
+    h, w = scaled_size(*image.shape[:2], side)
+    if (h, w) == image.shape[:2]:
+        return image
+    shrinking = h < image.shape[0]
+    return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
+
+
+class Translator:
+    """Applies one generator to images; the backend follows from the model file.
+
+    ``Translator("tom2jerry.onnx")(image)`` returns the translation of an HxWx3 uint8 RGB image.
+    """
+
+    def __init__(self, model: str | os.PathLike, device: str = "auto", half: bool = False, batch: int = 1,
+                 direction: str = "AtoB", precision: str | None = None, provider: str | None = None,
+                 imgsz: int | None = None, keep_imgsz: bool = False) -> None:
+        if batch < 1:
+            raise CganError("--batch must be at least 1")
+        if imgsz is not None and imgsz < 1:
+            raise CganError("--imgsz must be at least 1")
+        self.backend = open_backend(model, direction, device, choose_precision(half, precision, device), provider)
+        self.meta = self.backend.meta
+        if self.meta.channel_order != "RGB" or tuple(self.meta.input_range) != (-1.0, 1.0):
+            raise CganError(f"the model expects {self.meta.channel_order} in {self.meta.input_range}, which this "
+                            f"cgan does not handle: upgrade cgan")
+        self.multiple = self.meta.size_multiple
+        self.batch, self.imgsz, self.keep_imgsz = batch, imgsz, keep_imgsz
+
+    @property
+    def description(self) -> str:
+        return self.backend.description
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        return self.translate([image])[0]
+
+    def translate(self, images: list[np.ndarray]) -> list[np.ndarray]:
+        """Translate RGB uint8 images of any sizes; outputs keep each input's size (or ``imgsz`` if kept)."""
+        prepared = [self._prepare(image) for image in images]
+        by_size: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for i, padded in enumerate(prepared):
+            by_size[padded.shape[:2]].append(i)
+        outputs: list[np.ndarray | None] = [None] * len(images)
+        for indices in by_size.values():
+            for start in range(0, len(indices), self.batch):
+                chunk = indices[start:start + self.batch]
+                batch = np.stack([prepared[i] for i in chunk]).transpose(0, 3, 1, 2)
+                batch = batch.astype(np.float32) / 127.5 - 1.0
+                result = self.backend.run(np.ascontiguousarray(batch))
+                for i, out in zip(chunk, result):
+                    outputs[i] = self._finish(out, images[i])
+        return outputs
+
+    def _prepare(self, image: np.ndarray) -> np.ndarray:
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise CganError(f"expected an HxWx3 uint8 RGB image, got {image.dtype} {image.shape}")
+        if self.imgsz:
+            image = scale_long_side(image, self.imgsz)
+        return pad_to_multiple(image, self.multiple)
+
+    def _finish(self, output: np.ndarray, original: np.ndarray) -> np.ndarray:
+        h, w = original.shape[:2]
+        if self.imgsz:
+            h, w = scaled_size(h, w, self.imgsz)
+        image = ((np.clip(output[:, :h, :w], -1, 1) + 1) * 127.5).round().astype(np.uint8).transpose(1, 2, 0)
+        if self.imgsz and not self.keep_imgsz:
+            image = cv2.resize(image, (original.shape[1], original.shape[0]), interpolation=cv2.INTER_CUBIC)
+        return np.ascontiguousarray(image)
+

@@ -1,0 +1,245 @@
+import time
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from cgan.errors import CganError
+from cgan.export import export_onnx
+from cgan.modelfile import new_meta, save_model
+from cgan.nets import build_generator, preset_config
+from cgan.runtime.apps import translate, webcam
+from cgan.runtime.sources import LiveSource, open_source
+from cgan.runtime.temporal import flicker, warped_flicker
+from cgan.runtime.translator import Translator
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    root = tmp_path_factory.mktemp("models")
+    config = preset_config("resnet6", ngf=4)
+    torch.manual_seed(0)
+    net = build_generator(config)
+    path = save_model(net, root / "tom2jerry.safetensors", new_meta(config, "resnet6", "tom", "jerry"))
+    onnx_path, _ = export_onnx(path, root / "tom2jerry.onnx", verify_shapes=[(1, 3, 32, 32)])
+    return {"torch": path, "onnx": onnx_path}
+
+
+def panning_clip(path, frames=20, size=(96, 72), fps=12.0):
+    """A camera panning across a real photo, written with cv2.VideoWriter."""
+    from cgan.sampledata import load_photos
+
+    w, h = size
+    photo = cv2.resize(load_photos(("skimage:coffee.png",))[0], (w + 3 * frames, h + 10))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    for i in range(frames):
+        writer.write(cv2.cvtColor(np.ascontiguousarray(photo[5:5 + h, 3 * i:3 * i + w]), cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+def read_video(path):
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    capture.release()
+    return frames, fps
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_video_keeps_frame_count_fps_and_size(models, tmp_path, backend):
+    clip = panning_clip(tmp_path / "clip.mp4", frames=20, size=(96, 72), fps=12.0)
+    summary = translate(models[backend], str(clip), str(tmp_path / "out.mp4"), batch=3, progress=False)
+    frames, fps = read_video(tmp_path / "out.mp4")
+    assert summary.frames == 20 and len(frames) == 20 and fps == pytest.approx(12.0)
+    assert frames[0].shape == (72, 96, 3)
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_folder_of_mixed_images_keeps_names_and_sizes(models, tmp_path):
+    src = tmp_path / "photos"
+    (src / "sub").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    cv2.imwrite(str(src / "wide.jpg"), rng.integers(0, 255, (37, 101, 3), dtype=np.uint8))
+    cv2.imwrite(str(src / "sub" / "grey.png"), rng.integers(0, 255, (50, 30), dtype=np.uint8))
+    cv2.imwrite(str(src / "sub" / "alpha.png"), rng.integers(0, 255, (21, 64, 4), dtype=np.uint8))
+    (src / "broken.png").write_text("not an image")
+    summary = translate(models["onnx"], str(src), str(tmp_path / "out"), batch=4, progress=False)
+    assert summary.frames == 3 and summary.skipped == 1
+    for name, shape in {"wide.jpg": (37, 101, 3), "sub/grey.png": (50, 30, 3), "sub/alpha.png": (21, 64, 3)}.items():
+        out = cv2.imread(str(tmp_path / "out" / name))
+        assert out is not None and out.shape == shape, name
+
+
+def test_existing_outputs_are_not_overwritten(models, tmp_path):
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((8, 8, 3), np.uint8))
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "a.png").write_bytes(b"precious")
+    with pytest.raises(CganError, match="--overwrite"):
+        translate(models["torch"], str(tmp_path / "a.png"), str(tmp_path / "out"), progress=False)
+    assert (tmp_path / "out" / "a.png").read_bytes() == b"precious"
+    translate(models["torch"], str(tmp_path / "a.png"), str(tmp_path / "out"), overwrite=True, progress=False)
+    assert cv2.imread(str(tmp_path / "out" / "a.png")).shape == (8, 8, 3)
+
+
+def test_single_image_to_a_named_file(models, tmp_path):
+    cv2.imwrite(str(tmp_path / "a.png"), np.full((10, 14, 3), 90, np.uint8))
+    translate(models["torch"], str(tmp_path / "a.png"), str(tmp_path / "b.jpg"), progress=False)
+    assert cv2.imread(str(tmp_path / "b.jpg")).shape == (10, 14, 3)
+
+
+def test_torch_and_onnx_runtime_agree(models):
+    image = np.random.default_rng(1).integers(0, 255, (45, 67, 3), dtype=np.uint8)
+    a = Translator(models["torch"], device="cpu")(image).astype(int)
+    b = Translator(models["onnx"])(image).astype(int)
+    assert a.shape == b.shape == image.shape
+    assert np.abs(a - b).max() <= 1  # at most one grey level of rounding
+
+
+def test_batches_of_mixed_sizes_equal_one_by_one(models):
+    rng = np.random.default_rng(2)
+    images = [rng.integers(0, 255, shape, dtype=np.uint8) for shape in [(32, 48, 3), (20, 20, 3), (32, 48, 3), (7, 9, 3)]]
+    batched = Translator(models["torch"], batch=3, device="cpu").translate(images)
+    single = [Translator(models["torch"], device="cpu")(im) for im in images]
+    for a, b in zip(batched, single):
+        assert a.shape == b.shape and np.abs(a.astype(int) - b.astype(int)).max() <= 1
+
+
+def test_imgsz_scales_and_scales_back(models):
+    image = np.random.default_rng(3).integers(0, 255, (60, 120, 3), dtype=np.uint8)
+    assert Translator(models["torch"], imgsz=40, device="cpu")(image).shape == (60, 120, 3)
+    assert Translator(models["torch"], imgsz=40, keep_imgsz=True, device="cpu")(image).shape == (20, 40, 3)
+
+
+def test_half_means_bf16_on_this_cpu_when_it_has_it(models):
+    from cgan.runtime.backends import cpu_has_fast_bf16
+
+    translator = Translator(models["torch"], half=True, device="cpu")
+    assert translator.backend.precision == ("bf16" if cpu_has_fast_bf16() else "fp32")
+    image = np.random.default_rng(4).integers(0, 255, (32, 32, 3), dtype=np.uint8)
+    exact = Translator(models["torch"], device="cpu")(image).astype(int)
+    assert np.abs(translator(image).astype(int) - exact).mean() < 3
+
+
+def test_a_video_file_stands_in_for_a_camera_and_the_newest_frame_wins(models, tmp_path):
+    clip = panning_clip(tmp_path / "cam.mp4", frames=30, fps=60.0)
+    source = LiveSource(str(clip), buffer=1)
+    seen = []
+    for frame in source:  # a consumer slower than the camera
+        seen.append(frame.index)
+        time.sleep(0.05)
+    source.close()
+    assert source.dropped > 0 and len(seen) + source.dropped == 30
+    assert seen == sorted(seen)
+
+
+def test_webcam_runs_headless_with_a_video_file_as_camera(models, tmp_path):
+    clip = panning_clip(tmp_path / "cam.mp4", frames=24, fps=24.0)
+    summary = webcam(models["onnx"], str(clip), record=str(tmp_path / "rec.mp4"), show=False, side_by_side=True)
+    frames, _ = read_video(tmp_path / "rec.mp4")
+    assert summary.frames == len(frames) > 0 and summary.frames + summary.dropped == 24
+    assert frames[0].shape == (72, 2 * 96, 3)  # input | output
+
+
+def test_unopenable_sources_give_clear_errors(models, tmp_path):
+    with pytest.raises(CganError, match="source not found"):
+        open_source(str(tmp_path / "missing.mp4"))
+    (tmp_path / "bad.mp4").write_bytes(b"\x00" * 1000)
+    with pytest.raises(CganError, match="cannot open video"):
+        open_source(str(tmp_path / "bad.mp4"))
+    with pytest.raises(CganError, match="cannot open camera 7"):
+        open_source("7")
+    with pytest.raises(CganError, match="cannot open stream"):
+        open_source("http://127.0.0.1:9/stream.mjpg")
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(CganError, match="neither an image"):
+        open_source(str(tmp_path / "notes.txt"))
+    (tmp_path / "only.png").write_text("broken")
+    with pytest.raises(CganError, match="could be read"):
+        translate(models["torch"], str(tmp_path / "only.png"), str(tmp_path / "o"), progress=False)
+
+
+def test_temporal_smoothing_reduces_flicker(models, tmp_path):
+    clip = panning_clip(tmp_path / "clip.mp4", frames=16)
+    for temporal in (False, True):
+        translate(models["torch"], str(clip), str(tmp_path / f"t{temporal}.mp4"), temporal=temporal, progress=False)
+    inputs = [cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in read_video(clip)[0]]
+    plain = [cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in read_video(tmp_path / "tFalse.mp4")[0]]
+    smooth = [cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in read_video(tmp_path / "tTrue.mp4")[0]]
+    assert len(smooth) == len(plain) == 16
+    assert warped_flicker(inputs, smooth) < warped_flicker(inputs, plain)
+    assert flicker(smooth) < flicker(plain)
+
+
+def test_cli_translate(models, tmp_path):
+    from click.testing import CliRunner
+
+    from cgan.cli import cli
+
+    clip = panning_clip(tmp_path / "clip.mp4", frames=6)
+    result = CliRunner().invoke(cli, ["translate", "--model", str(models["onnx"]), "--source", str(clip),
+                                      "--out", str(tmp_path / "o.mp4")])
+    assert result.exit_code == 0, result.output
+    assert "6 frames" in result.output and (tmp_path / "o.mp4").is_file()
+    bad = CliRunner().invoke(cli, ["translate", "--model", str(models["onnx"]), "--source", str(tmp_path / "nope")])
+    assert bad.exit_code == 2 and bad.output.startswith("error: source not found")
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_gpu_backends_agree_with_cpu(models, backend):
+    image = np.random.default_rng(5).integers(0, 255, (64, 96, 3), dtype=np.uint8)
+    exact = Translator(models["torch"], device="cpu")(image).astype(int)
+    if backend == "torch":
+        fast = Translator(models["torch"], device="cuda", half=True)
+        assert fast.backend.precision == "fp16"
+    else:
+        import onnxruntime as ort
+
+        if "CUDAExecutionProvider" not in ort.get_available_providers():
+            pytest.skip("onnxruntime-gpu is not installed")
+        fast = Translator(models["onnx"], provider="cuda")
+    assert np.abs(fast(image).astype(int) - exact).max() <= 3
+
+
+class FakeCapture:
+    """A camera that opens and then hangs (``hang``) or fails every read."""
+
+    def __init__(self, target, hang):
+        self.hang = hang
+
+    def isOpened(self):
+        return True
+
+    def get(self, prop):
+        return 30.0
+
+    def set(self, prop, value):
+        return True
+
+    def read(self):
+        if self.hang:
+            time.sleep(0.3)
+        return False, None
+
+    def release(self):
+        pass
+
+
+@pytest.mark.parametrize("hang", [True, False])
+def test_a_camera_that_stops_delivering_is_reported_not_waited_for(monkeypatch, hang):
+    import cgan.runtime.sources as sources
+
+    monkeypatch.setattr(sources.cv2, "VideoCapture", lambda target: FakeCapture(target, hang))
+    source = LiveSource(0, stall_timeout=0.5, reconnects=1)
+    started = time.monotonic()
+    with pytest.raises(CganError, match="camera 0"):
+        list(source)
+    source.close()
+    assert time.monotonic() - started < 5
