@@ -107,3 +107,20 @@ def build_unpaired_dataset(out: str | os.PathLike, n_train: int = 300, n_test: i
         for i, image in enumerate(images):
             cv2.imwrite(str(out / folder / f"{i:04d}.png"), cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR))
     return out
+
+
+def write_panning_clip(path: str | os.PathLike, width: int = 320, height: int = 240, frames: int = 48,
+                       fps: float = 24.0, photo: str = "skimage:astronaut.png", step: int = 3) -> list[np.ndarray]:
+    """A video of a camera panning across a real photo (``step`` pixels a frame); returns its RGB frames."""
+    image = load_photos((photo,))[0]
+    image = cv2.resize(image, (width + step * frames, height + 20), interpolation=cv2.INTER_CUBIC)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    if not writer.isOpened():
+        raise CganError(f"OpenCV cannot write the video {path}")
+    clip = []
+    for i in range(frames):
+        frame = np.ascontiguousarray(image[10:10 + height, step * i:step * i + width])
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+        clip.append(frame)
+    writer.release()
+    return clip

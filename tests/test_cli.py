@@ -100,4 +100,5 @@ def test_demo_writes_a_model_and_describes_it(tmp_path):
     assert result.exit_code == 0, result.output
     assert "photo -> graded" in result.output and "iterations=" in result.output
     assert list((tmp_path / "demo" / "run" / "samples").glob("*.png"))
+    assert (tmp_path / "demo" / "photo2graded.onnx").is_file() and (tmp_path / "demo" / "clip_graded.mp4").is_file()
     assert_one_line_error(run("demo", "--out", tmp_path / "demo"), "--overwrite")

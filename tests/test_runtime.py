@@ -13,6 +13,7 @@ from cgan.runtime.apps import translate, webcam
 from cgan.runtime.sources import LiveSource, open_source
 from cgan.runtime.temporal import flicker, warped_flicker
 from cgan.runtime.translator import Translator
+from cgan.sampledata import write_panning_clip
 
 
 @pytest.fixture(scope="module")
@@ -28,14 +29,7 @@ def models(tmp_path_factory):
 
 def panning_clip(path, frames=20, size=(96, 72), fps=12.0):
     """A camera panning across a real photo, written with cv2.VideoWriter."""
-    from cgan.sampledata import load_photos
-
-    w, h = size
-    photo = cv2.resize(load_photos(("skimage:coffee.png",))[0], (w + 3 * frames, h + 10))
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
-    for i in range(frames):
-        writer.write(cv2.cvtColor(np.ascontiguousarray(photo[5:5 + h, 3 * i:3 * i + w]), cv2.COLOR_RGB2BGR))
-    writer.release()
+    write_panning_clip(path, size[0], size[1], frames, fps, photo="skimage:coffee.png")
     return path
 
 
