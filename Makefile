@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean
+.PHONY: demo test install clean bench
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,3 +22,7 @@ test: $(STAMP)
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache
+
+# Regenerates benchmarks/RESULTS.md (about 30 minutes on a 2-core CPU; QUICK=1 for a short run).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py $(if $(QUICK),--quick,)

@@ -20,7 +20,7 @@ import numpy as np
 
 from cgan.runtime.apps import translate
 from cgan.runtime.temporal import flicker, warped_flicker
-from cgan.runtime.translator import Translator
+from cgan.runtime.translator import Translator, to_model_input
 from cgan.sampledata import write_panning_clip
 
 
@@ -34,8 +34,7 @@ def read_rgb_frames(path: Path) -> list[np.ndarray]:
 
 def raw_model_fps(translator: Translator, frames: list[np.ndarray], batch: int) -> float:
     """Frames per second of the backend alone on prepared batches (no decoding, padding or encoding)."""
-    prepared = np.stack([translator._prepare(f) for f in frames[:batch]]).transpose(0, 3, 1, 2)
-    prepared = np.ascontiguousarray(prepared.astype(np.float32) / 127.5 - 1.0)
+    prepared = to_model_input([translator.prepare(f) for f in frames[:batch]])
     translator.backend.run(prepared)  # warm-up
     times = []
     for _ in range(max(3, len(frames) // batch)):
@@ -43,6 +42,22 @@ def raw_model_fps(translator: Translator, frames: list[np.ndarray], batch: int) 
         translator.backend.run(prepared)
         times.append(time.perf_counter() - start)
     return batch / statistics.median(times)
+
+
+def measure_flicker(model: str, width: int = 640, height: int = 360, frames: int = 48, half: bool = False) -> dict:
+    """Consecutive-frame differences of the input clip and of its translations with and without --temporal."""
+    with tempfile.TemporaryDirectory() as tmp:
+        clip_path = Path(tmp) / "clip.mp4"
+        write_panning_clip(clip_path, width, height, frames)
+        decoded = read_rgb_frames(clip_path)
+        figures = {"input": {"consecutive_mad": flicker(decoded),
+                             "motion_compensated_mad": warped_flicker(decoded, decoded)}}
+        for temporal, name in ((False, "plain"), (True, "temporal")):
+            out = Path(tmp) / f"{name}.mp4"
+            translate(model, str(clip_path), str(out), temporal=temporal, half=half, progress=False)
+            outputs = read_rgb_frames(out)
+            figures[name] = {"consecutive_mad": flicker(outputs), "motion_compensated_mad": warped_flicker(decoded, outputs)}
+    return figures
 
 
 def main() -> None:
@@ -74,20 +89,10 @@ def main() -> None:
             results["speed"].append(row)
             print(f"batch {batch}: raw model {row['raw_model_fps']:.2f} fps, pipeline {row['pipeline_fps']:.2f} fps, "
                   f"ratio {row['ratio']:.2f} ({row['backend']})", flush=True)
-        outputs = {}
-        for temporal in (False, True):
-            out = Path(tmp) / f"temporal{temporal}.mp4"
-            translate(args.model, str(clip_path), str(out), temporal=temporal, half=args.half, progress=False)
-            outputs[temporal] = read_rgb_frames(out)
-        decoded = read_rgb_frames(clip_path)
-        for temporal, name in ((False, "plain"), (True, "temporal")):
-            results["flicker"][name] = {"consecutive_mad": flicker(outputs[temporal]),
-                                        "motion_compensated_mad": warped_flicker(decoded, outputs[temporal])}
-        results["flicker"]["input"] = {"consecutive_mad": flicker(decoded),
-                                       "motion_compensated_mad": warped_flicker(decoded, decoded)}
-        for name, row in results["flicker"].items():
-            print(f"flicker {name:>8}: consecutive MAD {row['consecutive_mad']:.2f}, "
-                  f"motion-compensated MAD {row['motion_compensated_mad']:.2f} (0-255 scale)")
+    results["flicker"] = measure_flicker(args.model, width, height, args.frames, args.half)
+    for name, row in results["flicker"].items():
+        print(f"flicker {name:>8}: consecutive MAD {row['consecutive_mad']:.2f}, "
+              f"motion-compensated MAD {row['motion_compensated_mad']:.2f} (0-255 scale)")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -103,6 +104,42 @@ def measure(name: str, batch: int, blocks: int, block_iters: int, data: Path, am
               "textbook_spread": [min(plain), max(plain)], "cgan_spread": [min(ours), max(ours)]}
     result["speedup"] = result["textbook_s_per_iter"] / result["cgan_s_per_iter"]
     return result
+
+
+def loss_agreement(data: Path, png: Path, iterations: int = 300) -> dict:
+    """Train the small config twice from the same seed, cgan's bf16 default against fp32, and compare the
+    logged losses; draws both curves into ``png``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves = {}
+    with tempfile.TemporaryDirectory() as run:
+        for amp in (False, True):
+            config = TrainConfig(data=str(data), out=str(Path(run) / f"amp{amp}"), workers=0, amp=amp,
+                                 max_iters=iterations, log_every=10, **CONFIGS["small"])
+            trainer = Trainer(config)
+            trainer.fit()
+            lines = (trainer.run_dir / "metrics.jsonl").read_text().splitlines()
+            curves[amp] = [r for r in map(json.loads, lines) if r["type"] == "train"]
+    names = ("G_gan_B", "cycle_A", "idt_A", "D_B")
+    fig, axes = plt.subplots(1, len(names), figsize=(16, 3.2))
+    summary = {}
+    for ax, name in zip(axes, names):
+        for amp, style in ((False, "-"), (True, "--")):
+            ax.plot([r["iteration"] for r in curves[amp]], [r[name] for r in curves[amp]], style,
+                    label="bf16 autocast (cgan)" if amp else "fp32")
+        a = np.array([r[name] for r in curves[False]])
+        b = np.array([r[name] for r in curves[True]])
+        summary[name] = {"fp32_last_100": float(a[-10:].mean()), "bf16_last_100": float(b[-10:].mean())}
+        ax.set_title(name)
+        ax.set_xlabel("iteration")
+    axes[0].legend()
+    fig.tight_layout()
+    fig.savefig(png, dpi=80)
+    plt.close(fig)
+    return summary
 
 
 def main() -> None:

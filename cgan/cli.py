@@ -280,6 +280,58 @@ def webcam(model: str, camera: str, size: tuple[int, int] | None, half: bool, re
                overwrite=overwrite)
 
 
+@cli.command()
+@click.option("--model", required=True, type=click.Path(), help="A run directory or .safetensors model file.")
+@click.option("--backends", default="torch,onnxruntime,tensorrt", show_default=True,
+              help="Backends to measure; those not available here are listed as skipped.")
+@click.option("--sizes", default="256,512,720p,1080p", show_default=True, help="256, 512, 720p, 1080p or HxW.")
+@click.option("--batch", "batches", default="1,4", show_default=True, help="Batch sizes.")
+@click.option("--half/--no-half", default=True, show_default=True, help="Also measure reduced precision.")
+@click.option("--pipeline/--no-pipeline", default=True, show_default=True,
+              help="Also measure the end-to-end video pipeline (640x360 clip).")
+@click.option("--max-seconds", type=float, default=30.0, show_default=True, help="Time cap per row.")
+@click.option("--json", "json_path", type=click.Path(), default=None, help="Also write the results as JSON.")
+def benchmark(model: str, backends: str, sizes: str, batches: str, half: bool, pipeline: bool,
+              max_seconds: float, json_path: str | None) -> None:
+    """Measure inference speed of every available backend against PyTorch fp32 eager, in one run.
+
+    A table of ms per image (median and 10th-90th percentile), images/s, peak memory, speed-up,
+    fraction of the machine's measured matmul peak, and PSNR of reduced precision against fp32.
+
+    \b
+    Examples:
+      cgan benchmark --model runs/tom2jerry --sizes 256,720p --batch 1
+      cgan benchmark --model tom2jerry.safetensors --json bench.json
+    """
+    from .bench.inference import benchmark as run_benchmark, format_table
+    from .fileio import atomic_write_text
+
+    try:
+        batch_sizes = [int(b) for b in batches.split(",")]
+    except ValueError:
+        raise CganError(f"cannot read --batch {batches!r}: give numbers like 1,4") from None
+
+    def show(row) -> None:
+        click.echo(f"  {row.backend:>18} {row.precision:>5} {row.size:>20} batch {row.batch}: "
+                   f"{row.ms_per_image:8.1f} ms/image, {row.speedup:.2f}x", err=True)
+
+    result = run_benchmark(model, [b.strip() for b in backends.split(",")], sizes, batch_sizes, half, pipeline,
+                           max_seconds, on_row=show)
+    machine = result["machine"]
+    click.echo(f"machine: {machine['cpu']}, {machine['cores']} cores, GPU: {machine['gpu'] or 'none'}; "
+               + ", ".join(f"{k} {v}" for k, v in machine["versions"].items()))
+    click.echo("ceilings: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in result["ceilings_gflops"].items()))
+    click.echo(format_table(result["rows"]))
+    for name, reason in result["skipped"].items():
+        click.echo(f"skipped {name}: {reason}")
+    if "pipeline" in result:
+        p = result["pipeline"]
+        click.echo(f"video pipeline ({p['clip']}, {p['backend']}): {p['pipeline_fps']:.2f} fps end to end, "
+                   f"{p['raw_model_fps']:.2f} fps model alone ({p['ratio']:.2f})")
+    if json_path:
+        atomic_write_text(json_path, json.dumps(result, indent=2))
+
+
 # (flag, click type, help); defaults live in TrainConfig and are shown from there.
 TRAIN_OPTIONS = [
     ("--data", click.Path(), "Folder with trainA/ trainB/ [testA/ testB/]."),

@@ -121,3 +121,12 @@ def test_incomplete_metadata(tmp_path, tiny_model_file):
     path = _with_metadata(tmp_path, tiny_model_file, lambda m: m.pop("domains"))
     with pytest.raises(CganError, match="incomplete"):
         read_meta(path)
+
+
+def test_written_files_get_the_usual_permissions(tmp_path, tiny_model_file):
+    import os
+    import stat
+
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(tiny_model_file.stat().st_mode) == 0o666 & ~mask

@@ -23,7 +23,8 @@ def cpu_has_fast_bf16() -> bool:
 
 
 class TorchBackend:
-    """PyTorch eager: fp32, or fp16 on CUDA / bf16 autocast on CPUs with bf16 instructions."""
+    """PyTorch eager: fp32, or fp16 on CUDA / bf16 on CPUs with bf16 instructions (weights converted once:
+    measured faster than autocast, which recasts them on every call, at the same 45 dB PSNR against fp32)."""
 
     name = "torch"
 
@@ -38,8 +39,8 @@ class TorchBackend:
         self.precision = precision
         if self.device.type == "cuda":  # tensor cores want NHWC; on CPUs oneDNN measured faster with NCHW
             self.net.to(memory_format=torch.channels_last)
-            if precision == "fp16":
-                self.net.half()
+        self.dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision, torch.float32)
+        self.net.to(self.dtype)
 
     @property
     def description(self) -> str:
@@ -47,14 +48,10 @@ class TorchBackend:
 
     @torch.inference_mode()
     def run(self, batch: np.ndarray) -> np.ndarray:
-        x = torch.from_numpy(batch).to(self.device, non_blocking=True)
+        x = torch.from_numpy(batch).to(self.device, self.dtype, non_blocking=True)
         if self.device.type == "cuda":
             x = x.contiguous(memory_format=torch.channels_last)
-            if self.precision == "fp16":
-                return self.net(x.half()).float().cpu().numpy()
-            return self.net(x).cpu().numpy()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16"):
-            return self.net(x).float().numpy()
+        return self.net(x).float().cpu().numpy()
 
 
 class OnnxBackend:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import queue
 import threading
+import sys
 import time
 
 import numpy as np
@@ -77,7 +78,8 @@ def run_pipeline(source, translator: Translator, sinks: list, batch: int = 1, co
     total = len(source) or None
     if max_frames:
         total = min(total or max_frames, max_frames)
-    bar = tqdm(total=total, unit="frame", disable=not progress, dynamic_ncols=True)
+    bar = tqdm(total=total, unit="frame", disable=not progress, dynamic_ncols=True,
+               mininterval=0.1 if sys.stderr.isatty() else 10.0)  # a log file gets a line every 10 s
 
     def read() -> None:
         try:

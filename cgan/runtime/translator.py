@@ -17,6 +17,12 @@ from ..images import pad_to_multiple
 from .backends import choose_precision, open_backend
 
 
+def to_model_input(images: list[np.ndarray]) -> np.ndarray:
+    """Same-size HxWx3 uint8 RGB images -> one contiguous NCHW float32 batch in [-1, 1]."""
+    batch = np.stack(images).transpose(0, 3, 1, 2).astype(np.float32)
+    return np.ascontiguousarray(batch / 127.5 - 1.0, dtype=np.float32)
+
+
 def scaled_size(h: int, w: int, side: int) -> tuple[int, int]:
     """(h, w) scaled so that the long side is ``side``."""
     scale = side / max(h, w)
@@ -61,7 +67,7 @@ class Translator:
 
     def translate(self, images: list[np.ndarray]) -> list[np.ndarray]:
         """Translate RGB uint8 images of any sizes; outputs keep each input's size (or ``imgsz`` if kept)."""
-        prepared = [self._prepare(image) for image in images]
+        prepared = [self.prepare(image) for image in images]
         by_size: dict[tuple[int, int], list[int]] = defaultdict(list)
         for i, padded in enumerate(prepared):
             by_size[padded.shape[:2]].append(i)
@@ -69,14 +75,13 @@ class Translator:
         for indices in by_size.values():
             for start in range(0, len(indices), self.batch):
                 chunk = indices[start:start + self.batch]
-                batch = np.stack([prepared[i] for i in chunk]).transpose(0, 3, 1, 2)
-                batch = batch.astype(np.float32) / 127.5 - 1.0
-                result = self.backend.run(np.ascontiguousarray(batch))
+                result = self.backend.run(to_model_input([prepared[i] for i in chunk]))
                 for i, out in zip(chunk, result):
                     outputs[i] = self._finish(out, images[i])
         return outputs
 
-    def _prepare(self, image: np.ndarray) -> np.ndarray:
+    def prepare(self, image: np.ndarray) -> np.ndarray:
+        """An RGB uint8 image scaled (``imgsz``) and padded to what the model takes."""
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise CganError(f"expected an HxWx3 uint8 RGB image, got {image.dtype} {image.shape}")
         if self.imgsz:

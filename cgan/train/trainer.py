@@ -10,6 +10,7 @@ import contextlib
 import math
 import os
 import signal
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -262,7 +263,8 @@ class Trainer:
         self.sampler.set_epoch(self.epoch, start=self.batch_in_epoch * config.batch)
         steps = self.batch_in_epoch + math.ceil(len(self.sampler) / config.batch)
         bar = tqdm(total=steps, initial=self.batch_in_epoch, desc=f"epoch {self.epoch + 1}/{config.total_epochs}",
-                   unit="it", disable=not self.dist.main, dynamic_ncols=True, leave=False)
+                   unit="it", disable=not self.dist.main, dynamic_ncols=True, leave=False,
+                   mininterval=0.1 if sys.stderr.isatty() else 10.0)  # a log file gets a line every 10 s
         for batch in self.loader:
             self._accumulate(self.train_step(batch["A"], batch["B"]), int(batch["skipped"].sum()))
             self.iteration += 1

@@ -1,0 +1,1 @@
+"""Benchmarks shipped with the package: ``cgan benchmark`` (backends, sizes, batches, machine ceilings)."""

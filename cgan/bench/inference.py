@@ -1,0 +1,202 @@
+"""``cgan benchmark``: every available backend at several sizes and batch sizes, against PyTorch fp32 eager
+measured in the same run.
+
+Each row: warm-up, then repeats until both a minimum count and a minimum time are reached
+(capped), reporting the median and the 10th-90th percentile spread. This machine is shared and
+noisy, so speed-ups are ratios within one run, never comparisons of absolute times across runs.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ..errors import CganError
+from ..nets import count_macs
+from .machine import PeakMemory, ceilings, describe_machine
+
+SIZES = {"256": (256, 256), "512": (512, 512), "720p": (720, 1280), "1080p": (1080, 1920)}
+BACKENDS = ("torch", "onnxruntime", "tensorrt")
+
+
+@dataclasses.dataclass
+class Row:
+    backend: str
+    precision: str
+    size: str
+    batch: int
+    ms_per_image: float
+    spread_ms: tuple[float, float]
+    images_per_s: float
+    peak_mb: float | None
+    speedup: float | None = None
+    fraction_of_peak: float | None = None
+    psnr_vs_fp32: float | None = None
+
+
+def parse_sizes(text: str, multiple: int) -> list[tuple[str, int, int]]:
+    sizes = []
+    for label in text.split(","):
+        label = label.strip()
+        if label in SIZES:
+            h, w = SIZES[label]
+        elif "x" in label:
+            h, w = (int(v) for v in label.split("x"))
+        elif label.isdigit():
+            h = w = int(label)
+        else:
+            raise CganError(f"cannot read size {label!r}: use 256, 512, 720p, 1080p or HxW")
+        sizes.append((label, math.ceil(h / multiple) * multiple, math.ceil(w / multiple) * multiple))
+    return sizes
+
+
+def time_runs(run: Callable[[], np.ndarray], min_repeats: int = 5, min_seconds: float = 2.0,
+              max_seconds: float = 30.0) -> list[float]:
+    """Seconds per call after two warm-up calls."""
+    run()
+    run()
+    times: list[float] = []
+    started = time.perf_counter()
+    while len(times) < min_repeats or time.perf_counter() - started < min_seconds:
+        t = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t)
+        if time.perf_counter() - started > max_seconds and len(times) >= 3:
+            break
+    return times
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)) / 4  # [-1, 1] -> peak 1
+    return 10 * math.log10(1 / mse) if mse > 0 else float("inf")
+
+
+def _candidates(model: str, backends: list[str], half: bool, workdir: Path) -> tuple[list, dict]:
+    """(label, precision, factory) for every backend variant available here, and why others were skipped."""
+    from ..export.onnx import export_onnx
+    from ..runtime.backends import OnnxBackend, TensorRTBackend, TorchBackend, cpu_has_fast_bf16
+
+    cuda = torch.cuda.is_available()
+    found, skipped = [], {}
+    if "torch" in backends:
+        found.append(("torch eager", "fp32", lambda: TorchBackend(model, "AtoB", "cpu", "fp32")))
+        if cpu_has_fast_bf16():
+            found.append(("torch", "bf16", lambda: TorchBackend(model, "AtoB", "cpu", "bf16")))
+        if cuda:
+            found.append(("torch cuda", "fp32", lambda: TorchBackend(model, "AtoB", "cuda", "fp32")))
+            found.append(("torch cuda", "fp16", lambda: TorchBackend(model, "AtoB", "cuda", "fp16")))
+    if "onnxruntime" in backends:
+        import onnxruntime as ort
+
+        onnx32, _ = export_onnx(model, workdir / "m.onnx", verify=False)
+        found.append(("onnxruntime cpu", "fp32", lambda: OnnxBackend(onnx32, "cpu", "fp32")))
+        for provider in ("cuda", "tensorrt"):
+            if f"{'CUDA' if provider == 'cuda' else 'Tensorrt'}ExecutionProvider" in ort.get_available_providers() and cuda:
+                found.append((f"onnxruntime {provider}", "fp32", lambda p=provider: OnnxBackend(onnx32, p, "fp32")))
+                if half:
+                    onnx16, _ = export_onnx(model, workdir / "m16.onnx", precision="fp16", verify=False, overwrite=True)
+                    found.append((f"onnxruntime {provider}", "fp16", lambda p=provider: OnnxBackend(onnx16, p, "fp16")))
+            else:
+                skipped[f"onnxruntime {provider}"] = "needs onnxruntime-gpu and a CUDA GPU"
+    if "tensorrt" in backends:
+        try:
+            from ..export.tensorrt import build_engine
+
+            for precision in ("fp32", "fp16"):
+                engine, _ = build_engine(model, workdir / f"m_{precision}.engine", fp16=precision == "fp16",
+                                         max_shape="4x3x1088x1920", verify=False, overwrite=True)
+                found.append(("tensorrt", precision, lambda e=engine: TensorRTBackend(e, "cuda")))
+        except CganError as e:
+            skipped["tensorrt"] = str(e)
+    return found, skipped
+
+
+def benchmark(model: str, backends: list[str] | None = None, sizes: str = "256,512,720p,1080p",
+              batches: list[int] | None = None, half: bool = True, pipeline: bool = True,
+              max_seconds: float = 30.0, on_row: Callable[[Row], None] | None = None) -> dict:
+    """Measure every available backend; returns machine, ceilings, rows, skipped backends and pipeline fps."""
+    from ..modelfile import load_model, resolve_model_path
+
+    backends = backends or list(BACKENDS)
+    unknown = set(backends) - set(BACKENDS)
+    if unknown:
+        raise CganError(f"unknown backends {', '.join(sorted(unknown))}: choose from {', '.join(BACKENDS)}")
+    model = str(resolve_model_path(model))
+    net = load_model(model)
+    batches = batches or [1, 4]
+    peaks = ceilings()
+    result = {"machine": describe_machine(), "ceilings_gflops": peaks, "model": model, "rows": [], "skipped": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        candidates, result["skipped"] = _candidates(model, backends, half, Path(tmp))
+        for label, h, w in parse_sizes(sizes, net.size_multiple):
+            macs = count_macs(net, h, w)
+            for batch in batches:
+                x = (np.random.default_rng(0).random((batch, 3, h, w), dtype=np.float32) * 2 - 1)
+                reference = None
+                baseline = None
+                for name, precision, factory in candidates:
+                    backend = factory()
+                    if torch.cuda.is_available():
+                        torch.cuda.reset_peak_memory_stats()
+                    with PeakMemory() as memory:
+                        times = time_runs(lambda b=backend: b.run(x), max_seconds=max_seconds)
+                    per_image = statistics.median(times) / batch
+                    spread = np.percentile(times, [10, 90]) / batch
+                    row = Row(name, precision, f"{label} ({h}x{w})", batch, 1000 * per_image,
+                              (round(1000 * spread[0], 2), round(1000 * spread[1], 2)), 1 / per_image,
+                              memory.peak_mb if "cuda" not in name and name != "tensorrt"
+                              else torch.cuda.max_memory_allocated() / 2**20)
+                    output = backend.run(x)
+                    if reference is None:
+                        reference, baseline = output, per_image
+                    else:
+                        row.psnr_vs_fp32 = round(_psnr(output, reference), 1)
+                    row.speedup = baseline / per_image
+                    device = "cuda" if ("cuda" in name or name == "tensorrt") else "cpu"
+                    ceiling = peaks.get(f"{device} {precision}")
+                    if ceiling:
+                        row.fraction_of_peak = 2 * macs / per_image / 1e9 / ceiling
+                    result["rows"].append(dataclasses.asdict(row))
+                    if on_row:
+                        on_row(row)
+        if pipeline:
+            result["pipeline"] = pipeline_fps(model, half)
+    return result
+
+
+def pipeline_fps(model: str, half: bool, width: int = 640, height: int = 360, frames: int = 48) -> dict:
+    """End-to-end ``translate`` of a synthesised clip against the backend alone, same run, batch 1."""
+    from ..runtime.apps import translate
+    from ..runtime.translator import Translator, to_model_input
+    from ..sampledata import write_panning_clip
+
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = Path(tmp) / "clip.mp4"
+        images = write_panning_clip(clip, width, height, frames)
+        translator = Translator(model, half=half)
+        prepared = to_model_input([translator.prepare(images[0])])
+        raw = 1 / statistics.median(time_runs(lambda: translator.backend.run(prepared), max_seconds=20))
+        summary = translate(model, str(clip), str(Path(tmp) / "out.mp4"), half=half, progress=False)
+    return {"clip": f"{width}x{height}, {frames} frames", "backend": translator.description,
+            "raw_model_fps": raw, "pipeline_fps": summary.fps, "ratio": summary.fps / raw}
+
+
+def format_table(rows: list[dict]) -> str:
+    header = ("backend", "precision", "size", "batch", "ms/image", "p10-p90 ms", "images/s", "peak MB",
+              "speed-up", "% of peak", "PSNR vs fp32")
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for r in rows:
+        cells = (r["backend"], r["precision"], r["size"], r["batch"], f"{r['ms_per_image']:.1f}",
+                 f"{r['spread_ms'][0]:.1f}-{r['spread_ms'][1]:.1f}", f"{r['images_per_s']:.2f}",
+                 "-" if r["peak_mb"] is None else f"{r['peak_mb']:.0f}", f"{r['speedup']:.2f}x",
+                 "-" if r["fraction_of_peak"] is None else f"{100 * r['fraction_of_peak']:.0f}%",
+                 "-" if r["psnr_vs_fp32"] is None else f"{r['psnr_vs_fp32']:.1f} dB")
+        lines.append("| " + " | ".join(map(str, cells)) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,108 @@
+"""What machine a number was measured on, and what its arithmetic can do at best (matmul ceilings)."""
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import threading
+import time
+from importlib import metadata
+
+import torch
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def describe_machine() -> dict:
+    """CPU, cores, GPU and the versions of the libraries that decide speed."""
+    versions = {}
+    for package in ("torch", "onnxruntime", "onnxruntime-gpu", "onnx", "opencv-python", "numpy", "tensorrt"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            pass
+    from ..runtime.backends import cpu_has_fast_bf16
+
+    return {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "cpu_bf16": cpu_has_fast_bf16(),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "python": platform.python_version(),
+        "versions": versions,
+    }
+
+
+def matmul_gflops(dtype: torch.dtype, device: str = "cpu", n: int = 2048, repeats: int = 7) -> float:
+    """Best sustained matrix-multiply rate: the median of ``repeats`` n x n products, in GFLOP/s."""
+    a = torch.randn(n, n, device=device).to(dtype)
+    b = torch.randn(n, n, device=device).to(dtype)
+    times = []
+    for i in range(repeats + 1):
+        if device == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        torch.mm(a, b)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        if i:  # the first product warms up the kernels
+            times.append(time.perf_counter() - start)
+    return 2 * n**3 / statistics.median(times) / 1e9
+
+
+def ceilings() -> dict:
+    """GFLOP/s ceilings per (device, precision) present on this machine."""
+    from ..runtime.backends import cpu_has_fast_bf16
+
+    found = {"cpu fp32": matmul_gflops(torch.float32)}
+    if cpu_has_fast_bf16():
+        found["cpu bf16"] = matmul_gflops(torch.bfloat16)
+    if torch.cuda.is_available():
+        found["cuda fp32"] = matmul_gflops(torch.float32, "cuda", 4096)
+        found["cuda fp16"] = matmul_gflops(torch.float16, "cuda", 4096)
+    return found
+
+
+class PeakMemory:
+    """Peak resident memory above the level at entry, sampled every few milliseconds (Linux /proc)."""
+
+    def __init__(self) -> None:
+        self.peak_mb: float | None = None
+
+    @staticmethod
+    def _rss_mb() -> float | None:
+        try:
+            with open("/proc/self/statm") as f:
+                return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+        except (OSError, ValueError):
+            return None
+
+    def __enter__(self) -> "PeakMemory":
+        self._base = self._rss_mb()
+        self._max = self._base
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.005):
+            now = self._rss_mb()
+            if now is not None and self._max is not None:
+                self._max = max(self._max, now)
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        if self._base is not None:
+            self.peak_mb = max(0.0, self._max - self._base)

@@ -1,0 +1,74 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from cgan.bench.inference import benchmark, format_table, parse_sizes, time_runs
+from cgan.bench.machine import PeakMemory, describe_machine
+from cgan.cli import cli
+from cgan.errors import CganError
+from cgan.modelfile import new_meta, save_model
+from cgan.nets import build_generator, preset_config
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    config = preset_config("resnet6", ngf=4)
+    return save_model(build_generator(config), tmp_path / "tiny.safetensors", new_meta(config, "resnet6"))
+
+
+def test_sizes_are_named_or_explicit_and_rounded_to_the_multiple():
+    assert parse_sizes("256,720p,30x50,64", 4) == [("256", 256, 256), ("720p", 720, 1280), ("30x50", 32, 52),
+                                                   ("64", 64, 64)]
+    assert parse_sizes("1080p", 256)[0][1:] == (1280, 2048)
+    with pytest.raises(CganError, match="720p"):
+        parse_sizes("huge", 4)
+
+
+def test_time_runs_repeats_at_least_the_minimum():
+    calls = []
+    times = time_runs(lambda: calls.append(1), min_repeats=4, min_seconds=0.0)
+    assert len(times) >= 4 and len(calls) == len(times) + 2  # plus two warm-up calls
+
+
+def test_peak_memory_sees_a_large_allocation():
+    with PeakMemory() as memory:
+        block = np.ones(100 * 2**20 // 8)  # 100 MB, touched
+        block.sum()
+        import time
+
+        time.sleep(0.05)
+    assert memory.peak_mb is None or memory.peak_mb > 50
+
+
+def test_machine_description():
+    machine = describe_machine()
+    assert machine["cores"] >= 1 and "torch" in machine["versions"] and machine["cpu"]
+
+
+def test_benchmark_rows_against_torch_fp32(tiny):
+    result = benchmark(str(tiny), ["torch", "onnxruntime", "tensorrt"], sizes="32", batches=[1, 2], pipeline=False,
+                       max_seconds=0.2)
+    rows = result["rows"]
+    assert {r["backend"] for r in rows} >= {"torch eager", "onnxruntime cpu"}
+    assert all(r["speedup"] > 0 and r["images_per_s"] > 0 for r in rows)
+    first = [r for r in rows if r["backend"] == "torch eager"]
+    assert all(r["speedup"] == 1.0 and r["psnr_vs_fp32"] is None for r in first)
+    onnx = [r for r in rows if r["backend"] == "onnxruntime cpu"]
+    assert all(r["psnr_vs_fp32"] > 60 for r in onnx)  # the same arithmetic, up to float rounding
+    if not torch.cuda.is_available():
+        assert "tensorrt" in result["skipped"]
+    assert "| torch eager | fp32 |" in format_table(rows)
+
+
+def test_cli_benchmark_writes_json(tiny, tmp_path):
+    out = tmp_path / "bench.json"
+    result = CliRunner().invoke(cli, ["benchmark", "--model", str(tiny), "--backends", "torch", "--sizes", "32",
+                                      "--batch", "1", "--no-pipeline", "--max-seconds", "0.2", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "ceilings:" in result.output and "| torch eager |" in result.output
+    assert json.loads(out.read_text())["rows"]
+    bad = CliRunner().invoke(cli, ["benchmark", "--model", str(tiny), "--backends", "tpu"])
+    assert bad.exit_code == 2 and "unknown backends tpu" in bad.output
