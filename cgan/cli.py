@@ -58,8 +58,12 @@ def cli(debug: bool) -> None:
 
     \b
     Examples:
+      cgan demo                                          # everything, on sample photos
+      cgan train --a tom/ --b jerry/ --max-time 2h
+      cgan export runs/tom2jerry -o tom2jerry.onnx
+      cgan translate --model tom2jerry.onnx --source clip.mp4 --out clip_jerry.mp4
+      cgan webcam --model tom2jerry.onnx
       cgan convert latest_net_G_A.pth --preset resnet9 -o horse2zebra.safetensors
-      cgan info horse2zebra.safetensors
     """
 
 

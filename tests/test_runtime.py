@@ -1,3 +1,5 @@
+import shutil
+import subprocess
 import time
 
 import cv2
@@ -112,7 +114,7 @@ def test_imgsz_scales_and_scales_back(models):
 
 
 def test_half_means_bf16_on_this_cpu_when_it_has_it(models):
-    from cgan.runtime.backends import cpu_has_fast_bf16
+    from cgan.devices import cpu_has_fast_bf16
 
     translator = Translator(models["torch"], half=True, device="cpu")
     assert translator.backend.precision == ("bf16" if cpu_has_fast_bf16() else "fp32")
@@ -237,3 +239,20 @@ def test_a_camera_that_stops_delivering_is_reported_not_waited_for(monkeypatch, 
         list(source)
     source.close()
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None, reason="needs ffmpeg and ffprobe")
+def test_audio_of_the_source_is_copied(models, tmp_path):
+    silent = panning_clip(tmp_path / "silent.mp4", frames=12)
+    clip = tmp_path / "voiced.mp4"
+    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(silent), "-f", "lavfi", "-i",
+                    "sine=frequency=440:duration=1", "-c:v", "copy", "-c:a", "aac", "-shortest", str(clip)], check=True)
+    translate(models["torch"], str(clip), str(tmp_path / "out.mp4"), progress=False)
+
+    def streams(path):
+        probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0",
+                                str(path)], capture_output=True, text=True, check=True)
+        return sorted(probe.stdout.split())
+
+    assert streams(tmp_path / "out.mp4") == ["audio", "video"]
+    assert len(read_video(tmp_path / "out.mp4")[0]) == 12

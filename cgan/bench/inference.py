@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from ..devices import cpu_has_fast_bf16
 from ..errors import CganError
 from ..nets import count_macs
 from .machine import PeakMemory, ceilings, describe_machine
@@ -81,7 +82,7 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
 def _candidates(model: str, backends: list[str], half: bool, workdir: Path) -> tuple[list, dict]:
     """(label, precision, factory) for every backend variant available here, and why others were skipped."""
     from ..export.onnx import export_onnx
-    from ..runtime.backends import OnnxBackend, TensorRTBackend, TorchBackend, cpu_has_fast_bf16
+    from ..runtime.backends import OnnxBackend, TensorRTBackend, TorchBackend
 
     cuda = torch.cuda.is_available()
     found, skipped = [], {}

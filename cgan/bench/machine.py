@@ -10,6 +10,8 @@ from importlib import metadata
 
 import torch
 
+from ..devices import cpu_has_fast_bf16
+
 
 def cpu_model() -> str:
     try:
@@ -30,8 +32,6 @@ def describe_machine() -> dict:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             pass
-    from ..runtime.backends import cpu_has_fast_bf16
-
     return {
         "cpu": cpu_model(),
         "cores": os.cpu_count(),
@@ -62,8 +62,6 @@ def matmul_gflops(dtype: torch.dtype, device: str = "cpu", n: int = 2048, repeat
 
 def ceilings() -> dict:
     """GFLOP/s ceilings per (device, precision) present on this machine."""
-    from ..runtime.backends import cpu_has_fast_bf16
-
     found = {"cpu fp32": matmul_gflops(torch.float32)}
     if cpu_has_fast_bf16():
         found["cpu bf16"] = matmul_gflops(torch.bfloat16)

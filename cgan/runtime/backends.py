@@ -12,14 +12,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..devices import cpu_has_fast_bf16, pick_device
 from ..errors import CganError
 from ..modelfile import ModelMeta, load_model, read_exported_meta, resolve_model_path
 
 ORT_PROVIDERS = {"tensorrt": "TensorrtExecutionProvider", "cuda": "CUDAExecutionProvider", "cpu": "CPUExecutionProvider"}
-
-
-def cpu_has_fast_bf16() -> bool:
-    return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
 class TorchBackend:
@@ -29,7 +26,7 @@ class TorchBackend:
     name = "torch"
 
     def __init__(self, model: str | os.PathLike, direction: str, device: str, precision: str) -> None:
-        self.device = _torch_device(device)
+        self.device = pick_device(device)
         self.net = load_model(model, direction, self.device)
         self.meta: ModelMeta = self.net.meta
         if precision == "fp16" and self.device.type != "cuda":
@@ -122,14 +119,6 @@ class TensorRTBackend:
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         return self.engine.run(torch.from_numpy(batch)).float().cpu().numpy()
-
-
-def _torch_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise CganError("--device cuda but no CUDA GPU is visible to PyTorch: use --device cpu")
-    return torch.device(name)
 
 
 def choose_precision(half: bool, precision: str | None, device: str) -> str:

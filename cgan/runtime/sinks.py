@@ -90,7 +90,7 @@ class VideoSink:
             return False
         muxed = self.tmp.with_name(f".{self.path.stem}.muxed{self.path.suffix}")
         command = [ffmpeg, "-y", "-loglevel", "error", "-i", str(self.tmp), "-i", str(self.audio_from),
-                   "-map", "0:v:0", "-map", "1:a?", "-c:v", "copy", "-c:a", "copy", "-shortest", str(muxed)]
+                   "-map", "0:v:0", "-map", "1:a?", "-c:v", "copy", "-c:a", "copy", str(muxed)]  # every frame kept
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
             muxed.unlink(missing_ok=True)

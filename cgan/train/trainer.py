@@ -20,11 +20,13 @@ import torch.nn.functional as F
 import yaml
 from torch import nn
 from torch.utils.data import DataLoader
+from tqdm import tqdm
 
+from ..devices import cpu_has_fast_bf16, pick_device
 from ..errors import CganError
 from ..fileio import atomic_write_text, numbered_path
 from ..modelfile import new_meta, save_model
-from ..nets import PatchDiscriminator, build_generator, preset_config
+from ..nets import PatchDiscriminator, build_generator, init_weights, preset_config
 from . import distributed
 from .config import MONITORS, TrainConfig, parse_duration
 from .data import EpochSampler, UnpairedDataset, find_data, load_views
@@ -99,23 +101,11 @@ class CycleDiscriminators(nn.Module):
         return (*score(self.d_a, real_a, fake_a), *score(self.d_b, real_b, fake_b))
 
 
-def _pick_device(name: str, local_rank: int) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise CganError("--device cuda but no CUDA GPU is visible to PyTorch: use --device cpu, or install a "
-                            "CUDA build of PyTorch")
-        return torch.device(name if ":" in name else f"cuda:{local_rank}")
-    return torch.device("cpu")
-
-
 def _autocast_settings(device: torch.device, amp: bool) -> tuple[dict, bool]:
     """autocast kwargs, and whether gradients need scaling (fp16 only)."""
     if amp and device.type == "cuda":
         return {"device_type": "cuda", "dtype": torch.float16, "enabled": True}, True
-    bf16_ok = amp and device.type == "cpu" and torch.backends.mkldnn.is_available() and \
-        torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    bf16_ok = amp and device.type == "cpu" and cpu_has_fast_bf16()
     return {"device_type": device.type, "dtype": torch.bfloat16, "enabled": bf16_ok}, False
 
 
@@ -136,7 +126,7 @@ class Trainer:
         self.config = config
         self.callbacks = list(callbacks)
         self.dist = distributed.setup("cuda" if config.device != "cpu" and torch.cuda.is_available() else "cpu")
-        self.device = _pick_device(config.device, self.dist.local_rank)
+        self.device = pick_device(config.device, self.dist.local_rank)
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
         self.autocast, scaling = _autocast_settings(self.device, config.amp)
@@ -160,11 +150,8 @@ class Trainer:
 
         # networks and optimisers
         self.g_ab, self.g_ba = build_generator(self.gen_config), build_generator(self.gen_config)
-        self.d_a = PatchDiscriminator(self.gen_config.out_channels, config.ndf, config.n_layers_d)
-        self.d_b = PatchDiscriminator(self.gen_config.in_channels, config.ndf, config.n_layers_d)
-        for net in (self.d_a, self.d_b):
-            for p in net.parameters():  # the reference initialisation, as for the generators
-                nn.init.normal_(p, 0.0, 0.02) if p.ndim > 1 else nn.init.zeros_(p)
+        self.d_a = init_weights(PatchDiscriminator(self.gen_config.out_channels, config.ndf, config.n_layers_d))
+        self.d_b = init_weights(PatchDiscriminator(self.gen_config.in_channels, config.ndf, config.n_layers_d))
         # channels_last feeds tensor cores on GPUs; on CPUs oneDNN measured faster with the default layout.
         self.memory_format = torch.channels_last if self.device.type == "cuda" else torch.contiguous_format
         for net in (self.g_ab, self.g_ba, self.d_a, self.d_b):
@@ -257,8 +244,6 @@ class Trainer:
 
     def _run_epoch(self, started: float, max_time: float | None) -> bool:
         """Train through the rest of this epoch; False if stopped before its end."""
-        from tqdm import tqdm
-
         config = self.config
         self.sampler.set_epoch(self.epoch, start=self.batch_in_epoch * config.batch)
         steps = self.batch_in_epoch + math.ceil(len(self.sampler) / config.batch)
@@ -335,6 +320,7 @@ class Trainer:
         self._skipped += skipped
 
     def _log_losses(self, bar) -> dict | None:
+        """Average the losses since the last call, stop on NaN, and log them; ``bar`` shows a few."""
         if self._loss_sum is None:
             return None
         values = (self._loss_sum / self._loss_count).tolist()
@@ -346,10 +332,12 @@ class Trainer:
                             f"checkpoint in {self.run_dir} is kept; resume it with a lower --lr, or with --no-amp")
         losses["lr"] = self.opt_g.param_groups[0]["lr"]
         if self.dist.main:
-            bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items() if k in ("G_gan_B", "cycle_A", "D_B")})
+            if bar is not None:
+                bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items() if k in ("G_gan_B", "cycle_A", "D_B")})
             self.log.log("train", self.iteration, self.epoch, losses)
         if self._skipped and self.dist.main:
-            bar.write(f"note: skipped {self._skipped} unreadable image reads so far (each replaced by the next readable file)")
+            tqdm.write(f"note: skipped {self._skipped} unreadable image reads so far (each replaced by the next "
+                       f"readable file)")
             self._skipped = 0
         return losses
 
@@ -391,6 +379,7 @@ class Trainer:
 
     # ---------------------------------------------------------------------- validation, checkpoints
     def _validate_and_checkpoint(self, tag: str) -> None:
+        self._log_losses(None)  # what is pending, so that a NaN is caught before anything is saved
         if self.dist.main:
             metrics, images = validate(self.g_ab, self.g_ba, self.val_a, self.val_b, self.truth_a, self.device,
                                        self.autocast, batch=max(1, self.config.batch))
