@@ -1,5 +1,6 @@
-"""Decode, translate and encode at the same time: reader thread -> bounded queue -> batched
-inference -> bounded queue -> writer thread, so file and camera I/O hide behind the model.
+"""Decode, translate and encode at the same time: reader thread (decode, pad, normalise) -> bounded
+queue -> batched inference -> bounded queue -> writer thread (denormalise, crop, encode), so file
+and camera I/O and the pixel work hide behind the model.
 
 Files: every frame, in order (the reader blocks when the queue is full). Live sources drop
 frames themselves (newest wins) and the count is reported.
@@ -26,7 +27,7 @@ class Summary:
     dropped: int = 0
     skipped: int = 0
     seconds: float = 0.0
-    model_seconds: float = 0.0  # time inside the translator alone
+    model_seconds: float = 0.0  # time inside the model alone
 
     @property
     def fps(self) -> float:
@@ -86,7 +87,7 @@ def run_pipeline(source, translator: Translator, sinks: list, batch: int = 1, co
             for count, frame in enumerate(source):
                 if max_frames is not None and count >= max_frames:
                     break
-                if not _put(frames_in, frame, stop):
+                if not _put(frames_in, (frame, translator.preprocess(frame.image)), stop):
                     return
         except BaseException as e:  # handed to the main thread, which raises it
             errors.append(e)
@@ -100,6 +101,7 @@ def run_pipeline(source, translator: Translator, sinks: list, batch: int = 1, co
                 if item is _END:
                     return
                 for frame, output in item:
+                    output = translator.postprocess(output, frame.image)
                     if smoother is not None:
                         output = smoother(frame.image, output)
                     shown = side_by_side(frame.image, output) if compare else output
@@ -126,9 +128,9 @@ def run_pipeline(source, translator: Translator, sinks: list, batch: int = 1, co
             if not chunk:
                 break
             t = time.perf_counter()
-            outputs = translator.translate([f.image for f in chunk])
+            outputs = translator.infer([x for _, x in chunk])
             summary.model_seconds += time.perf_counter() - t
-            if not _put(frames_out, list(zip(chunk, outputs)), stop):
+            if not _put(frames_out, [(frame, out) for (frame, _), out in zip(chunk, outputs)], stop):
                 break
     except BaseException as e:  # KeyboardInterrupt included: clean up, then raise it
         failure = e

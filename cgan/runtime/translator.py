@@ -67,17 +67,26 @@ class Translator:
 
     def translate(self, images: list[np.ndarray]) -> list[np.ndarray]:
         """Translate RGB uint8 images of any sizes; outputs keep each input's size (or ``imgsz`` if kept)."""
-        prepared = [self.prepare(image) for image in images]
-        by_size: dict[tuple[int, int], list[int]] = defaultdict(list)
-        for i, padded in enumerate(prepared):
-            by_size[padded.shape[:2]].append(i)
-        outputs: list[np.ndarray | None] = [None] * len(images)
+        outputs = self.infer([self.preprocess(image) for image in images])
+        return [self.postprocess(out, image) for out, image in zip(outputs, images)]
+
+    # The three stages below are separate so that the video pipeline can run pre- and post-processing
+    # in its reader and writer threads, leaving the model alone on the main thread.
+    def preprocess(self, image: np.ndarray) -> np.ndarray:
+        """An RGB uint8 image -> the model's 3xHxW float32 input: scaled (``imgsz``), padded, in [-1, 1]."""
+        return to_model_input([self.prepare(image)])[0]
+
+    def infer(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        """Model outputs for preprocessed inputs of any sizes: grouped by size, ``batch`` at a time."""
+        by_size: dict[tuple[int, ...], list[int]] = defaultdict(list)
+        for i, x in enumerate(inputs):
+            by_size[x.shape].append(i)
+        outputs: list[np.ndarray | None] = [None] * len(inputs)
         for indices in by_size.values():
             for start in range(0, len(indices), self.batch):
                 chunk = indices[start:start + self.batch]
-                result = self.backend.run(to_model_input([prepared[i] for i in chunk]))
-                for i, out in zip(chunk, result):
-                    outputs[i] = self._finish(out, images[i])
+                for i, out in zip(chunk, self.backend.run(np.stack([inputs[i] for i in chunk]))):
+                    outputs[i] = out
         return outputs
 
     def prepare(self, image: np.ndarray) -> np.ndarray:
@@ -88,7 +97,8 @@ class Translator:
             image = scale_long_side(image, self.imgsz)
         return pad_to_multiple(image, self.multiple)
 
-    def _finish(self, output: np.ndarray, original: np.ndarray) -> np.ndarray:
+    def postprocess(self, output: np.ndarray, original: np.ndarray) -> np.ndarray:
+        """A model output -> RGB uint8 at the original's size (or the ``imgsz`` size if kept)."""
         h, w = original.shape[:2]
         if self.imgsz:
             h, w = scaled_size(h, w, self.imgsz)
@@ -96,4 +106,3 @@ class Translator:
         if self.imgsz and not self.keep_imgsz:
             image = cv2.resize(image, (original.shape[1], original.shape[0]), interpolation=cv2.INTER_CUBIC)
         return np.ascontiguousarray(image)
-
