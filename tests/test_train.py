@@ -184,11 +184,17 @@ def _wait_for_state(run, at_least, process, timeout=120):
 TINY_FLAGS = ["--preset", "resnet6", "--ngf", 4, "--ndf", 4, "--size", 32, "--workers", 0]
 
 
-@pytest.mark.slow
-def test_sigkill_mid_epoch_then_resume(data, tmp_path):
+def _endless_training(data, tmp_path):
+    """A training process that saves every 2 iterations and would run for ever."""
     run = tmp_path / "run"
     process = _cgan("train", "--data", data, "--out", run, "--save-every", 2, "--max-iters", 100000, *TINY_FLAGS,
                     cwd=tmp_path)
+    return run, process
+
+
+@pytest.mark.slow
+def test_sigkill_mid_epoch_then_resume(data, tmp_path):
+    run, process = _endless_training(data, tmp_path)
     _wait_for_state(run, 5, process)
     process.kill()
     process.wait()
@@ -203,9 +209,7 @@ def test_sigkill_mid_epoch_then_resume(data, tmp_path):
 
 @pytest.mark.slow
 def test_ctrl_c_saves_and_exits_cleanly(data, tmp_path):
-    run = tmp_path / "run"
-    process = _cgan("train", "--data", data, "--out", run, "--save-every", 2, "--max-iters", 100000, *TINY_FLAGS,
-                    cwd=tmp_path)
+    run, process = _endless_training(data, tmp_path)
     _wait_for_state(run, 2, process)
     process.send_signal(signal.SIGINT)
     output = process.communicate(timeout=60)[0]

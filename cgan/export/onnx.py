@@ -130,27 +130,34 @@ def prepare_graph(model, precision: str, simplify: bool, metadata: dict):
     return model
 
 
-def verify_onnx(path: Path, net: torch.nn.Module, shapes: list[tuple[int, ...]], seed: int = 0,
-                on_check=None) -> list[ShapeCheck]:
-    """Run the ONNX file in ONNX Runtime (CPU) and PyTorch on the same random inputs; the error per shape."""
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    input_name = session.get_inputs()[0].name
+def compare_with_pytorch(run, net: torch.nn.Module, shapes: list[tuple[int, ...]], seed: int = 0,
+                         on_check=None) -> list[ShapeCheck]:
+    """``run`` (an exported model: NCHW float32 tensor in, array out) against PyTorch fp32 on the same
+    random inputs in [-1, 1]; the error per shape."""
     generator = torch.Generator().manual_seed(seed)
     checks = []
     for shape in shapes:
         x = torch.rand(shape, generator=generator) * 2 - 1
         with torch.no_grad():
             expected = net(x).numpy()
-        got = session.run(None, {input_name: x.numpy()})[0].astype(np.float32)
+        got = np.asarray(run(x), dtype=np.float32)
         if got.shape != expected.shape:
-            raise CganError(f"verification failed: ONNX output shape {got.shape} != PyTorch {expected.shape}")
+            raise CganError(f"verification failed: output shape {got.shape} != PyTorch {expected.shape}")
         error = np.abs(got - expected)
-        checks.append(ShapeCheck(shape, float(error.max()), float(error.mean())))
+        checks.append(ShapeCheck(tuple(shape), float(error.max()), float(error.mean())))
         if on_check:
             on_check(checks[-1])
     return checks
+
+
+def verify_onnx(path: Path, net: torch.nn.Module, shapes: list[tuple[int, ...]], on_check=None) -> list[ShapeCheck]:
+    """The ONNX file in ONNX Runtime (CPU) against PyTorch."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    input_name = session.get_inputs()[0].name
+    return compare_with_pytorch(lambda x: session.run(None, {input_name: x.numpy()})[0], net, shapes,
+                                on_check=on_check)
 
 
 def default_onnx_path(model_path: Path, precision: str) -> Path:

@@ -21,7 +21,7 @@ from ..errors import CganError
 from ..fileio import atomic_path, atomic_write_bytes, atomic_write_text, refuse_overwrite
 from ..modelfile import load_model, resolve_model_path
 from ..runtime.tensorrt_engine import TensorRTEngine, import_tensorrt, require_cuda
-from .onnx import ExportReport, ShapeCheck, export_onnx, parse_shape
+from .onnx import ExportReport, compare_with_pytorch, export_onnx, parse_shape
 
 DEFAULT_MIN, DEFAULT_OPT, DEFAULT_MAX = (1, 3, 64, 64), (1, 3, 512, 512), (4, 3, 1088, 1920)
 TOLERANCE = {"fp32": 5e-3, "fp16": 3e-2}  # TensorRT picks its own kernels (TF32 included): a little looser than ORT
@@ -95,23 +95,6 @@ def _gpu_description(device: int = 0) -> dict:
             "memory_gb": round(props.total_memory / 2**30, 1)}
 
 
-def verify_engine(engine: TensorRTEngine, net: torch.nn.Module, shapes: list[tuple[int, ...]],
-                  seed: int = 0, on_check=None) -> list[ShapeCheck]:
-    """The engine against PyTorch fp32 on the same random inputs."""
-    generator = torch.Generator().manual_seed(seed)
-    checks = []
-    for shape in shapes:
-        x = torch.rand(shape, generator=generator) * 2 - 1
-        with torch.no_grad():
-            expected = net(x).numpy()
-        got = engine.run(x).float().cpu().numpy()
-        error = np.abs(got - expected)
-        checks.append(ShapeCheck(tuple(shape), float(error.max()), float(error.mean())))
-        if on_check:
-            on_check(checks[-1])
-    return checks
-
-
 def build_engine(model: str | os.PathLike, out: str | os.PathLike | None = None, direction: str = "AtoB",
                  fp16: bool = False, min_shape: str | None = None, opt_shape: str | None = None,
                  max_shape: str | None = None, workspace_gb: float = 4.0, timing_cache: str | None = None,
@@ -140,7 +123,9 @@ def build_engine(model: str | os.PathLike, out: str | os.PathLike | None = None,
         plan, cache = _build_plan(trt, onnx_path, profile, workspace_gb, Path(timing_cache) if timing_cache else None, fp16)
         with atomic_path(out) as tmp:
             tmp.write_bytes(plan)
-            checks = verify_engine(TensorRTEngine(plan), net, profile.check_shapes(), on_check=on_check) if verify else []
+            engine = TensorRTEngine(plan)
+            checks = compare_with_pytorch(lambda x: engine.run(x).float().cpu().numpy(), net, profile.check_shapes(),
+                                          on_check=on_check) if verify else []
             worst = max((c.max_abs_error for c in checks), default=0.0)
             if worst > TOLERANCE[precision] or not np.isfinite(worst):
                 raise CganError(f"verification failed: the engine differs from PyTorch by up to {worst:.2e} "
