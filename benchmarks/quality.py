@@ -6,7 +6,7 @@ Held-out photos give pairs (x, T(x)). The A->B generator is scored by PSNR and S
 against T(x) at given minutes of training, next to the do-nothing score PSNR(x, T(x)).
 
     python benchmarks/quality.py --minutes 10 --checkpoints 2,5,10
-    python benchmarks/quality.py --task stylise --minutes 10 -- --lambda-identity 0
+    python benchmarks/quality.py --minutes 10 identity_start=true upsample=resize size=64 lambda_identity=0
 """
 from __future__ import annotations
 
@@ -53,8 +53,8 @@ def run_quality(minutes: float, checkpoints: list[float], task: str = "colour-gr
     ``keep_model`` receives the final A->B generator."""
     with tempfile.TemporaryDirectory() as tmp:
         data = build_unpaired_dataset(Path(tmp) / "data", n_train=300, n_test=32, size=128, task=task, seed=seed)
-        settings = dict(preset="resnet6", ngf=32, ndf=32, size=128, load_size=128, val_images=32, log_every=100,
-                        epochs=1000, epochs_decay=0, seed=seed)
+        settings = dict(preset="resnet6", ngf=32, ndf=32, size=128, load_size=128, val_images=32, val_size=128,
+                        log_every=100, epochs=1000, epochs_decay=0, seed=seed)
         settings.update(options)
         config = TrainConfig(data=str(data), out=str(Path(tmp) / "run"), val_truth=str(data / "testA_truth"),
                              max_time=f"{minutes * 60 + 1}s", **settings)

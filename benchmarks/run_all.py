@@ -23,6 +23,7 @@ sys.path.insert(0, str(HERE))
 
 from pipeline_speed import measure_flicker  # noqa: E402
 from quality import run_quality  # noqa: E402
+from quality_curves import label as variant_label  # noqa: E402
 from train_speed import loss_agreement as measure_agreement  # noqa: E402
 from train_speed import measure as measure_training  # noqa: E402
 
@@ -184,6 +185,22 @@ def markdown(r: dict) -> str:
         "convolution upsampling, small crops, learning-rate and identity-weight schedules) is the next piece",
         "of work; the target is +6 dB after 10 minutes.",
     ]
+    variants = sorted((HERE / "results" / "fast_start").glob("*.json"))
+    if variants:
+        lines += [
+            "",
+            "### Fast-start variants (work in progress; each is `python benchmarks/quality.py --minutes 10 "
+            "--checkpoints 2,5,10 NAME=VALUE ...`)",
+            "",
+            "| variant | gain at 2 min | at 5 min | at 10 min | iterations in 10 min |",
+            "|---|---|---|---|---|",
+        ]
+        for path in variants:
+            v = json.loads(path.read_text())
+            gains = {s["minutes"]: s for s in v["scores"]}
+            cells = [f"{gains[m]['gain_db']:+.2f} dB" if m in gains else "-" for m in (2, 5, 10)]
+            lines.append(f"| {variant_label(v)} | {' | '.join(cells)} | {gains.get(10, {}).get('iterations', '-')} |")
+        lines += ["", "![time to quality](results/time_to_quality.png)"]
     f = r["quality"]["flicker"]
     lines += [
         "",

@@ -32,6 +32,9 @@ class GeneratorConfig:
     dropout: bool = False  # dropout in residual / inner U-Net blocks (the reference trains CycleGAN without)
     in_channels: int = 3
     out_channels: int = 3
+    # Fast-start options (resnet and mobile); both change nothing for files written without them.
+    identity_start: bool = False  # output = tanh(atanh(x) + residual) with the last conv zeroed: starts as x
+    upsample: str = "transpose"  # transpose (the paper's) or resize (nearest x2, then a 3x3 conv: no checkerboard)
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHES:
@@ -40,6 +43,12 @@ class GeneratorConfig:
             raise CganError("ngf, channels must be at least 1 and n_blocks at least 0")
         if self.arch == "unet" and self.num_downs < 5:
             raise CganError(f"a U-Net needs num_downs >= 5 (got {self.num_downs})")
+        if self.upsample not in ("transpose", "resize"):
+            raise CganError(f"unknown upsampling {self.upsample!r}: choose transpose or resize")
+        if self.arch == "unet" and (self.identity_start or self.upsample != "transpose"):
+            raise CganError("identity start and resize upsampling are options of the resnet and mobile generators")
+        if self.identity_start and self.in_channels != self.out_channels:
+            raise CganError("identity start needs as many output channels as input channels")
 
     @property
     def size_multiple(self) -> int:
@@ -116,10 +125,7 @@ class ResnetGenerator(nn.Module):
         separable = config.arch == "mobile"
         layers += [ResnetBlock(ngf * 4, config.dropout, separable) for _ in range(config.n_blocks)]
         for mult in (4, 2):
-            layers += [
-                nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, 3, stride=2, padding=1, output_padding=1),
-                _norm(ngf * mult // 2), nn.ReLU(True),
-            ]
+            layers += [_upsample(ngf * mult, ngf * mult // 2, config.upsample), _norm(ngf * mult // 2), nn.ReLU(True)]
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, config.out_channels, 7), nn.Tanh()]
         self.model = nn.Sequential(*layers)
 
@@ -128,7 +134,16 @@ class ResnetGenerator(nn.Module):
         return self.config.size_multiple
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.config.identity_start:  # the network learns a change to its input, not the whole image
+            return torch.tanh(torch.atanh(x.clamp(-0.999, 0.999)) + self.model[:-1](x))
         return self.model(x)
+
+
+def _upsample(in_channels: int, out_channels: int, mode: str) -> nn.Module:
+    if mode == "resize":  # every output pixel sees the same number of weights, so no checkerboard
+        return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.ReflectionPad2d(1),
+                             nn.Conv2d(in_channels, out_channels, 3))
+    return nn.ConvTranspose2d(in_channels, out_channels, 3, stride=2, padding=1, output_padding=1)
 
 
 class UnetSkipBlock(nn.Module):
@@ -202,8 +217,11 @@ class PatchDiscriminator(nn.Module):
 
 def build_generator(config: GeneratorConfig) -> nn.Module:
     """A freshly initialised generator for ``config``."""
-    net = UnetGenerator(config) if config.arch == "unet" else ResnetGenerator(config)
-    return init_weights(net)
+    net = init_weights(UnetGenerator(config) if config.arch == "unet" else ResnetGenerator(config))
+    if config.identity_start:  # a zero last layer makes the residual zero, so the output starts as the input
+        nn.init.zeros_(net.model[-2].weight)
+        nn.init.zeros_(net.model[-2].bias)
+    return net
 
 
 def init_weights(net: nn.Module, std: float = 0.02) -> nn.Module:

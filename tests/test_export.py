@@ -174,3 +174,19 @@ def test_tensorrt_engine_builds_and_matches_pytorch(tmp_path):
         assert len(report.checks) >= 3 and all(c.max_abs_error < report.tolerance for c in report.checks)
         meta, record = read_exported_meta(path)
         assert meta.target_domain == "jerry" and record["tensorrt"]["precision"] == ("fp16" if fp16 else "fp32")
+
+
+@pytest.mark.parametrize("options", [{"identity_start": True}, {"upsample": "resize"},
+                                     {"identity_start": True, "upsample": "resize"}])
+def test_fast_start_variants_export_and_round_trip(tmp_path, options):
+    config = preset_config("resnet6", ngf=4, **options)
+    torch.manual_seed(0)
+    net = build_generator(config)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(torch.randn_like(p) * 0.05)  # move away from the identity start, so the test can fail
+    model = save_model(net, tmp_path / "m.safetensors", new_meta(config, "resnet6"))
+    assert load_model(model).meta.config == config  # the variant is rebuilt from the file alone
+    path, report = export_onnx(model, tmp_path / "m.onnx", verify_shapes=[(1, 3, 32, 32), (2, 3, 48, 80)])
+    assert all(c.max_abs_error < 1e-3 for c in report.checks)
+    assert read_exported_meta(path)[0].config == config

@@ -81,3 +81,28 @@ def test_sizes_that_are_not_a_multiple_are_refused_by_the_check():
         check_input_size(130, 128, 4)
     with pytest.raises(CganError, match="multiple of 256"):
         check_input_size(300, 256, 256)
+
+
+@pytest.mark.parametrize("upsample", ["transpose", "resize"])
+@pytest.mark.parametrize("preset", ["resnet6", "mobile"])
+def test_identity_start_begins_as_the_input_and_still_learns(preset, upsample):
+    net = build_generator(preset_config(preset, ngf=4, identity_start=True, upsample=upsample))
+    x = torch.rand(2, 3, 24, 40) * 1.98 - 0.99
+    y = net(x)
+    assert y.shape == x.shape and torch.allclose(y, x, atol=1e-5)
+    y.sub(torch.rand_like(y)).square().mean().backward()
+    last = net.model[-2]
+    assert last.weight.grad.abs().sum() > 0  # the zeroed layer gets gradients, so training moves away from x
+
+
+def test_resize_upsampling_keeps_sizes_and_has_no_transposed_convs():
+    net = build_generator(preset_config("resnet6", ngf=4, upsample="resize"))
+    assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in net.modules())
+    assert net(torch.randn(1, 3, 36, 52)).shape == (1, 3, 36, 52)
+
+
+def test_fast_start_options_are_refused_where_they_do_not_apply():
+    with pytest.raises(CganError, match="resnet and mobile"):
+        preset_config("unet128", identity_start=True)
+    with pytest.raises(CganError, match="transpose or resize"):
+        preset_config("resnet6", upsample="bilinear")

@@ -275,3 +275,10 @@ def test_cuda_fp16_training_with_gradient_scaling(data, tmp_path):
     assert state["scaler"]["scale"] > 0  # fp16 autocast ran with a gradient scaler
     resumed = train(resume=str(result.run_dir), max_iters=6)
     assert resumed.iterations == 6
+
+
+def test_fast_start_options_reach_the_model_files(data, tmp_path):
+    result = train(data=str(data), out=str(tmp_path / "run"), max_iters=2, identity_start=True, upsample="resize",
+                   val_size=40, **TINY)
+    config = load_model(result.run_dir).meta.config
+    assert config.identity_start and config.upsample == "resize"

@@ -36,11 +36,14 @@ class TrainConfig:
     val_truth: str | None = None  # paired ground truth for the A validation images (same file names)
     val_fraction: float = 0.05  # held out for validation when there is no testA/testB
     val_images: int = 64  # validation images per domain (the sample grids show the first 8)
+    val_size: int | None = None  # side of the validation views (default: --size)
     # networks
     preset: str = "resnet9"
     ngf: int | None = None  # default: the preset's
     ndf: int = 64
     n_layers_d: int = 3
+    identity_start: bool = False  # generators start as the identity mapping (resnet and mobile)
+    upsample: str = "transpose"  # transpose (the paper's) or resize (no checkerboard)
     # preprocessing
     size: int = 256  # training crop
     load_size: int | None = None  # default: size * 286 / 256, the reference's ratio
@@ -102,6 +105,10 @@ class TrainConfig:
         if self.preprocess == "none" and self.batch > 1:
             raise CganError("--preprocess none keeps each image's own size, so it needs --batch 1")
         parse_duration(self.max_time)
+
+    @property
+    def resolved_val_size(self) -> int:
+        return self.val_size or self.size
 
     @property
     def monitor_metric(self) -> str:

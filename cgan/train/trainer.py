@@ -136,10 +136,11 @@ class Trainer:
 
         # data: every problem is reported before any work starts
         self.split = find_data(config)
-        self.gen_config = preset_config(config.preset, ngf=config.ngf)
+        self.gen_config = preset_config(config.preset, ngf=config.ngf, identity_start=config.identity_start,
+                                        upsample=config.upsample)
         dataset = UnpairedDataset(self.split.train_a, self.split.train_b, config, self.gen_config.size_multiple)
-        self.val_a, self.truth_a = load_views(self.split.val_a, config.size, self.split.truth_a)
-        self.val_b, _ = load_views(self.split.val_b, config.size)
+        self.val_a, self.truth_a = load_views(self.split.val_a, config.resolved_val_size, self.split.truth_a)
+        self.val_b, _ = load_views(self.split.val_b, config.resolved_val_size)
         self.sampler = EpochSampler(len(self.split.train_a), len(self.split.train_b), config.seed,
                                     self.dist.rank, self.dist.world)
         if len(self.sampler) == 0:

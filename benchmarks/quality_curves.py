@@ -1,0 +1,49 @@
+"""Time-to-quality curves: PSNR gain over doing nothing against minutes of CPU training, one line per variant.
+
+    python benchmarks/quality_curves.py results/quality_*.json -o results/time_to_quality.png
+
+Each input is a JSON written by ``quality.py --json`` (or ``results/all.json``, whose quality section is used).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def label(result: dict) -> str:
+    defaults = {"preset", "ngf", "ndf", "size", "load_size", "val_images", "val_size", "log_every", "epochs",
+                "epochs_decay", "seed"}
+    changed = {k: v for k, v in result["settings"].items() if k not in defaults or (k == "size" and v != 128)}
+    return ", ".join(f"{k}={v}" for k, v in changed.items()) or "paper defaults"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results", nargs="+", type=Path)
+    parser.add_argument("-o", "--out", type=Path, default=Path("time_to_quality.png"))
+    args = parser.parse_args()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for path in args.results:
+        result = json.loads(path.read_text())
+        result = result.get("quality", {}).get("quality", result)
+        scores = result["scores"]
+        ax.plot([s["minutes"] for s in scores], [s["gain_db"] for s in scores], marker="o", label=label(result))
+    ax.axhline(0, color="grey", linewidth=0.8)
+    ax.axhline(6, color="green", linewidth=0.8, linestyle="--", label="target: +6 dB at 10 min")
+    ax.set_xlabel("minutes of training (2-core CPU)")
+    ax.set_ylabel("PSNR gain over doing nothing (dB)")
+    ax.set_title(f"{result['task']} task, resnet6 ngf 32, 128x128 test crops")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(args.out, dpi=90)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
