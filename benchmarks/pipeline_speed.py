@@ -12,12 +12,12 @@ import argparse
 import json
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from cgan.bench.inference import time_runs
 from cgan.runtime.apps import translate
 from cgan.runtime.temporal import flicker, warped_flicker
 from cgan.runtime.translator import Translator, to_model_input
@@ -35,12 +35,7 @@ def read_rgb_frames(path: Path) -> list[np.ndarray]:
 def raw_model_fps(translator: Translator, frames: list[np.ndarray], batch: int) -> float:
     """Frames per second of the backend alone on prepared batches (no decoding, padding or encoding)."""
     prepared = to_model_input([translator.prepare(f) for f in frames[:batch]])
-    translator.backend.run(prepared)  # warm-up
-    times = []
-    for _ in range(max(3, len(frames) // batch)):
-        start = time.perf_counter()
-        translator.backend.run(prepared)
-        times.append(time.perf_counter() - start)
+    times = time_runs(lambda: translator.backend.run(prepared), min_repeats=max(3, len(frames) // batch))
     return batch / statistics.median(times)
 
 

@@ -336,7 +336,11 @@ def benchmark(model: str, backends: str, sizes: str, batches: str, half: bool, p
         atomic_write_text(json_path, json.dumps(result, indent=2))
 
 
-# (flag, click type, help); defaults live in TrainConfig and are shown from there.
+# (flag, click type, help); defaults live in TrainConfig and are shown from there, and the choices are the
+# ones TrainConfig validates against. (Building the options imports the config, which the train command needs.)
+from .nets import PRESETS  # noqa: E402
+from .train.config import GAN_LOSSES, MONITORS, PREPROCESS, TrainConfig  # noqa: E402
+
 TRAIN_OPTIONS = [
     ("--data", click.Path(), "Folder with trainA/ trainB/ [testA/ testB/]."),
     ("--a", click.Path(), "Folder of domain A images (any layout, recursive)."),
@@ -344,7 +348,7 @@ TRAIN_OPTIONS = [
     ("--name-a", str, "Name of domain A, stored in the model files (default: from the folder name)."),
     ("--name-b", str, "Name of domain B."),
     ("--out", click.Path(), "Run directory (default: runs/<a>2<b>, numbered if taken)."),
-    ("--preset", click.Choice(["resnet9", "resnet6", "unet256", "unet128", "mobile"]), "Generator preset."),
+    ("--preset", click.Choice(list(PRESETS)), "Generator preset."),
     ("--ngf", int, "Generator filters in the first layer (default: the preset's)."),
     ("--ndf", int, "Discriminator filters in the first layer."),
     ("--n-layers-d", int, "PatchGAN layers (3 sees 70x70 patches)."),
@@ -352,7 +356,7 @@ TRAIN_OPTIONS = [
     ("--upsample", click.Choice(["transpose", "resize"]), "Upsampling: transposed conv (the paper's) or resize + conv."),
     ("--size", int, "Training crop size."),
     ("--load-size", int, "Resize before cropping (default: size * 286 / 256)."),
-    ("--preprocess", click.Choice(["resize_crop", "scale_width_crop", "crop", "none"]), "Preprocessing."),
+    ("--preprocess", click.Choice(PREPROCESS), "Preprocessing."),
     ("--no-flip", None, "No random horizontal flips."),
     ("--batch", int, "Batch size."),
     ("--epochs", int, "Epochs at the initial learning rate."),
@@ -361,7 +365,7 @@ TRAIN_OPTIONS = [
     ("--max-time", str, "Stop after this much training time in all, e.g. 30m, 2h, 1h30m."),
     ("--lr", float, "Adam learning rate."),
     ("--beta1", float, "Adam beta1."),
-    ("--gan-loss", click.Choice(["lsgan", "vanilla", "hinge"]), "Adversarial loss."),
+    ("--gan-loss", click.Choice(GAN_LOSSES), "Adversarial loss."),
     ("--lambda-cycle", float, "Weight of the cycle-consistency loss."),
     ("--lambda-identity", float, "Weight of the identity loss, relative to --lambda-cycle (0 turns it off)."),
     ("--pool", int, "Size of the fake-image history pool (0 turns it off)."),
@@ -373,7 +377,7 @@ TRAIN_OPTIONS = [
     ("--val-images", int, "Validation images per domain."),
     ("--val-size", int, "Side of the validation views (default: --size)."),
     ("--patience", int, "Stop after this many validations without improvement (0: never)."),
-    ("--monitor", click.Choice(["cycle_l1", "identity_l1", "psnr", "ssim"]),
+    ("--monitor", click.Choice(list(MONITORS)),
      "Validation metric for best/ and early stopping (default: psnr with --val-truth, else cycle_l1)."),
     ("--save-every", int, "Also save every N iterations (0: at epoch ends only)."),
     ("--log-every", int, "Iterations between logged losses."),
@@ -383,8 +387,6 @@ TRAIN_OPTIONS = [
 
 def _train_options(command):
     from dataclasses import fields
-
-    from .train.config import TrainConfig
 
     defaults = {f.name: f.default for f in fields(TrainConfig)}
     for flag, kind, text in reversed(TRAIN_OPTIONS):
