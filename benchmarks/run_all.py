@@ -3,6 +3,8 @@
     python benchmarks/run_all.py                 # everything (about 30 minutes on a 2-core CPU)
     python benchmarks/run_all.py --quick         # shorter repeats and a 2-minute quality run
     python benchmarks/run_all.py --only pipeline # measure one section again, keep the others
+    python benchmarks/run_all.py --merge gpu-logs/all.json  # add the GPU section measured on a GPU machine
+                                                 # (benchmarks/gpu_checks.sh there)
 
 Raw results go to benchmarks/results/*.json; RESULTS.md is generated from them, so it always
 shows the latest run with its command, machine, date and versions.
@@ -21,6 +23,7 @@ import torch
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
+from gpu_profile import profile_generator  # noqa: E402
 from pipeline_speed import measure_flicker  # noqa: E402
 from quality import run_quality  # noqa: E402
 from quality_curves import label as variant_label  # noqa: E402
@@ -49,8 +52,9 @@ def inference_section(folder: Path, quick: bool) -> dict:
     model = paper_generator(folder)
     print("inference (resnet9 ngf 64) ...", flush=True)
     result = benchmark(str(model), sizes="256,512" if quick else "256,512,720p", batches=[1],
-                       max_seconds=10 if quick else 30, pipeline=False)
-    batch4 = benchmark(str(model), sizes="256", batches=[4], max_seconds=10 if quick else 30, pipeline=False)
+                       max_seconds=10 if quick else 30, pipeline=False, device="cpu")
+    batch4 = benchmark(str(model), sizes="256", batches=[4], max_seconds=10 if quick else 30, pipeline=False,
+                       device="cpu")
     result["rows"] += batch4["rows"]
     return result
 
@@ -59,7 +63,7 @@ def pipeline_section(folder: Path, quick: bool) -> list:
     print("video pipeline ...", flush=True)
     small = build_generator(preset_config("resnet6", ngf=32))
     model = save_model(small, folder / "resnet6.safetensors", new_meta(small.config, "resnet6"))
-    return [pipeline_fps(str(model), half=False), pipeline_fps(str(model), half=True)]
+    return [pipeline_fps(str(model), half, device="cpu") for half in (False, True)]
 
 
 def training_section(folder: Path, quick: bool) -> dict:
@@ -86,8 +90,34 @@ def quality_section(folder: Path, quick: bool) -> dict:
     return {"quality": quality, "flicker": measure_flicker(str(trained), 320, 240, 24 if quick else 48)}
 
 
+def gpu_section(folder: Path, quick: bool) -> dict:
+    """Inference, the video pipeline and training speed on the GPU, each against PyTorch fp32 eager there."""
+    model = paper_generator(folder)
+    print(f"GPU inference (resnet9 ngf 64) on {torch.cuda.get_device_name(0)} ...", flush=True)
+    seconds = 3 if quick else 10
+    result = benchmark(str(model), ["torch", "onnxruntime", "tensorrt"], sizes="256,512,720p,1080p", batches=[1],
+                       max_seconds=seconds, pipeline=False, device="cuda")
+    result["rows"] += benchmark(str(model), ["torch"], sizes="256", batches=[8], max_seconds=seconds,
+                                pipeline=False, device="cuda")["rows"]
+    print("GPU profile of one 720p call ...", flush=True)
+    result["profile"] = profile_generator(720, 1280)
+    print("GPU video pipeline (resnet9 ngf 64, 1280x720) ...", flush=True)
+    result["pipeline"] = [pipeline_fps(str(model), half, 1280, 720, 96, device="cuda") for half in (False, True)]
+    print("GPU training speed ...", flush=True)
+    data = build_unpaired_dataset(folder / "data", n_train=40, n_test=8, size=288)
+    result["training"] = []
+    for name, batch in [("small", 1), ("small", 4), ("paper", 1), ("paper", 4)]:
+        for channels_last in (True, False):
+            row = measure_training(name, batch, 3, 4 if quick else 10, data, amp=True, device="cuda",
+                                   channels_last=channels_last)
+            print(f"  {name} batch {batch} {row['layout']}: {row['speedup']:.2f}x", flush=True)
+            result["training"].append(row)
+    return result
+
+
 SECTIONS = {"inference": inference_section, "pipeline": pipeline_section, "training": training_section,
-            "quality": quality_section}
+            "quality": quality_section, "gpu": gpu_section}
+OPTIONAL = {"gpu"}  # measured only where a CUDA GPU is present; elsewhere the last results are kept
 
 
 def run(quick: bool, only: list[str], previous: dict) -> dict:
@@ -95,6 +125,9 @@ def run(quick: bool, only: list[str], previous: dict) -> dict:
     measured = results.setdefault("measured", {})
     with tempfile.TemporaryDirectory() as tmp:
         for name in only:
+            if name == "gpu" and not torch.cuda.is_available():
+                print("gpu: no CUDA GPU here, keeping the last GPU results", flush=True)
+                continue
             results[name] = SECTIONS[name](Path(tmp), quick)
             measured[name] = f"{datetime.date.today().isoformat()}, `{' '.join(['benchmarks/run_all.py', *sys.argv[1:]])}`"
     return results
@@ -215,26 +248,120 @@ def markdown(r: dict) -> str:
     ]
     for name in ("input", "plain", "temporal"):
         lines.append(f"| {name} | {f[name]['consecutive_mad']:.2f} | {f[name]['motion_compensated_mad']:.2f} |")
+    if "gpu" in r:
+        lines += gpu_markdown(r["gpu"])
     lines.append("")
     return "\n".join(lines)
+
+
+def gpu_markdown(g: dict) -> list[str]:
+    m = g["machine"]
+    lines = [
+        "",
+        f"## GPU: {m['gpu']}",
+        "",
+        f"Host: {m['cpu']}, {m['cores']} cores; " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ". "
+        "Measured ceilings (matrix multiply): " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in
+                                                            g["ceilings_gflops"].items() if k.startswith("cuda")) + ".",
+        "",
+        "### Inference: resnet9 ngf 64, against PyTorch CUDA fp32 eager",
+        "",
+        "Each call includes the host-to-GPU copy of the batch and the copy of the result back, as in the",
+        "runtime. Peak MB is GPU memory. fp32 rows run convolutions on TF32 tensor cores (PyTorch's default),",
+        "so their % of peak (against the plain fp32 matmul ceiling) can exceed 100%. The first row's peak memory",
+        "is cuDNN's workspace while it times its algorithms for a new shape (cudnn.benchmark).",
+        "",
+        format_table(g["rows"]),
+        "",
+        "Backends not available there: " + ("; ".join(f"{k} ({v})" for k, v in g["skipped"].items()) or "none") + ".",
+        "",
+        "### Video pipeline on the GPU (resnet9 ngf 64, batch 1)",
+        "",
+        "| backend | clip | model alone (fps) | pipeline (fps) | pipeline / model |",
+        "|---|---|---|---|---|",
+    ]
+    for p in g["pipeline"]:
+        lines.append(f"| {p['backend']} | {p['clip']} | {p['raw_model_fps']:.1f} | {p['pipeline_fps']:.1f} | "
+                     f"**{p['ratio']:.2f}** |")
+    lines += [
+        "",
+        "Here the host side, not the GPU, sets the pace: decoding, padding and normalising, then cropping and",
+        "encoding 720p frames (one reader and one writer thread) keep up with about half the model's rate.",
+    ]
+    if "profile" in g:
+        p = g["profile"]
+        lines += [
+            "",
+            f"### Where a 720p call's GPU time goes (`benchmarks/gpu_profile.py`, {p['gflop']:.0f} GFLOP per call)",
+            "",
+            "Model alone (input already on the GPU), CUDA-event medians:",
+            "",
+            "| precision and layout | eager (ms) | CUDA graph (ms) | TFLOP/s |",
+            "|---|---|---|---|",
+        ]
+        for name, v in p["variants"].items():
+            lines.append(f"| {name} | {v['eager_ms']:.2f} | {v['graph_ms']:.2f} | {v['tflops_graph']:.0f} |")
+        lines += [
+            "",
+            f"Transfers of the fp32 frame: upload {p['upload_pageable_ms']:.2f} ms from pageable memory "
+            f"({p['upload_pinned_ms']:.2f} ms pinned), download {p['download_ms']:.2f} ms.",
+            f"Kernels of {p['profiled']}, share of GPU time:",
+            "",
+            "| share | calls per image | kernel |",
+            "|---|---|---|",
+        ]
+        for k in p["kernels"][:8]:
+            lines.append(f"| {100 * k['share']:.1f}% | {k['calls_per_image']:g} | `{k['name'][:70]}` |")
+        lines += [
+            "",
+            "Instance normalisation (the two batch_norm kernels) and reflection padding, both memory-bound, take",
+            "more GPU time than the convolutions, and cuDNN converts layouts around its fp16 convolutions. With",
+            "channels_last tensors the whole call is slower still (table above), so the runtime and the trainer",
+            "keep NCHW on GPUs. Fusing normalisation, activation and padding (TensorRT, or torch.compile) is where",
+            "the remaining speed is.",
+        ]
+    lines += [
+        "",
+        "### Training speed on the GPU: cgan's step (fp16 autocast, gradient scaling, fused Adam) in both memory",
+        "layouts, against the textbook fp32 eager NCHW step (PyTorch's default Adam)",
+        "",
+        "| config | batch | textbook fp32 (s/iter) | cgan (s/iter) | cgan precision | cgan layout | speed-up |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for t in g["training"]:
+        lines.append(f"| {t['preset']} ngf {t['ngf']}, {t['size']}x{t['size']} | {t['batch']} | "
+                     f"{t['textbook_s_per_iter']:.4f} | {t['cgan_s_per_iter']:.4f} | {t['cgan_precision']} | "
+                     f"{t.get('layout', 'NHWC')} | **{t['speedup']:.2f}x** |")
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", default=",".join(SECTIONS),
+    parser.add_argument("--merge", type=Path, default=None,
+                        help="take the GPU section from another machine's results/all.json and rewrite RESULTS.md")
+    parser.add_argument("--only", default=None,
                         help=f"sections to measure again ({', '.join(SECTIONS)}); the others keep their last results")
     args = parser.parse_args()
-    only = args.only.split(",")
+    only = args.only.split(",") if args.only else ([] if args.merge else list(SECTIONS))
     unknown = set(only) - set(SECTIONS)
     if unknown:
         parser.error(f"unknown sections {', '.join(sorted(unknown))}")
     (HERE / "results").mkdir(exist_ok=True)
     stored = HERE / "results" / "all.json"
-    previous = json.loads(stored.read_text()) if stored.is_file() and set(only) != set(SECTIONS) else {}
-    missing = set(SECTIONS) - set(only) - set(previous)
+    previous = json.loads(stored.read_text()) if stored.is_file() else {}
+    if set(only) >= set(SECTIONS) - OPTIONAL:  # a full run starts afresh, keeping only what it cannot measure here
+        previous = {k: v for k, v in previous.items() if k in OPTIONAL or k == "measured"}
+        previous["measured"] = {k: v for k, v in previous.get("measured", {}).items() if k in OPTIONAL}
+    missing = set(SECTIONS) - OPTIONAL - set(only) - set(previous)
     if missing:
         parser.error(f"no earlier results for {', '.join(sorted(missing))}: run them too")
+    if args.merge:
+        other = json.loads(args.merge.read_text())
+        if "gpu" not in other:
+            parser.error(f"{args.merge} holds no GPU section")
+        previous["gpu"] = other["gpu"]
+        previous.setdefault("measured", {})["gpu"] = other["measured"]["gpu"]
     results = run(args.quick, only, previous)
     atomic_write_text(stored, json.dumps(results, indent=2))
     atomic_write_text(HERE / "RESULTS.md", markdown(results))

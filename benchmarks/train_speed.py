@@ -34,19 +34,22 @@ CONFIGS = {
 
 
 class TextbookStep:
-    """The reference CycleGAN optimisation step, written plainly: fp32, eager, NCHW, for-loop Adam,
-    separate forward calls for each image, each discriminator backward on its own."""
+    """The reference CycleGAN optimisation step, written plainly: fp32, eager, NCHW, PyTorch's default Adam
+    (a for-loop on CPUs, foreach on GPUs), separate forward calls for each image, each discriminator
+    backward on its own."""
 
-    def __init__(self, preset: str, ngf: int, seed: int = 0) -> None:
+    def __init__(self, preset: str, ngf: int, seed: int = 0, device: str = "cpu") -> None:
         torch.manual_seed(seed)
         config = preset_config(preset, ngf=ngf)
-        self.g_a, self.g_b = build_generator(config), build_generator(config)
-        self.d_a, self.d_b = PatchDiscriminator(), PatchDiscriminator()
-        self.opt_g = torch.optim.Adam([*self.g_a.parameters(), *self.g_b.parameters()], 2e-4, (0.5, 0.999), foreach=False)
-        self.opt_d = torch.optim.Adam([*self.d_a.parameters(), *self.d_b.parameters()], 2e-4, (0.5, 0.999), foreach=False)
+        self.device = torch.device(device)
+        self.g_a, self.g_b = build_generator(config).to(device), build_generator(config).to(device)
+        self.d_a, self.d_b = PatchDiscriminator().to(device), PatchDiscriminator().to(device)
+        self.opt_g = torch.optim.Adam([*self.g_a.parameters(), *self.g_b.parameters()], 2e-4, (0.5, 0.999))
+        self.opt_d = torch.optim.Adam([*self.d_a.parameters(), *self.d_b.parameters()], 2e-4, (0.5, 0.999))
         self.pool_a, self.pool_b = ImagePool(50), ImagePool(50)
 
     def __call__(self, real_a: torch.Tensor, real_b: torch.Tensor) -> None:
+        real_a, real_b = real_a.to(self.device), real_b.to(self.device)
         fake_b = self.g_a(real_a)
         rec_a = self.g_b(fake_b)
         fake_a = self.g_b(real_b)
@@ -73,21 +76,31 @@ class TextbookStep:
 
 
 def time_block(step, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> float:
-    """Median seconds per iteration over one block."""
+    """Median seconds per iteration over one block (GPU work finished inside each iteration's time)."""
+    cuda = torch.cuda.is_available()
     times = []
     for a, b in batches:
+        if cuda:
+            torch.cuda.synchronize()
         start = time.perf_counter()
         step(a, b)
+        if cuda:
+            torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
 
-def measure(name: str, batch: int, blocks: int, block_iters: int, data: Path, amp: bool) -> dict:
+def measure(name: str, batch: int, blocks: int, block_iters: int, data: Path, amp: bool, device: str = "cpu",
+            channels_last: bool | None = None) -> dict:
     spec = CONFIGS[name]
     with tempfile.TemporaryDirectory() as run:
         trainer = Trainer(TrainConfig(data=str(data), out=str(Path(run) / "r"), batch=batch, workers=0, amp=amp,
-                                      ndf=64, **spec))
-        textbook = TextbookStep(spec["preset"], spec["ngf"])
+                                      ndf=64, device=device, **spec))
+        if channels_last is not None:  # override the trainer's layout choice, to compare the two
+            trainer.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+            for net in (trainer.g_ab, trainer.g_ba, trainer.d_a, trainer.d_b):
+                net.to(memory_format=trainer.memory_format)
+        textbook = TextbookStep(spec["preset"], spec["ngf"], device=device)
         loader = iter(trainer.loader)
         batches = [(item["A"], item["B"]) for item, _ in zip(loader, range(block_iters))]
         ours: list[float] = []
@@ -99,7 +112,8 @@ def measure(name: str, batch: int, blocks: int, block_iters: int, data: Path, am
             ours.append(time_block(trainer.train_step, batches))
         trainer.log.close()
     precision = str(trainer.autocast["dtype"]).removeprefix("torch.") if trainer.autocast["enabled"] else "fp32"
-    result = {"config": name, **spec, "batch": batch, "cgan_precision": precision,
+    layout = "NHWC" if trainer.memory_format == torch.channels_last else "NCHW"
+    result = {"config": name, **spec, "batch": batch, "device": device, "layout": layout, "cgan_precision": precision,
               "textbook_s_per_iter": statistics.median(plain), "cgan_s_per_iter": statistics.median(ours),
               "textbook_spread": [min(plain), max(plain)], "cgan_spread": [min(ours), max(ours)]}
     result["speedup"] = result["textbook_s_per_iter"] / result["cgan_s_per_iter"]
@@ -149,6 +163,7 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=5)
     parser.add_argument("--block-iters", type=int, default=6)
     parser.add_argument("--no-amp", action="store_true", help="measure cgan in fp32 too")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     torch.set_flush_denormal(True)
@@ -157,7 +172,8 @@ def main() -> None:
         data = build_unpaired_dataset(Path(tmp) / "data", n_train=40, n_test=8, size=288)
         for name in args.configs.split(","):
             for batch in map(int, args.batch.split(",")):
-                result = measure(name, batch, args.blocks, args.block_iters, data, amp=not args.no_amp)
+                result = measure(name, batch, args.blocks, args.block_iters, data, amp=not args.no_amp,
+                                 device=args.device)
                 results.append(result)
                 print(f"{name:>6} {result['preset']} ngf {result['ngf']} {result['size']}x{result['size']} batch {batch}: "
                       f"textbook fp32 {result['textbook_s_per_iter']:.3f} s/it, cgan {result['cgan_precision']} "

@@ -294,10 +294,12 @@ def webcam(model: str, camera: str, size: tuple[int, int] | None, half: bool, re
 @click.option("--pipeline/--no-pipeline", default=True, show_default=True,
               help="Also measure the end-to-end video pipeline (640x360 clip).")
 @click.option("--max-seconds", type=float, default=30.0, show_default=True, help="Time cap per row.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+              help="Where to measure; the baseline is PyTorch fp32 eager on the same device.")
 @click.option("--json", "json_path", type=click.Path(), default=None, help="Also write the results as JSON.")
 def benchmark(model: str, backends: str, sizes: str, batches: str, half: bool, pipeline: bool,
-              max_seconds: float, json_path: str | None) -> None:
-    """Measure inference speed of every available backend against PyTorch fp32 eager, in one run.
+              max_seconds: float, device: str, json_path: str | None) -> None:
+    """Measure inference speed of every available backend against PyTorch fp32 eager on the same device.
 
     A table of ms per image (median and 10th-90th percentile), images/s, peak memory, speed-up,
     fraction of the machine's measured matmul peak, and PSNR of reduced precision against fp32.
@@ -320,7 +322,7 @@ def benchmark(model: str, backends: str, sizes: str, batches: str, half: bool, p
                    f"{row.ms_per_image:8.1f} ms/image, {row.speedup:.2f}x", err=True)
 
     result = run_benchmark(model, [b.strip() for b in backends.split(",")], sizes, batch_sizes, half, pipeline,
-                           max_seconds, on_row=show)
+                           max_seconds, on_row=show, device=device)
     machine = result["machine"]
     click.echo(f"machine: {machine['cpu']}, {machine['cores']} cores, GPU: {machine['gpu'] or 'none'}; "
                + ", ".join(f"{k} {v}" for k, v in machine["versions"].items()))

@@ -2,7 +2,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from click.testing import CliRunner
 
 from cgan.bench.inference import benchmark, format_table, parse_sizes, time_runs
@@ -50,7 +49,7 @@ def test_machine_description():
 
 def test_benchmark_rows_against_torch_fp32(tiny):
     result = benchmark(str(tiny), ["torch", "onnxruntime", "tensorrt"], sizes="32", batches=[1, 2], pipeline=False,
-                       max_seconds=0.2)
+                       max_seconds=0.2, device="cpu")
     rows = result["rows"]
     assert {r["backend"] for r in rows} >= {"torch eager", "onnxruntime cpu"}
     assert all(r["speedup"] > 0 and r["images_per_s"] > 0 for r in rows)
@@ -58,15 +57,29 @@ def test_benchmark_rows_against_torch_fp32(tiny):
     assert all(r["speedup"] == 1.0 and r["psnr_vs_fp32"] is None for r in first)
     onnx = [r for r in rows if r["backend"] == "onnxruntime cpu"]
     assert all(r["psnr_vs_fp32"] > 60 for r in onnx)  # the same arithmetic, up to float rounding
-    if not torch.cuda.is_available():
-        assert "tensorrt" in result["skipped"]
+    assert "tensorrt" in result["skipped"]
     assert "| torch eager | fp32 |" in format_table(rows)
+
+
+@pytest.mark.gpu
+def test_benchmark_on_cuda_against_cuda_fp32_eager(tiny):
+    result = benchmark(str(tiny), ["torch"], sizes="32,48x64", batches=[1, 2], pipeline=True, max_seconds=0.2,
+                       device="cuda")
+    rows = result["rows"]
+    assert {(r["backend"], r["precision"]) for r in rows} == {("torch cuda eager", "fp32"), ("torch cuda graphs", "fp32"),
+                                                              ("torch cuda eager", "fp16"), ("torch cuda graphs", "fp16")}
+    assert all(r["speedup"] == 1.0 for r in rows if r["backend"] == "torch cuda eager" and r["precision"] == "fp32")
+    assert all(r["psnr_vs_fp32"] > 60 for r in rows if r["backend"] == "torch cuda graphs" and r["precision"] == "fp32")
+    assert all(r["psnr_vs_fp32"] > 35 for r in rows if r["precision"] == "fp16")
+    assert all(r["peak_mb"] > 0 for r in rows) and "cuda fp16" in result["ceilings_gflops"]
+    assert "CUDA graphs" in result["pipeline"]["backend"] and result["pipeline"]["pipeline_fps"] > 0
 
 
 def test_cli_benchmark_writes_json(tiny, tmp_path):
     out = tmp_path / "bench.json"
     result = CliRunner().invoke(cli, ["benchmark", "--model", str(tiny), "--backends", "torch", "--sizes", "32",
-                                      "--batch", "1", "--no-pipeline", "--max-seconds", "0.2", "--json", str(out)])
+                                      "--batch", "1", "--no-pipeline", "--max-seconds", "0.2", "--device", "cpu",
+                                      "--json", str(out)])
     assert result.exit_code == 0, result.output
     assert "ceilings:" in result.output and "| torch eager |" in result.output
     assert json.loads(out.read_text())["rows"]

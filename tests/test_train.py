@@ -52,8 +52,9 @@ def _losses(run):
 
 @pytest.mark.parametrize("amp", [False, True])
 def test_resume_gives_the_same_losses_as_an_uninterrupted_run(data, tmp_path, amp):
-    whole = train(data=str(data), out=str(tmp_path / "whole"), max_iters=10, amp=amp, **TINY)
-    part = train(data=str(data), out=str(tmp_path / "part"), max_iters=4, amp=amp, **TINY)
+    # On the CPU, where arithmetic is reproducible: cuDNN's convolution backward is not bit-exact from run to run.
+    whole = train(data=str(data), out=str(tmp_path / "whole"), max_iters=10, amp=amp, device="cpu", **TINY)
+    part = train(data=str(data), out=str(tmp_path / "part"), max_iters=4, amp=amp, device="cpu", **TINY)
     resumed = train(resume=str(part.run_dir), max_iters=10)
     assert resumed.iterations == 10
     a, b = _losses(whole.run_dir), _losses(resumed.run_dir)

@@ -79,34 +79,42 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     return 10 * math.log10(1 / mse) if mse > 0 else float("inf")
 
 
-def _candidates(model: str, backends: list[str], half: bool, workdir: Path) -> tuple[list, dict]:
-    """(label, precision, factory) for every backend variant available here, and why others were skipped."""
+def _candidates(model: str, backends: list[str], half: bool, device: str, workdir: Path) -> tuple[list, dict]:
+    """(label, precision, factory) for every backend variant available on ``device``, and why others were
+    skipped. The first is the baseline: PyTorch fp32 eager on that device."""
     from ..export.onnx import export_onnx
     from ..runtime.backends import OnnxBackend, TensorRTBackend, TorchBackend
 
-    cuda = torch.cuda.is_available()
+    cuda = device == "cuda"
     found, skipped = [], {}
     if "torch" in backends:
-        found.append(("torch eager", "fp32", lambda: TorchBackend(model, "AtoB", "cpu", "fp32")))
-        if cpu_has_fast_bf16():
-            found.append(("torch", "bf16", lambda: TorchBackend(model, "AtoB", "cpu", "bf16")))
         if cuda:
-            found.append(("torch cuda", "fp32", lambda: TorchBackend(model, "AtoB", "cuda", "fp32")))
-            found.append(("torch cuda", "fp16", lambda: TorchBackend(model, "AtoB", "cuda", "fp16")))
+            found.append(("torch cuda eager", "fp32", lambda: TorchBackend(model, "AtoB", "cuda", "fp32", False)))
+            found.append(("torch cuda graphs", "fp32", lambda: TorchBackend(model, "AtoB", "cuda", "fp32")))
+            if half:
+                found.append(("torch cuda eager", "fp16", lambda: TorchBackend(model, "AtoB", "cuda", "fp16", False)))
+                found.append(("torch cuda graphs", "fp16", lambda: TorchBackend(model, "AtoB", "cuda", "fp16")))
+        else:
+            found.append(("torch eager", "fp32", lambda: TorchBackend(model, "AtoB", "cpu", "fp32")))
+            if half and cpu_has_fast_bf16():
+                found.append(("torch", "bf16", lambda: TorchBackend(model, "AtoB", "cpu", "bf16")))
     if "onnxruntime" in backends:
         import onnxruntime as ort
 
         onnx32, _ = export_onnx(model, workdir / "m.onnx", verify=False)
-        found.append(("onnxruntime cpu", "fp32", lambda: OnnxBackend(onnx32, "cpu", "fp32")))
-        for provider in ("cuda", "tensorrt"):
-            if f"{'CUDA' if provider == 'cuda' else 'Tensorrt'}ExecutionProvider" in ort.get_available_providers() and cuda:
+        if not cuda:
+            found.append(("onnxruntime cpu", "fp32", lambda: OnnxBackend(onnx32, "cpu", "fp32")))
+        for provider in ("cuda", "tensorrt") if cuda else ():
+            if f"{'CUDA' if provider == 'cuda' else 'Tensorrt'}ExecutionProvider" in ort.get_available_providers():
                 found.append((f"onnxruntime {provider}", "fp32", lambda p=provider: OnnxBackend(onnx32, p, "fp32")))
                 if half:
                     onnx16, _ = export_onnx(model, workdir / "m16.onnx", precision="fp16", verify=False, overwrite=True)
                     found.append((f"onnxruntime {provider}", "fp16", lambda p=provider: OnnxBackend(onnx16, p, "fp16")))
             else:
-                skipped[f"onnxruntime {provider}"] = "needs onnxruntime-gpu and a CUDA GPU"
-    if "tensorrt" in backends:
+                skipped[f"onnxruntime {provider}"] = "needs onnxruntime-gpu"
+    if "tensorrt" in backends and not cuda:
+        skipped["tensorrt"] = "needs a CUDA GPU"
+    elif "tensorrt" in backends:
         try:
             from ..export.tensorrt import build_engine
 
@@ -121,21 +129,29 @@ def _candidates(model: str, backends: list[str], half: bool, workdir: Path) -> t
 
 def benchmark(model: str, backends: list[str] | None = None, sizes: str = "256,512,720p,1080p",
               batches: list[int] | None = None, half: bool = True, pipeline: bool = True,
-              max_seconds: float = 30.0, on_row: Callable[[Row], None] | None = None) -> dict:
-    """Measure every available backend; returns machine, ceilings, rows, skipped backends and pipeline fps."""
+              max_seconds: float = 30.0, on_row: Callable[[Row], None] | None = None, device: str = "auto") -> dict:
+    """Measure every backend available on ``device`` (auto: the GPU if PyTorch sees one, else the CPU) against
+    PyTorch fp32 eager on the same device; returns machine, ceilings, rows, skipped backends and pipeline fps."""
     from ..modelfile import load_model, resolve_model_path
 
     backends = backends or list(BACKENDS)
     unknown = set(backends) - set(BACKENDS)
     if unknown:
         raise CganError(f"unknown backends {', '.join(sorted(unknown))}: choose from {', '.join(BACKENDS)}")
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device not in ("cpu", "cuda"):
+        raise CganError(f"unknown device {device!r}: choose auto, cpu or cuda")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise CganError("no CUDA GPU is visible to PyTorch: use --device cpu")
     model = str(resolve_model_path(model))
     net = load_model(model)
     batches = batches or [1, 4]
     peaks = ceilings()
-    result = {"machine": describe_machine(), "ceilings_gflops": peaks, "model": model, "rows": [], "skipped": {}}
+    result = {"machine": describe_machine(), "ceilings_gflops": peaks, "model": model, "device": device, "rows": [],
+              "skipped": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        candidates, result["skipped"] = _candidates(model, backends, half, Path(tmp))
+        candidates, result["skipped"] = _candidates(model, backends, half, device, Path(tmp))
         for label, h, w in parse_sizes(sizes, net.size_multiple):
             macs = count_macs(net, h, w)
             for batch in batches:
@@ -144,7 +160,7 @@ def benchmark(model: str, backends: list[str] | None = None, sizes: str = "256,5
                 baseline = None
                 for name, precision, factory in candidates:
                     backend = factory()
-                    if torch.cuda.is_available():
+                    if device == "cuda":
                         torch.cuda.reset_peak_memory_stats()
                     with PeakMemory() as memory:
                         times = time_runs(lambda b=backend: b.run(x), max_seconds=max_seconds)
@@ -152,15 +168,13 @@ def benchmark(model: str, backends: list[str] | None = None, sizes: str = "256,5
                     spread = np.percentile(times, [10, 90]) / batch
                     row = Row(name, precision, f"{label} ({h}x{w})", batch, 1000 * per_image,
                               (round(1000 * spread[0], 2), round(1000 * spread[1], 2)), 1 / per_image,
-                              memory.peak_mb if "cuda" not in name and name != "tensorrt"
-                              else torch.cuda.max_memory_allocated() / 2**20)
+                              memory.peak_mb if device == "cpu" else torch.cuda.max_memory_allocated() / 2**20)
                     output = backend.run(x)
                     if reference is None:
                         reference, baseline = output, per_image
                     else:
                         row.psnr_vs_fp32 = round(_psnr(output, reference), 1)
                     row.speedup = baseline / per_image
-                    device = "cuda" if ("cuda" in name or name == "tensorrt") else "cpu"
                     ceiling = peaks.get(f"{device} {precision}")
                     if ceiling:
                         row.fraction_of_peak = 2 * macs / per_image / 1e9 / ceiling
@@ -168,11 +182,12 @@ def benchmark(model: str, backends: list[str] | None = None, sizes: str = "256,5
                     if on_row:
                         on_row(row)
         if pipeline:
-            result["pipeline"] = pipeline_fps(model, half)
+            result["pipeline"] = pipeline_fps(model, half, device=device)
     return result
 
 
-def pipeline_fps(model: str, half: bool, width: int = 640, height: int = 360, frames: int = 48) -> dict:
+def pipeline_fps(model: str, half: bool, width: int = 640, height: int = 360, frames: int = 48,
+                 device: str = "auto") -> dict:
     """End-to-end ``translate`` of a synthesised clip against the backend alone, same run, batch 1."""
     from ..runtime.apps import translate
     from ..runtime.translator import Translator, to_model_input
@@ -181,10 +196,10 @@ def pipeline_fps(model: str, half: bool, width: int = 640, height: int = 360, fr
     with tempfile.TemporaryDirectory() as tmp:
         clip = Path(tmp) / "clip.mp4"
         images = write_panning_clip(clip, width, height, frames)
-        translator = Translator(model, half=half)
+        translator = Translator(model, half=half, device=device)
         prepared = to_model_input([translator.prepare(images[0])])
         raw = 1 / statistics.median(time_runs(lambda: translator.backend.run(prepared), max_seconds=20))
-        summary = translate(model, str(clip), str(Path(tmp) / "out.mp4"), half=half, progress=False)
+        summary = translate(model, str(clip), str(Path(tmp) / "out.mp4"), half=half, device=device, progress=False)
     return {"clip": f"{width}x{height}, {frames} frames", "backend": translator.description,
             "raw_model_fps": raw, "pipeline_fps": summary.fps, "ratio": summary.fps / raw}
 

@@ -20,12 +20,14 @@ ORT_PROVIDERS = {"tensorrt": "TensorrtExecutionProvider", "cuda": "CUDAExecution
 
 
 class TorchBackend:
-    """PyTorch eager: fp32, or fp16 on CUDA / bf16 on CPUs with bf16 instructions (weights converted once:
-    measured faster than autocast, which recasts them on every call, at the same 45 dB PSNR against fp32)."""
+    """PyTorch: fp32, or fp16 on CUDA / bf16 on CPUs with bf16 instructions (weights converted once:
+    measured faster than autocast, which recasts them on every call, at the same 45 dB PSNR against fp32).
+    On CUDA the network is replayed as a CUDA graph per input shape unless ``cuda_graphs`` is False."""
 
     name = "torch"
 
-    def __init__(self, model: str | os.PathLike, direction: str, device: str, precision: str) -> None:
+    def __init__(self, model: str | os.PathLike, direction: str, device: str, precision: str,
+                 cuda_graphs: bool = True) -> None:
         self.device = pick_device(device)
         self.net = load_model(model, direction, self.device)
         self.meta: ModelMeta = self.net.meta
@@ -34,21 +36,28 @@ class TorchBackend:
         if precision == "bf16" and self.device.type == "cpu" and not cpu_has_fast_bf16():
             raise CganError("this CPU has no bf16 instructions: use --precision fp32")
         self.precision = precision
-        if self.device.type == "cuda":  # tensor cores want NHWC; on CPUs oneDNN measured faster with NCHW
-            self.net.to(memory_format=torch.channels_last)
+        if self.device.type == "cuda":
+            # NCHW, not channels_last: on an H200 at 720p fp16 a call takes 13.9 ms in NCHW and 19.2 ms in NHWC
+            # (benchmarks/gpu_profile.py): instance norm and reflection padding, not the convolutions, take
+            # most of the time, and cuDNN converts layouts around them. Frames of a stream share one shape, so timing cuDNN's algorithms once per shape pays off.
+            torch.backends.cudnn.benchmark = True
         self.dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision, torch.float32)
         self.net.to(self.dtype)
+        self.forward = self.net
+        if cuda_graphs and self.device.type == "cuda":
+            from .cuda_graphs import CudaGraphRunner
+
+            self.forward = CudaGraphRunner(self.net)
 
     @property
     def description(self) -> str:
-        return f"PyTorch {torch.__version__} on {self.device} ({self.precision})"
+        graphs = ", CUDA graphs" if self.forward is not self.net else ""
+        return f"PyTorch {torch.__version__} on {self.device} ({self.precision}{graphs})"
 
     @torch.inference_mode()
     def run(self, batch: np.ndarray) -> np.ndarray:
         x = torch.from_numpy(batch).to(self.device, self.dtype, non_blocking=True)
-        if self.device.type == "cuda":
-            x = x.contiguous(memory_format=torch.channels_last)
-        return self.net(x).float().cpu().numpy()
+        return self.forward(x).float().cpu().numpy()
 
 
 class OnnxBackend:

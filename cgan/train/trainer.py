@@ -153,8 +153,9 @@ class Trainer:
         self.g_ab, self.g_ba = build_generator(self.gen_config), build_generator(self.gen_config)
         self.d_a = init_weights(PatchDiscriminator(self.gen_config.out_channels, config.ndf, config.n_layers_d))
         self.d_b = init_weights(PatchDiscriminator(self.gen_config.in_channels, config.ndf, config.n_layers_d))
-        # channels_last feeds tensor cores on GPUs; on CPUs oneDNN measured faster with the default layout.
-        self.memory_format = torch.channels_last if self.device.type == "cuda" else torch.contiguous_format
+        # NCHW everywhere: channels_last measured slower on this CPU and on an H200 (instance norm and reflection
+        # padding dominate these networks and cuDNN converts layouts around them; benchmarks/RESULTS.md).
+        self.memory_format = torch.contiguous_format
         for net in (self.g_ab, self.g_ba, self.d_a, self.d_b):
             net.to(self.device, memory_format=self.memory_format)
         # Fused Adam updates all parameters in one kernel, on CPUs (torch >= 2.4) as on GPUs.
@@ -442,8 +443,13 @@ class Trainer:
     def _load_state(self, state: dict) -> None:
         for net, key in ((self.g_ab, "G_AtoB"), (self.g_ba, "G_BtoA"), (self.d_a, "D_A"), (self.d_b, "D_B")):
             net.load_state_dict(state[key])
-        self.opt_g.load_state_dict(state["opt_G"])
-        self.opt_d.load_state_dict(state["opt_D"])
+        for optimizer, key in ((self.opt_g, "opt_G"), (self.opt_d, "opt_D")):
+            optimizer.load_state_dict(state[key])
+            # Loaded moments are contiguous; fused Adam needs them strided like their (channels_last) parameters.
+            for param, slot in optimizer.state.items():
+                for name, value in slot.items():
+                    if torch.is_tensor(value) and value.shape == param.shape:
+                        slot[name] = torch.empty_like(param).copy_(value)
         if state["scaler"]:
             self.scaler.load_state_dict(state["scaler"])
         self.pool_a.load_state_dict(state["pool_A"], self.device)
