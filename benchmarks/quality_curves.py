@@ -2,7 +2,8 @@
 
     python benchmarks/quality_curves.py results/quality_*.json -o results/time_to_quality.png
 
-Each input is a JSON written by ``quality.py --json`` (or ``results/all.json``, whose quality section is used).
+Each input is a JSON written by ``quality.py --json`` (or ``results/all.json``: its paper and --fast runs).
+``make bench`` draws results/time_to_quality.png from its own runs and results/fast_start/*.json.
 """
 from __future__ import annotations
 
@@ -14,8 +15,33 @@ from pathlib import Path
 def label(result: dict) -> str:
     defaults = {"preset", "ngf", "ndf", "size", "load_size", "val_images", "val_size", "log_every", "epochs",
                 "epochs_decay", "seed"}
-    changed = {k: v for k, v in result["settings"].items() if k not in defaults or (k == "size" and v != 128)}
+    settings = result["settings"]
+    if settings.get("fast"):
+        return "--fast"
+    changed = {k: v for k, v in settings.items() if k not in defaults or (k == "size" and v != 128)}
     return ", ".join(f"{k}={v}" for k, v in changed.items()) or "paper defaults"
+
+
+def draw(results: list[dict], out: Path) -> None:
+    """One line per result (a ``quality.py --json`` dict), PSNR gain against minutes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for result in results:
+        scores = result["scores"]
+        ax.plot([s["minutes"] for s in scores], [s["gain_db"] for s in scores], marker="o", label=label(result))
+    ax.axhline(0, color="grey", linewidth=0.8)
+    ax.axhline(6, color="green", linewidth=0.8, linestyle="--", label="target: +6 dB at 10 min")
+    ax.set_xlabel("minutes of training (2-core CPU)")
+    ax.set_ylabel("PSNR gain over doing nothing (dB)")
+    ax.set_title(f"{results[0]['task']} task, resnet6 ngf 32, 128x128 test crops")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
 
 
 def main() -> None:
@@ -23,25 +49,14 @@ def main() -> None:
     parser.add_argument("results", nargs="+", type=Path)
     parser.add_argument("-o", "--out", type=Path, default=Path("time_to_quality.png"))
     args = parser.parse_args()
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4))
+    results = []
     for path in args.results:
         result = json.loads(path.read_text())
-        result = result.get("quality", {}).get("quality", result)
-        scores = result["scores"]
-        ax.plot([s["minutes"] for s in scores], [s["gain_db"] for s in scores], marker="o", label=label(result))
-    ax.axhline(0, color="grey", linewidth=0.8)
-    ax.axhline(6, color="green", linewidth=0.8, linestyle="--", label="target: +6 dB at 10 min")
-    ax.set_xlabel("minutes of training (2-core CPU)")
-    ax.set_ylabel("PSNR gain over doing nothing (dB)")
-    ax.set_title(f"{result['task']} task, resnet6 ngf 32, 128x128 test crops")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(args.out, dpi=90)
+        if "quality" in result:  # results/all.json: the paper's settings and --fast
+            results += [r for r in (result["quality"]["quality"], result["quality"].get("fast")) if r]
+        else:
+            results.append(result)
+    draw(results, args.out)
     print(f"wrote {args.out}")
 
 

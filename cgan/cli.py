@@ -142,6 +142,22 @@ def demo(out: str, overwrite: bool, train_time: str) -> None:
     run_demo(out, overwrite, train_time)
 
 
+@cli.command()
+@click.argument("run_dir", type=click.Path())
+@click.option("-o", "--out", type=click.Path(), default=None, help="HTML file to write [default: RUN_DIR/report.html].")
+@click.option("--overwrite", is_flag=True, help="Replace the HTML file if it exists.")
+def report(run_dir: str, out: str | None, overwrite: bool) -> None:
+    """An offline HTML page of a run: sample grids, curves, validation table, models and settings.
+
+    \b
+    Example:
+      cgan report runs/tom2jerry -o tom2jerry.html
+    """
+    from .html_report import build_report
+
+    click.echo(f"wrote {build_report(run_dir, out, overwrite)}")
+
+
 def _batch_option(ctx, param, value: str) -> int | None:
     if value == "dynamic":
         return None
@@ -341,7 +357,7 @@ def benchmark(model: str, backends: str, sizes: str, batches: str, half: bool, p
 # (flag, click type, help); defaults live in TrainConfig and are shown from there, and the choices are the
 # ones TrainConfig validates against. (Building the options imports the config, which the train command needs.)
 from .nets import PRESETS  # noqa: E402
-from .train.config import GAN_LOSSES, MONITORS, PREPROCESS, TrainConfig  # noqa: E402
+from .train.config import FAST_PROFILE, GAN_LOSSES, MONITORS, PREPROCESS, TrainConfig  # noqa: E402
 
 TRAIN_OPTIONS = [
     ("--data", click.Path(), "Folder with trainA/ trainB/ [testA/ testB/]."),
@@ -354,7 +370,10 @@ TRAIN_OPTIONS = [
     ("--ngf", int, "Generator filters in the first layer (default: the preset's)."),
     ("--ndf", int, "Discriminator filters in the first layer."),
     ("--n-layers-d", int, "PatchGAN layers (3 sees 70x70 patches)."),
-    ("--identity-start", None, "Generators start as the identity mapping (resnet, mobile): no noise at first."),
+    ("--fast", None, "Settings for a useful model in minutes: "
+     + " ".join(f"--{k.replace('_', '-')}" + ("" if v is True else f" {v:g}" if isinstance(v, float) else f" {v}")
+                for k, v in FAST_PROFILE.items()) + " (each can still be given)."),
+    ("--identity-start", "switch", "Generators start as the identity mapping (resnet, mobile): no noise at first."),
     ("--upsample", click.Choice(["transpose", "resize"]), "Upsampling: transposed conv (the paper's) or resize + conv."),
     ("--size", int, "Training crop size."),
     ("--load-size", int, "Resize before cropping (default: size * 286 / 256)."),
@@ -371,6 +390,7 @@ TRAIN_OPTIONS = [
     ("--lambda-cycle", float, "Weight of the cycle-consistency loss."),
     ("--lambda-identity", float, "Weight of the identity loss, relative to --lambda-cycle (0 turns it off)."),
     ("--pool", int, "Size of the fake-image history pool (0 turns it off)."),
+    ("--ema", float, "Validate and save a moving average of the generator weights with this decay, e.g. 0.999."),
     ("--compile", None, "torch.compile the networks (slow start, faster steps)."),
     ("--workers", int, "Data-loading processes (default: half the CPU cores, at most 4)."),
     ("--device", str, "auto, cpu, cuda or cuda:N."),
@@ -396,6 +416,8 @@ def _train_options(command):
         shown = f" [default: {defaults[name]}]" if defaults.get(name) not in (None, False) else ""
         if kind is None:
             command = click.option(flag, name, is_flag=True, default=None, help=text)(command)
+        elif kind == "switch":  # --x/--no-x, so that a profile's choice can be undone
+            command = click.option(f"{flag}/--no-{flag[2:]}", name, default=None, help=text + shown)(command)
         else:
             command = click.option(flag, name, type=kind, default=None, help=text + shown)(command)
     return command

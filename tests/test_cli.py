@@ -101,4 +101,13 @@ def test_demo_writes_a_model_and_describes_it(tmp_path):
     assert "photo -> graded" in result.output and "iterations=" in result.output
     assert list((tmp_path / "demo" / "run" / "samples").glob("*.png"))
     assert (tmp_path / "demo" / "photo2graded.onnx").is_file() and (tmp_path / "demo" / "clip_graded.mp4").is_file()
+    page = (tmp_path / "demo" / "report.html").read_text()
+    assert page.count("data:image/png;base64,") >= 2 and "Best validation" in page and "fps end to end" in page
     assert_one_line_error(run("demo", "--out", tmp_path / "demo"), "--overwrite")
+
+    run_dir = tmp_path / "demo" / "run"
+    result = run("report", run_dir)
+    assert result.exit_code == 0 and (run_dir / "report.html").is_file(), result.output
+    assert "G_AtoB.safetensors" in (run_dir / "report.html").read_text()
+    assert_one_line_error(run("report", run_dir), "--overwrite")
+    assert_one_line_error(run("report", tmp_path), "not a run directory")

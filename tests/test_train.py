@@ -278,6 +278,30 @@ def test_cuda_fp16_training_with_gradient_scaling(data, tmp_path):
     assert resumed.iterations == 6
 
 
+def test_ema_saves_the_weight_average_and_resumes_it(data, tmp_path):
+    whole = Trainer(TrainConfig(data=str(data), out=str(tmp_path / "whole"), max_iters=6, ema=0.5, device="cpu",
+                                **TINY))
+    first = {k: v.clone() for k, v in whole.g_ab.state_dict().items()}
+    whole.fit()
+    saved = load_model(whole.run_dir).state_dict()
+    trained = whole.g_ab.state_dict()
+    # the average lies strictly between the start and the trained weights, and is what the model file holds
+    name = next(k for k in saved if k.endswith("weight") and not torch.equal(first[k], trained[k]))
+    assert not torch.equal(saved[name], trained[name]) and not torch.equal(saved[name], first[name])
+    assert all(torch.equal(saved[k], whole.averages[0].net.state_dict()[k]) for k in saved)
+
+    part = train(data=str(data), out=str(tmp_path / "part"), max_iters=3, ema=0.5, device="cpu", **TINY)
+    resumed = train(resume=str(part.run_dir), max_iters=6)
+    again = load_model(resumed.run_dir).state_dict()
+    assert all(torch.allclose(again[k], saved[k], atol=1e-6) for k in saved)
+    from click.testing import CliRunner
+
+    from cgan.cli import cli
+
+    bad = CliRunner().invoke(cli, ["train", "--data", str(data), "--ema", "1"])
+    assert bad.exit_code == 2 and "--ema must be in [0, 1)" in bad.output
+
+
 def test_fast_start_options_reach_the_model_files(data, tmp_path):
     result = train(data=str(data), out=str(tmp_path / "run"), max_iters=2, identity_start=True, upsample="resize",
                    val_size=40, **TINY)

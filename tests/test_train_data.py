@@ -148,6 +148,23 @@ def test_config_file_and_flags(tmp_path):
         resolve_config({}, str(tmp_path / "broken.yaml"))
 
 
+def test_fast_profile_sits_under_the_file_and_the_flags(tmp_path):
+    from cgan.train.config import FAST_PROFILE
+
+    fast = resolve_config({"fast": True})
+    assert all(getattr(fast, k) == v for k, v in FAST_PROFILE.items())
+    (tmp_path / "c.yaml").write_text("size: 96\n")
+    mixed = resolve_config({"fast": True, "identity_start": False, "ema": None}, str(tmp_path / "c.yaml"))
+    assert (mixed.size, mixed.identity_start, mixed.ema, mixed.upsample) == (96, False, FAST_PROFILE["ema"], "resize")
+    assert resolve_config({}).identity_start is False  # without --fast nothing changes
+    unet = resolve_config({"fast": True, "preset": "unet128"})
+    assert (unet.identity_start, unet.upsample, unet.ema) == (False, "transpose", FAST_PROFILE["ema"])
+    resumed = resolve_config({"max_iters": 9}, resume_config=fast.to_dict())
+    assert resumed.size == FAST_PROFILE["size"] and resumed.max_iters == 9
+    with pytest.raises(CganError, match="--fast"):
+        resolve_config({"fast": True}, resume_config=TrainConfig(a="x", b="y").to_dict())
+
+
 def test_resume_refuses_changes_to_what_is_learned():
     saved = TrainConfig(a="x", b="y").to_dict()
     assert resolve_config({"max_iters": 50}, resume_config=saved).max_iters == 50

@@ -38,8 +38,8 @@ class TorchBackend:
         self.precision = precision
         if self.device.type == "cuda":
             # NCHW, not channels_last: on an H200 at 720p fp16 a call takes 13.9 ms in NCHW and 19.2 ms in NHWC
-            # (benchmarks/gpu_profile.py): instance norm and reflection padding, not the convolutions, take
-            # most of the time, and cuDNN converts layouts around them. Frames of a stream share one shape, so timing cuDNN's algorithms once per shape pays off.
+            # (benchmarks/gpu_profile.py); instance norm and reflection padding take more time than the
+            # convolutions. Frames of a stream share one shape, so timing cuDNN's algorithms once per shape pays.
             torch.backends.cudnn.benchmark = True
         self.dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision, torch.float32)
         self.net.to(self.dtype)

@@ -24,6 +24,13 @@ RESUMABLE = {"epochs", "epochs_decay", "max_iters", "max_time", "patience", "sav
              "log_every", "compile"}
 
 
+# ``--fast``: what measured best on the quality task in 10 CPU minutes (benchmarks/RESULTS.md). Applied under
+# whatever the YAML file and the flags say, so any of it can still be changed.
+# Crops of 64 are cut from images loaded at the paper's 286, so the model learns at the scale it will run at.
+FAST_PROFILE = {"identity_start": True, "upsample": "resize", "size": 64, "load_size": 286, "lambda_identity": 0.0,
+                "ema": 0.999}
+
+
 @dataclass
 class TrainConfig:
     # data
@@ -37,6 +44,7 @@ class TrainConfig:
     val_fraction: float = 0.05  # held out for validation when there is no testA/testB
     val_images: int = 64  # validation images per domain (the sample grids show the first 8)
     val_size: int | None = None  # side of the validation views (default: --size)
+    fast: bool = False  # start from FAST_PROFILE (applied by resolve_config)
     # networks
     preset: str = "resnet9"
     ngf: int | None = None  # default: the preset's
@@ -61,6 +69,7 @@ class TrainConfig:
     lambda_cycle: float = 10.0
     lambda_identity: float = 0.5  # relative to lambda_cycle, as in the reference code
     pool: int = 50
+    ema: float = 0.0  # validate and save a moving average of the generators' weights with this decay; 0 = off
     # speed
     amp: bool = True  # bf16 autocast on CPUs that support it, fp16 + gradient scaling on CUDA
     compile: bool = False
@@ -102,6 +111,8 @@ class TrainConfig:
             raise CganError("--val-fraction must be in [0, 1)")
         if self.lr <= 0:
             raise CganError("--lr must be positive")
+        if not 0.0 <= self.ema < 1.0:
+            raise CganError("--ema must be in [0, 1): a decay such as 0.999, or 0 for none")
         if self.preprocess == "none" and self.batch > 1:
             raise CganError("--preprocess none keeps each image's own size, so it needs --batch 1")
         parse_duration(self.max_time)
@@ -159,7 +170,7 @@ def load_yaml(path: str | Path) -> dict:
 
 
 def resolve_config(flags: dict, config_file: str | None = None, resume_config: dict | None = None) -> TrainConfig:
-    """Defaults < resumed run's config < YAML file < flags given (None means not given)."""
+    """Defaults < --fast profile < resumed run's config < YAML file < flags given (None means not given)."""
     given = {k: v for k, v in flags.items() if v is not None}
     values: dict = {}
     if resume_config is not None:
@@ -174,6 +185,11 @@ def resolve_config(flags: dict, config_file: str | None = None, resume_config: d
     elif config_file:
         values.update(load_yaml(config_file))
     values.update(given)
+    if values.get("fast") and resume_config is None:
+        profile = dict(FAST_PROFILE)
+        if str(values.get("preset", "")).startswith("unet"):  # U-Nets have neither a residual start nor this upsampling
+            del profile["identity_start"], profile["upsample"]
+        values = {**profile, **values}
     try:
         return TrainConfig(**values)
     except TypeError as e:

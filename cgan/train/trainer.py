@@ -30,6 +30,7 @@ from ..nets import PatchDiscriminator, build_generator, init_weights, preset_con
 from . import distributed
 from .config import MONITORS, TrainConfig, parse_duration
 from .data import EpochSampler, UnpairedDataset, find_data, load_views
+from .ema import WeightAverage
 from .evaluate import validate
 from .losses import discriminator_loss, generator_loss
 from .pool import ImagePool
@@ -163,6 +164,7 @@ class Trainer:
         self.opt_g = torch.optim.Adam([*self.g_ab.parameters(), *self.g_ba.parameters()], config.lr, betas, fused=True)
         self.opt_d = torch.optim.Adam([*self.d_a.parameters(), *self.d_b.parameters()], config.lr, betas, fused=True)
         self.pool_a, self.pool_b = ImagePool(config.pool, config.seed), ImagePool(config.pool, config.seed + 1)
+        self.averages = [WeightAverage(g, config.ema) for g in (self.g_ab, self.g_ba)] if config.ema else []
 
         self.iteration, self.epoch, self.batch_in_epoch, self.elapsed = 0, 0, 0, 0.0
         self.best: dict | None = None
@@ -300,6 +302,8 @@ class Trainer:
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler.scale(loss_g).backward()
         self.scaler.step(self.opt_g)
+        for average in self.averages:
+            average.update()
 
         # discriminators: real images against a history of fakes, computed above once and detached
         self.raw_discriminators.requires_grad_(True)
@@ -383,7 +387,7 @@ class Trainer:
     def _validate_and_checkpoint(self, tag: str) -> None:
         self._log_losses(None)  # what is pending, so that a NaN is caught before anything is saved
         if self.dist.main:
-            metrics, images = validate(self.g_ab, self.g_ba, self.val_a, self.val_b, self.truth_a, self.device,
+            metrics, images = validate(*self.kept_generators, self.val_a, self.val_b, self.truth_a, self.device,
                                        self.autocast, batch=max(1, self.config.batch))
             self._record_validation(metrics, images, tag)
         self._last_validated = self.iteration
@@ -414,11 +418,19 @@ class Trainer:
         for cb in self.callbacks:
             cb.on_validation(self, metrics)
 
+    @property
+    def kept_generators(self) -> tuple[torch.nn.Module, torch.nn.Module]:
+        """The A->B and B->A generators that are validated and saved: the weight averages with --ema."""
+        if self.averages:
+            return self.averages[0].net, self.averages[1].net
+        return self.g_ab, self.g_ba
+
     def _save_generators(self, folder: Path) -> None:
         provenance = {"epochs": self.epoch, "iterations": self.iteration, "train_size": self.config.size,
                       "data": self.config.data or f"{self.config.a} | {self.config.b}", "run": self.run_dir.name}
-        for net, direction, source, target in ((self.g_ab, "AtoB", self.name_a, self.name_b),
-                                               (self.g_ba, "BtoA", self.name_b, self.name_a)):
+        kept_ab, kept_ba = self.kept_generators
+        for net, direction, source, target in ((kept_ab, "AtoB", self.name_a, self.name_b),
+                                               (kept_ba, "BtoA", self.name_b, self.name_a)):
             meta = new_meta(self.gen_config, self.config.preset, source, target, direction, **provenance)
             save_model(net, folder / f"G_{direction}.safetensors", meta)
 
@@ -437,12 +449,15 @@ class Trainer:
             "D_A": self.d_a.state_dict(), "D_B": self.d_b.state_dict(),
             "opt_G": self.opt_g.state_dict(), "opt_D": self.opt_d.state_dict(), "scaler": self.scaler.state_dict(),
             "pool_A": self.pool_a.state_dict(), "pool_B": self.pool_b.state_dict(),
+            "EMA": [average.net.state_dict() for average in self.averages],
             "torch_rng": torch.get_rng_state(),
         }
 
     def _load_state(self, state: dict) -> None:
         for net, key in ((self.g_ab, "G_AtoB"), (self.g_ba, "G_BtoA"), (self.d_a, "D_A"), (self.d_b, "D_B")):
             net.load_state_dict(state[key])
+        for average, weights in zip(self.averages, state.get("EMA") or []):
+            average.net.load_state_dict(weights)
         for optimizer, key in ((self.opt_g, "opt_G"), (self.opt_d, "opt_D")):
             optimizer.load_state_dict(state[key])
             # Loaded moments are contiguous; fused Adam needs them strided like their (channels_last) parameters.
