@@ -29,7 +29,7 @@ def draw(results: list[dict], out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(7, 4.5))
     for result in results:
         scores = result["scores"]
         ax.plot([s["minutes"] for s in scores], [s["gain_db"] for s in scores], marker="o", label=label(result))
@@ -38,9 +38,8 @@ def draw(results: list[dict], out: Path) -> None:
     ax.set_xlabel("minutes of training (2-core CPU)")
     ax.set_ylabel("PSNR gain over doing nothing (dB)")
     ax.set_title(f"{results[0]['task']} task, resnet6 ngf 32, 128x128 test crops")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out, dpi=90)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))
+    fig.savefig(out, dpi=90, bbox_inches="tight")
     plt.close(fig)
 
 
