@@ -155,7 +155,8 @@ class Trainer:
         self.d_a = init_weights(PatchDiscriminator(self.gen_config.out_channels, config.ndf, config.n_layers_d))
         self.d_b = init_weights(PatchDiscriminator(self.gen_config.in_channels, config.ndf, config.n_layers_d))
         # NCHW everywhere: channels_last measured slower on this CPU and on an H200 (instance norm and reflection
-        # padding dominate these networks and cuDNN converts layouts around them; benchmarks/RESULTS.md).
+        # padding dominate these networks; benchmarks/RESULTS.md). Resumed Adam moments load contiguous too, and
+        # fused Adam needs them strided like their parameters.
         self.memory_format = torch.contiguous_format
         for net in (self.g_ab, self.g_ba, self.d_a, self.d_b):
             net.to(self.device, memory_format=self.memory_format)
@@ -458,13 +459,8 @@ class Trainer:
             net.load_state_dict(state[key])
         for average, weights in zip(self.averages, state.get("EMA") or []):
             average.net.load_state_dict(weights)
-        for optimizer, key in ((self.opt_g, "opt_G"), (self.opt_d, "opt_D")):
-            optimizer.load_state_dict(state[key])
-            # Loaded moments are contiguous; fused Adam needs them strided like their (channels_last) parameters.
-            for param, slot in optimizer.state.items():
-                for name, value in slot.items():
-                    if torch.is_tensor(value) and value.shape == param.shape:
-                        slot[name] = torch.empty_like(param).copy_(value)
+        self.opt_g.load_state_dict(state["opt_G"])
+        self.opt_d.load_state_dict(state["opt_D"])
         if state["scaler"]:
             self.scaler.load_state_dict(state["scaler"])
         self.pool_a.load_state_dict(state["pool_A"], self.device)
