@@ -16,6 +16,7 @@ import yaml
 
 from .errors import CganError
 from .fileio import atomic_write_text, refuse_overwrite
+from .train.config import load_yaml
 
 STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; padding: 0 1em; }
@@ -51,12 +52,12 @@ def _read_run(run: Path) -> tuple[dict, list[dict]]:
     if not run.is_dir() or not config_path.is_file():
         raise CganError(f"{run} is not a run directory written by cgan train (no config.yaml): give one, "
                         f"e.g. cgan report runs/tom2jerry")
+    config = load_yaml(config_path)
     try:
-        config = yaml.safe_load(config_path.read_text()) or {}
         records = [json.loads(line) for line in metrics_path.read_text().splitlines() if line.strip()] \
             if metrics_path.is_file() else []
-    except (yaml.YAMLError, json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise CganError(f"{run} holds a damaged config.yaml or metrics.jsonl ({type(e).__name__})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CganError(f"{metrics_path} is damaged ({type(e).__name__})") from None
     return config, records
 
 

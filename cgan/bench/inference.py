@@ -83,7 +83,7 @@ def _candidates(model: str, backends: list[str], half: bool, device: str, workdi
     """(label, precision, factory) for every backend variant available on ``device``, and why others were
     skipped. The first is the baseline: PyTorch fp32 eager on that device."""
     from ..export.onnx import export_onnx
-    from ..runtime.backends import OnnxBackend, TensorRTBackend, TorchBackend
+    from ..runtime.backends import ORT_PROVIDERS, OnnxBackend, TensorRTBackend, TorchBackend
 
     cuda = device == "cuda"
     found, skipped = [], {}
@@ -105,7 +105,7 @@ def _candidates(model: str, backends: list[str], half: bool, device: str, workdi
         if not cuda:
             found.append(("onnxruntime cpu", "fp32", lambda: OnnxBackend(onnx32, "cpu", "fp32")))
         for provider in ("cuda", "tensorrt") if cuda else ():
-            if f"{'CUDA' if provider == 'cuda' else 'Tensorrt'}ExecutionProvider" in ort.get_available_providers():
+            if ORT_PROVIDERS[provider] in ort.get_available_providers():
                 found.append((f"onnxruntime {provider}", "fp32", lambda p=provider: OnnxBackend(onnx32, p, "fp32")))
                 if half:
                     onnx16, _ = export_onnx(model, workdir / "m16.onnx", precision="fp16", verify=False, overwrite=True)
