@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import torch
+
 from cgan.sampledata import build_unpaired_dataset
 from cgan.train import Callback, Trainer
 from cgan.train.config import FAST_PROFILE, resolve_config
@@ -25,16 +27,22 @@ from cgan.train.evaluate import validate
 
 
 class ScoreAt(Callback):
-    """Scores the A->B generator on the held-out pairs when training time passes each checkpoint."""
+    """Scores the A->B generator on the held-out pairs when training time (or the iteration count, with
+    ``by_iterations``) passes each checkpoint."""
 
-    def __init__(self, minutes: list[float]) -> None:
-        self.pending = sorted(minutes)
+    def __init__(self, checkpoints: list[float], by_iterations: bool = False) -> None:
+        self.pending = sorted(checkpoints)
+        self.by_iterations = by_iterations
         self.scores: list[dict] = []
         self.scoring_seconds = 0.0
 
     def on_step_end(self, trainer, losses) -> None:
-        if self.pending and trainer.elapsed - self.scoring_seconds >= 60 * self.pending[0]:
-            self.score(trainer, self.pending.pop(0))
+        if not self.pending:
+            return
+        minutes = (trainer.elapsed - self.scoring_seconds) / 60
+        if (trainer.iteration if self.by_iterations else minutes) >= self.pending[0]:
+            checkpoint = self.pending.pop(0)
+            self.score(trainer, minutes if self.by_iterations else checkpoint)
 
     def score(self, trainer, minutes: float) -> None:
         started = time.monotonic()
@@ -55,7 +63,7 @@ class ScoreAt(Callback):
 
 
 def run_quality(minutes: float, checkpoints: list[float], task: str = "colour-grade", seed: int = 0,
-                keep_model: Path | None = None, **options) -> dict:
+                keep_model: Path | None = None, by_iterations: bool = False, **options) -> dict:
     """Train under a wall-clock budget on the task; the scores at each checkpoint (minutes).
 
     ``keep_model`` receives the final A->B generator."""
@@ -67,34 +75,41 @@ def run_quality(minutes: float, checkpoints: list[float], task: str = "colour-gr
         if not options.get("fast"):
             settings["size"] = 128  # else the profile's crop size
         settings.update(options)
+        # The budget: minutes of training, or with by_iterations the last checkpoint's iteration count.
+        budget = {"max_iters": int(max(checkpoints))} if by_iterations else {"max_time": f"{minutes * 60 + 1}s"}
         config = resolve_config({**settings, "data": str(data), "out": str(Path(tmp) / "run"),
-                                 "val_truth": str(data / "testA_truth"), "max_time": f"{minutes * 60 + 1}s"})
+                                 "val_truth": str(data / "testA_truth"), **budget})
         # Recorded with the scores: what was set here, and what --fast filled in.
         settings = {k: v for k, v in config.to_dict().items() if k in settings or k in FAST_PROFILE and config.fast}
-        scorer = ScoreAt([m for m in checkpoints if m <= minutes])
+        scorer = ScoreAt(checkpoints if by_iterations else [m for m in checkpoints if m <= minutes], by_iterations)
         trainer = Trainer(config, [scorer])
         trainer.fit()
-        if scorer.pending:  # the budget ended a hair before the last checkpoint
+        if scorer.pending and not by_iterations:  # the budget ended a hair before the last checkpoint
             scorer.score(trainer, scorer.pending.pop(0))
         if keep_model is not None:
             shutil.copyfile(trainer.run_dir / "G_AtoB.safetensors", keep_model)
-    return {"task": task, "minutes": minutes, "seed": seed, "settings": settings, "scores": scorer.scores}
+    return {"task": task, "minutes": minutes, "seed": seed, "threads": torch.get_num_threads(), "settings": settings,
+            "scores": scorer.scores}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10)
-    parser.add_argument("--checkpoints", default="2,5,10")
+    parser.add_argument("--checkpoints", default="2,5,10", help="minutes (or iterations with --by-iterations)")
+    parser.add_argument("--by-iterations", action="store_true",
+                        help="checkpoints and budget in iterations: compares settings across machines")
     parser.add_argument("--task", default="colour-grade")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--keep-model", type=Path, help="where to copy the final A->B generator")
     parser.add_argument("options", nargs="*", help="extra TrainConfig values as name=value (e.g. lambda_identity=0)")
     args = parser.parse_args()
     options = {}
     for item in args.options:
         name, value = item.split("=", 1)
         options[name.replace("-", "_")] = json.loads(value) if value[:1] in "0123456789-[{tf" else value
-    result = run_quality(args.minutes, [float(m) for m in args.checkpoints.split(",")], args.task, args.seed, **options)
+    result = run_quality(args.minutes, [float(m) for m in args.checkpoints.split(",")], args.task, args.seed,
+                         keep_model=args.keep_model, by_iterations=args.by_iterations, **options)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
 

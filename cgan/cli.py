@@ -375,6 +375,8 @@ TRAIN_OPTIONS = [
                 for k, v in FAST_PROFILE.items()) + " (each can still be given)."),
     ("--identity-start", "switch", "Generators start as the identity mapping (resnet, mobile): no noise at first."),
     ("--upsample", click.Choice(["transpose", "resize"]), "Upsampling: transposed conv (the paper's) or resize + conv."),
+    ("--colour-map", "switch", "Generators also learn a per-pixel colour mapping (resnet, mobile): tone curves "
+     "that depend on absolute colour."),
     ("--size", int, "Training crop size."),
     ("--load-size", int, "Resize before cropping (default: size * 286 / 256)."),
     ("--preprocess", click.Choice(PREPROCESS), "Preprocessing."),

@@ -16,8 +16,11 @@ from .nets import build_generator, count_macs, count_parameters
 def _common(meta: ModelMeta, net: torch.nn.Module, size: int) -> dict:
     config = meta.config
     blocks = f"{config.num_downs} levels" if config.arch == "unet" else f"{config.n_blocks} residual blocks"
+    options = [name for name, on in (("identity start", config.identity_start), ("colour map", config.colour_map),
+                                     ("resize upsampling", config.upsample == "resize")) if on]
+    parts = ", ".join([config.arch, blocks, f"ngf {config.ngf}", *options])
     return {
-        "architecture": f"{meta.preset or config.arch} ({config.arch}, {blocks}, ngf {config.ngf})",
+        "architecture": f"{meta.preset or config.arch} ({parts})",
         "parameters": count_parameters(net),
         f"macs_at_{size}x{size}": count_macs(net, size, size),
         "domains": f"{meta.source_domain} -> {meta.target_domain}",

@@ -19,6 +19,7 @@ from torch import nn
 from .errors import CganError
 
 ARCHES = ("resnet", "unet", "mobile")
+COLOUR_MAP_WIDTH = 32  # hidden channels of the optional per-pixel colour mapping
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,10 @@ class GeneratorConfig:
     dropout: bool = False  # dropout in residual / inner U-Net blocks (the reference trains CycleGAN without)
     in_channels: int = 3
     out_channels: int = 3
-    # Fast-start options (resnet and mobile); both change nothing for files written without them.
+    # Fast-start options (resnet and mobile); none changes anything for files written without them.
     identity_start: bool = False  # output = tanh(atanh(x) + residual) with the last conv zeroed: starts as x
     upsample: str = "transpose"  # transpose (the paper's) or resize (nearest x2, then a 3x3 conv: no checkerboard)
+    colour_map: bool = False  # add a per-pixel colour mapping (1x1 convs, no normalisation) to the output
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHES:
@@ -45,8 +47,9 @@ class GeneratorConfig:
             raise CganError(f"a U-Net needs num_downs >= 5 (got {self.num_downs})")
         if self.upsample not in ("transpose", "resize"):
             raise CganError(f"unknown upsampling {self.upsample!r}: choose transpose or resize")
-        if self.arch == "unet" and (self.identity_start or self.upsample != "transpose"):
-            raise CganError("identity start and resize upsampling are options of the resnet and mobile generators")
+        if self.arch == "unet" and (self.identity_start or self.upsample != "transpose" or self.colour_map):
+            raise CganError("identity start, resize upsampling and the colour map are options of the resnet and "
+                            "mobile generators")
         if self.identity_start and self.in_channels != self.out_channels:
             raise CganError("identity start needs as many output channels as input channels")
 
@@ -128,15 +131,27 @@ class ResnetGenerator(nn.Module):
             layers += [_upsample(ngf * mult, ngf * mult // 2, config.upsample), _norm(ngf * mult // 2), nn.ReLU(True)]
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, config.out_channels, 7), nn.Tanh()]
         self.model = nn.Sequential(*layers)
+        if config.colour_map:
+            # Instance norm right after the stem makes the convolutional path blind to global brightness and
+            # contrast, so on its own it cannot learn tone curves that depend on absolute colour; this path can.
+            self.colour_map = nn.Sequential(
+                nn.Conv2d(config.in_channels, COLOUR_MAP_WIDTH, 1), nn.LeakyReLU(0.2, True),
+                nn.Conv2d(COLOUR_MAP_WIDTH, COLOUR_MAP_WIDTH, 1), nn.LeakyReLU(0.2, True),
+                nn.Conv2d(COLOUR_MAP_WIDTH, config.out_channels, 1))
 
     @property
     def size_multiple(self) -> int:
         return self.config.size_multiple
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not (self.config.identity_start or self.config.colour_map):
+            return self.model(x)
+        before_tanh = self.model[:-1](x)
+        if self.config.colour_map:
+            before_tanh = before_tanh + self.colour_map(x)
         if self.config.identity_start:  # the network learns a change to its input, not the whole image
-            return torch.tanh(torch.atanh(x.clamp(-0.999, 0.999)) + self.model[:-1](x))
-        return self.model(x)
+            before_tanh = before_tanh + torch.atanh(x.clamp(-0.999, 0.999))
+        return torch.tanh(before_tanh)
 
 
 def _upsample(in_channels: int, out_channels: int, mode: str) -> nn.Module:
@@ -218,9 +233,17 @@ class PatchDiscriminator(nn.Module):
 def build_generator(config: GeneratorConfig) -> nn.Module:
     """A freshly initialised generator for ``config``."""
     net = init_weights(UnetGenerator(config) if config.arch == "unet" else ResnetGenerator(config))
-    if config.identity_start:  # a zero last layer makes the residual zero, so the output starts as the input
-        nn.init.zeros_(net.model[-2].weight)
-        nn.init.zeros_(net.model[-2].bias)
+    zeroed = [net.model[-2]] if config.identity_start else []  # a zero residual: the output starts as the input
+    if config.colour_map:
+        # PyTorch's default (He) initialisation gives the hidden colour features their full range from the start;
+        # the last layer starts at zero, so the colour map begins by changing nothing.
+        for layer in net.colour_map[:-1]:
+            if isinstance(layer, nn.Conv2d):
+                layer.reset_parameters()
+        zeroed.append(net.colour_map[-1])
+    for layer in zeroed:
+        nn.init.zeros_(layer.weight)
+        nn.init.zeros_(layer.bias)
     return net
 
 

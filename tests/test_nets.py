@@ -95,6 +95,22 @@ def test_identity_start_begins_as_the_input_and_still_learns(preset, upsample):
     assert last.weight.grad.abs().sum() > 0  # the zeroed layer gets gradients, so training moves away from x
 
 
+@pytest.mark.parametrize("preset", ["resnet6", "mobile"])
+def test_colour_map_sees_absolute_colour_that_the_convolutions_cannot(preset):
+    net = build_generator(preset_config(preset, ngf=4, identity_start=True, colour_map=True))
+    x = torch.rand(1, 3, 32, 32) * 1.2 - 0.9
+    assert torch.allclose(net(x), x, atol=1e-5)  # the colour map starts at zero too
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+        brighter = x * 0.5 + 0.3  # the same picture, lower contrast and brighter
+        # Instance norm after the stem removes global brightness and contrast: the convolutional path gives the
+        # same change for both pictures, so alone it cannot learn a tone curve. The colour map does see them.
+        assert torch.allclose(net.model[:-1](x), net.model[:-1](brighter), atol=1e-3)  # up to the eps of the norm
+        assert not torch.allclose(net.colour_map(x), net.colour_map(brighter), atol=1e-2)
+    assert preset_config(preset, colour_map=True).colour_map
+
+
 def test_resize_upsampling_keeps_sizes_and_has_no_transposed_convs():
     net = build_generator(preset_config("resnet6", ngf=4, upsample="resize"))
     assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in net.modules())
@@ -104,5 +120,7 @@ def test_resize_upsampling_keeps_sizes_and_has_no_transposed_convs():
 def test_fast_start_options_are_refused_where_they_do_not_apply():
     with pytest.raises(CganError, match="resnet and mobile"):
         preset_config("unet128", identity_start=True)
+    with pytest.raises(CganError, match="resnet and mobile"):
+        preset_config("unet128", colour_map=True)
     with pytest.raises(CganError, match="transpose or resize"):
         preset_config("resnet6", upsample="bilinear")

@@ -50,11 +50,13 @@ def _losses(run):
     return {r["iteration"]: [r[k] for k in ("G_gan_A", "cycle_A", "D_B")] for r in _records(run, "train")}
 
 
-@pytest.mark.parametrize("amp", [False, True])
-def test_resume_gives_the_same_losses_as_an_uninterrupted_run(data, tmp_path, amp):
+@pytest.mark.parametrize("amp, options", [(False, {}), (True, {}),
+                                          (False, {"colour_map": True, "identity_start": True, "ema": 0.9})])
+def test_resume_gives_the_same_losses_as_an_uninterrupted_run(data, tmp_path, amp, options):
     # On the CPU, where arithmetic is reproducible: cuDNN's convolution backward is not bit-exact from run to run.
-    whole = train(data=str(data), out=str(tmp_path / "whole"), max_iters=10, amp=amp, device="cpu", **TINY)
-    part = train(data=str(data), out=str(tmp_path / "part"), max_iters=4, amp=amp, device="cpu", **TINY)
+    settings = {**TINY, **options, "amp": amp, "device": "cpu"}
+    whole = train(data=str(data), out=str(tmp_path / "whole"), max_iters=10, **settings)
+    part = train(data=str(data), out=str(tmp_path / "part"), max_iters=4, **settings)
     resumed = train(resume=str(part.run_dir), max_iters=10)
     assert resumed.iterations == 10
     a, b = _losses(whole.run_dir), _losses(resumed.run_dir)
@@ -70,7 +72,7 @@ def test_resume_gives_the_same_losses_as_an_uninterrupted_run(data, tmp_path, am
     {"gan_loss": "vanilla"}, {"gan_loss": "hinge"}, {"preprocess": "scale_width_crop"}, {"preprocess": "crop"},
     {"preprocess": "none"}, {"batch": 2}, {"pool": 0, "lambda_identity": 0}, {"no_flip": True},
     {"preset": "mobile"}, {"preset": "unet128", "size": 128, "ngf": 2}, {"n_layers_d": 2}, {"amp": False},
-    {"workers": 1},
+    {"workers": 1}, {"colour_map": True, "identity_start": True},
 ])
 def test_option_families_train(data, tmp_path, options):
     result = train(data=str(data), out=str(tmp_path / "run"), max_iters=3, **{**TINY, **options})
@@ -304,6 +306,6 @@ def test_ema_saves_the_weight_average_and_resumes_it(data, tmp_path):
 
 def test_fast_start_options_reach_the_model_files(data, tmp_path):
     result = train(data=str(data), out=str(tmp_path / "run"), max_iters=2, identity_start=True, upsample="resize",
-                   val_size=40, **TINY)
+                   colour_map=True, val_size=40, **TINY)
     config = load_model(result.run_dir).meta.config
-    assert config.identity_start and config.upsample == "resize"
+    assert config.identity_start and config.upsample == "resize" and config.colour_map

@@ -27,8 +27,8 @@ RESUMABLE = {"epochs", "epochs_decay", "max_iters", "max_time", "patience", "sav
 # ``--fast``: what measured best on the quality task in 10 CPU minutes (benchmarks/RESULTS.md). Applied under
 # whatever the YAML file and the flags say, so any of it can still be changed.
 # Crops of 64 are cut from images loaded at the paper's 286, so the model learns at the scale it will run at.
-FAST_PROFILE = {"identity_start": True, "upsample": "resize", "size": 64, "load_size": 286, "lambda_identity": 0.0,
-                "ema": 0.999}
+FAST_PROFILE = {"identity_start": True, "upsample": "resize", "colour_map": True, "size": 64, "load_size": 286,
+                "lambda_identity": 0.0, "ema": 0.999}
 
 
 @dataclass
@@ -52,6 +52,7 @@ class TrainConfig:
     n_layers_d: int = 3
     identity_start: bool = False  # generators start as the identity mapping (resnet and mobile)
     upsample: str = "transpose"  # transpose (the paper's) or resize (no checkerboard)
+    colour_map: bool = False  # generators get a per-pixel colour mapping beside the convolutions (resnet, mobile)
     # preprocessing
     size: int = 256  # training crop
     load_size: int | None = None  # default: size * 286 / 256, the reference's ratio
@@ -187,8 +188,8 @@ def resolve_config(flags: dict, config_file: str | None = None, resume_config: d
     values.update(given)
     if values.get("fast") and resume_config is None:
         profile = dict(FAST_PROFILE)
-        if str(values.get("preset", "")).startswith("unet"):  # U-Nets have neither a residual start nor this upsampling
-            del profile["identity_start"], profile["upsample"]
+        if str(values.get("preset", "")).startswith("unet"):  # no residual start, resize upsampling, colour map
+            del profile["identity_start"], profile["upsample"], profile["colour_map"]
         values = {**profile, **values}
     try:
         return TrainConfig(**values)

@@ -138,7 +138,7 @@ class Trainer:
         # data: every problem is reported before any work starts
         self.split = find_data(config)
         self.gen_config = preset_config(config.preset, ngf=config.ngf, identity_start=config.identity_start,
-                                        upsample=config.upsample)
+                                        upsample=config.upsample, colour_map=config.colour_map)
         dataset = UnpairedDataset(self.split.train_a, self.split.train_b, config, self.gen_config.size_multiple)
         self.val_a, self.truth_a = load_views(self.split.val_a, config.resolved_val_size, self.split.truth_a)
         self.val_b, _ = load_views(self.split.val_b, config.resolved_val_size)
@@ -304,7 +304,7 @@ class Trainer:
         self.scaler.scale(loss_g).backward()
         self.scaler.step(self.opt_g)
         for average in self.averages:
-            average.update()
+            average.update(self.iteration)
 
         # discriminators: real images against a history of fakes, computed above once and detached
         self.raw_discriminators.requires_grad_(True)
