@@ -19,8 +19,9 @@ def label(result: dict) -> str:
                 "epochs_decay", "seed"}
     settings = result["settings"]
     if settings.get("fast"):  # and what was changed on top of the profile
-        changed = {k: v for k, v in settings.items() if k in FAST_PROFILE and k != "load_size" and v != FAST_PROFILE[k]
-                   or k not in defaults and k not in FAST_PROFILE and k != "fast"}
+        changed = {k: v for k, v in settings.items()
+                   if (k in FAST_PROFILE and k != "load_size" and v != FAST_PROFILE[k])
+                   or (k not in defaults and k not in FAST_PROFILE and k != "fast")}
         return " ".join(["--fast", *(f"{k}={v}" for k, v in changed.items())])
     changed = {k: v for k, v in settings.items() if k not in defaults or (k == "size" and v != 128)}
     return ", ".join(f"{k}={v}" for k, v in changed.items()) or "paper defaults"

@@ -305,7 +305,7 @@ def markdown(r: dict) -> str:
                          + f" | {gains.get(10, {}).get('iterations', '-')} | {v.get('threads', 2)} |")
         if any(v.get("threads") == 1 for v in second):
             lines += ["", "One thread: pinned to one core while another run used the other (half the compute of the rest)."]
-    variants = sorted((HERE / "results" / "fast_start").glob("*.json"))
+    variants = [json.loads(p.read_text()) for p in sorted((HERE / "results" / "fast_start").glob("*.json"))]
     if variants:
         lines += [
             "",
@@ -315,8 +315,7 @@ def markdown(r: dict) -> str:
             "| variant | gain at 2 min | at 5 min | at 10 min | iterations in 10 min |",
             "|---|---|---|---|---|",
         ]
-        for path in variants:
-            v = json.loads(path.read_text())
+        for v in variants:
             gains = {s["minutes"]: s for s in v["scores"]}
             cells = [f"{gains[m]['gain_db']:+.2f} dB" if m in gains else "-" for m in (2, 5, 10)]
             lines.append(f"| {variant_label(v)} | {' | '.join(cells)} | {gains.get(10, {}).get('iterations', '-')} |")
@@ -330,7 +329,7 @@ def markdown(r: dict) -> str:
             "run it scored 0.4-1.3 dB above the raw weights from 10 minutes on (`gain_db_without_average` in the",
             "JSON files).",
         ]
-        with_map = [v for v in [*(json.loads(p.read_text()) for p in variants), fast or {}]
+        with_map = [v for v in [*variants, fast or {}]
                     if v.get("settings", {}).get("colour_map") or v.get("settings", {}).get("fast")]
         pairs = [(s["gain_db"], s["gain_db_without_average"]) for v in with_map for s in v["scores"]
                  if s["minutes"] == 10 and "gain_db_without_average" in s]
