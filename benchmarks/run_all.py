@@ -149,6 +149,13 @@ def pipeline_table(pipelines: list[dict]) -> list[str]:
     return lines
 
 
+def _variant_row(result: dict) -> str:
+    """A table row: the settings, the gain at 2, 5 and 10 minutes, and the iterations in 10 minutes."""
+    at = {s["minutes"]: s for s in result["scores"]}
+    cells = [f"{at[m]['gain_db']:+.2f} dB" if m in at else "-" for m in (2, 5, 10)]
+    return f"| {variant_label(result)} | {' | '.join(cells)} | {at.get(10, {}).get('iterations', '-')} |"
+
+
 def markdown(r: dict) -> str:
     inference = r["inference"]
     m = inference["machine"]
@@ -299,10 +306,7 @@ def markdown(r: dict) -> str:
             "|---|---|---|---|---|---|",
         ]
         for v in second:
-            gains = {s["minutes"]: s for s in v["scores"]}
-            lines.append(f"| {variant_label(v)} | " + " | ".join(f"{gains[m]['gain_db']:+.2f} dB" if m in gains else "-"
-                                                                 for m in (2, 5, 10))
-                         + f" | {gains.get(10, {}).get('iterations', '-')} | {v.get('threads', 2)} |")
+            lines.append(f"{_variant_row(v)} {v.get('threads', 2)} |")
         if any(v.get("threads") == 1 for v in second):
             lines += ["", "One thread: pinned to one core while another run used the other (half the compute of the rest)."]
     variants = [json.loads(p.read_text()) for p in sorted((HERE / "results" / "fast_start").glob("*.json"))]
@@ -316,9 +320,7 @@ def markdown(r: dict) -> str:
             "|---|---|---|---|---|",
         ]
         for v in variants:
-            gains = {s["minutes"]: s for s in v["scores"]}
-            cells = [f"{gains[m]['gain_db']:+.2f} dB" if m in gains else "-" for m in (2, 5, 10)]
-            lines.append(f"| {variant_label(v)} | {' | '.join(cells)} | {gains.get(10, {}).get('iterations', '-')} |")
+            lines.append(_variant_row(v))
         lines += [
             "",
             "Rows without `colour_map` were measured before the moving average got its warm-up (its decay is",
