@@ -387,6 +387,7 @@ TRAIN_OPTIONS = [
     ("--max-iters", int, "Stop after this many iterations in all."),
     ("--max-time", str, "Stop after this much training time in all, e.g. 30m, 2h, 1h30m."),
     ("--lr", float, "Adam learning rate."),
+    ("--colour-map-lr", float, "The colour map's learning rate, as a multiple of --lr."),
     ("--beta1", float, "Adam beta1."),
     ("--gan-loss", click.Choice(GAN_LOSSES), "Adversarial loss."),
     ("--lambda-cycle", float, "Weight of the cycle-consistency loss."),

@@ -51,7 +51,8 @@ def _losses(run):
 
 
 @pytest.mark.parametrize("amp, options", [(False, {}), (True, {}),
-                                          (False, {"colour_map": True, "identity_start": True, "ema": 0.9})])
+                                          (False, {"colour_map": True, "identity_start": True, "ema": 0.9,
+                                                    "colour_map_lr": 3.0})])
 def test_resume_gives_the_same_losses_as_an_uninterrupted_run(data, tmp_path, amp, options):
     # On the CPU, where arithmetic is reproducible: cuDNN's convolution backward is not bit-exact from run to run.
     settings = {**TINY, **options, "amp": amp, "device": "cpu"}
@@ -133,16 +134,22 @@ def test_callbacks_see_steps_validations_and_epochs(data, tmp_path):
     assert recorder.logged == 3 and len(recorder.validations) == 2  # iterations 4, 8 and 12
 
 
-def test_schedule_is_constant_then_linear_decay(data, tmp_path):
+def test_schedule_is_constant_then_linear_decay_and_the_colour_map_keeps_its_multiple(data, tmp_path):
     rates = []
 
     class Rates(Callback):
         def on_epoch_end(self, trainer):
-            rates.append(trainer.opt_g.param_groups[0]["lr"])
+            rates.append([group["lr"] for group in trainer.opt_g.param_groups])
 
-    Trainer(TrainConfig(data=str(data), out=str(tmp_path / "r"), epochs=2, epochs_decay=3, lr=1e-3, **TINY),
-            [Rates()]).fit()
-    assert rates == pytest.approx([1e-3, 1e-3, 0.75e-3, 0.5e-3, 0.25e-3])
+    trainer = Trainer(TrainConfig(data=str(data), out=str(tmp_path / "r"), epochs=2, epochs_decay=3, lr=1e-3,
+                                  colour_map=True, colour_map_lr=3.0, **TINY), [Rates()])
+    colour_map = {id(p) for g in (trainer.g_ab, trainer.g_ba) for p in g.colour_map.parameters()}
+    assert {id(p) for p in trainer.opt_g.param_groups[1]["params"]} == colour_map
+    assert not colour_map & {id(p) for p in trainer.opt_g.param_groups[0]["params"]}
+    trainer.fit()
+    expected = [1e-3, 1e-3, 0.75e-3, 0.5e-3, 0.25e-3]
+    assert [main for main, _ in rates] == pytest.approx(expected)
+    assert [colour for _, colour in rates] == pytest.approx([3 * r for r in expected])
 
 
 @pytest.mark.parametrize("log_every", [1, 100])  # 100: the NaN is first seen at the epoch end's checkpoint

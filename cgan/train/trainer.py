@@ -162,7 +162,7 @@ class Trainer:
             net.to(self.device, memory_format=self.memory_format)
         # Fused Adam updates all parameters in one kernel, on CPUs (torch >= 2.4) as on GPUs.
         betas = (config.beta1, 0.999)
-        self.opt_g = torch.optim.Adam([*self.g_ab.parameters(), *self.g_ba.parameters()], config.lr, betas, fused=True)
+        self.opt_g = torch.optim.Adam(self._generator_parameter_groups(), config.lr, betas, fused=True)
         self.opt_d = torch.optim.Adam([*self.d_a.parameters(), *self.d_b.parameters()], config.lr, betas, fused=True)
         self.pool_a, self.pool_b = ImagePool(config.pool, config.seed), ImagePool(config.pool, config.seed + 1)
         self.averages = [WeightAverage(g, config.ema) for g in (self.g_ab, self.g_ba)] if config.ema else []
@@ -348,13 +348,23 @@ class Trainer:
             self._skipped = 0
         return losses
 
+    def _generator_parameter_groups(self) -> list[dict]:
+        """The generators' parameters; the colour maps in a group of their own when --colour-map-lr is set."""
+        generators = (self.g_ab, self.g_ba)
+        if not (self.gen_config.colour_map and self.config.colour_map_lr != 1.0):
+            return [{"params": [p for g in generators for p in g.parameters()]}]
+        colour = [p for g in generators for p in g.colour_map.parameters()]
+        rest = [p for g in generators for n, p in g.named_parameters() if not n.startswith("colour_map.")]
+        return [{"params": rest}, {"params": colour, "lr": self.config.lr * self.config.colour_map_lr,
+                                   "lr_scale": self.config.colour_map_lr}]
+
     def _set_learning_rate(self) -> None:
         """Constant for --epochs, then linear decay to zero over --epochs-decay (the reference schedule)."""
         config = self.config
         factor = 1.0 - max(0, self.epoch + 1 - config.epochs) / (config.epochs_decay + 1)
         for opt in (self.opt_g, self.opt_d):
             for group in opt.param_groups:
-                group["lr"] = config.lr * factor
+                group["lr"] = config.lr * group.get("lr_scale", 1.0) * factor
 
     @contextlib.contextmanager
     def _stop_on_sigint(self):
