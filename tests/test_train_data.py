@@ -160,6 +160,7 @@ def test_fast_profile_sits_under_the_file_and_the_flags(tmp_path):
     unet = resolve_config({"fast": True, "preset": "unet128"})
     assert (unet.identity_start, unet.upsample, unet.colour_map) == (False, "transpose", False)
     assert unet.ema == FAST_PROFILE["ema"]
+    assert resolve_config({"fast": True, "preprocess": "none"}).batch == 1
     resumed = resolve_config({"max_iters": 9}, resume_config=fast.to_dict())
     assert resumed.size == FAST_PROFILE["size"] and resumed.max_iters == 9
     with pytest.raises(CganError, match="--fast"):

@@ -197,6 +197,8 @@ def resolve_config(flags: dict, config_file: str | None = None, resume_config: d
         if str(values.get("preset", "")).startswith("unet"):  # no residual start, resize upsampling, colour map
             for name in UNET_LACKS:
                 profile.pop(name, None)
+        if values.get("preprocess") == "none":  # whole images of different sizes do not stack into batches
+            profile.pop("batch")
         values = {**profile, **values}
     try:
         return TrainConfig(**values)
