@@ -158,7 +158,8 @@ def test_fast_profile_sits_under_the_file_and_the_flags(tmp_path):
     assert (mixed.size, mixed.identity_start, mixed.ema, mixed.upsample) == (96, False, FAST_PROFILE["ema"], "resize")
     assert resolve_config({}).identity_start is False  # without --fast nothing changes
     unet = resolve_config({"fast": True, "preset": "unet128"})
-    assert (unet.identity_start, unet.upsample, unet.colour_map) == (False, "transpose", False)
+    assert (unet.identity_start, unet.upsample, unet.colour_map, unet.colour_map_lr) == (False, "transpose", False, 1)
+    assert resolve_config({"fast": True, "colour_map": False}).colour_map_lr == 1
     assert unet.ema == FAST_PROFILE["ema"]
     assert resolve_config({"fast": True, "preprocess": "none"}).batch == 1
     resumed = resolve_config({"max_iters": 9}, resume_config=fast.to_dict())
