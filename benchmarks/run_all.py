@@ -330,9 +330,9 @@ def markdown(r: dict) -> str:
             "min(ema, (1 + step) / (10 + step)), so early on it averages over the run so far, not 1000 steps).",
             "One run's scores move from run to run by about 0.5 dB at 10 minutes and more early on (the raw",
             "weights of the same settings scored -1.1 dB and +1.8 dB at 2 minutes in two runs). The moving average",
-            "(`ema`) steadies them: every run with it scored +0.5 to +0.6 dB at 2 minutes, and in the 60-minute",
-            "run it scored 0.4-1.3 dB above the raw weights from 10 minutes on (`gain_db_without_average` in the",
-            "JSON files).",
+            "(`ema`) steadies them: every two-core run with it scored +0.5 to +1.0 dB at 2 minutes, and in the",
+            "60-minute runs it scored from 0.6 dB below to 1.7 dB above the raw weights from 10 minutes on",
+            "(`gain_db_without_average` in the JSON files).",
         ]
         with_map = [v for v in [*variants, fast or {}]
                     if v.get("settings", {}).get("colour_map") or v.get("settings", {}).get("fast")]
@@ -340,8 +340,8 @@ def markdown(r: dict) -> str:
                  if s["minutes"] == 10 and "gain_db_without_average" in s]
         if pairs:
             lines += [
-                "With the colour map the curve still climbs at 10 minutes, where the average lags the raw weights",
-                "as often as it smooths them (average / raw weights at 10 minutes, each run: "
+                "With the colour map the curve still climbs at 10 minutes, where the average and the raw weights",
+                "stay within about 0.5 dB of each other, either way (average / raw weights at 10 minutes, each run: "
                 + ", ".join(f"{a:+.2f} / {r:+.2f}" for a, r in pairs) + " dB).",
             ]
         lines += ["", "![time to quality](results/time_to_quality.png)"]
