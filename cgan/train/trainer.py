@@ -349,7 +349,9 @@ class Trainer:
         return losses
 
     def _generator_parameter_groups(self) -> list[dict]:
-        """The generators' parameters; the colour maps in a group of their own when --colour-map-lr is set."""
+        """The generators' parameters; the colour maps in a group of their own when --colour-map-lr is set.
+
+        One group otherwise, as before the option existed, so that saved optimiser states still resume."""
         generators = (self.g_ab, self.g_ba)
         if not (self.gen_config.colour_map and self.config.colour_map_lr != 1.0):
             return [{"params": [p for g in generators for p in g.parameters()]}]
