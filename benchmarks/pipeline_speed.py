@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from cgan.bench.inference import time_runs
+from cgan.precision import HALF
 from cgan.runtime.apps import translate
 from cgan.runtime.temporal import flicker, warped_flicker
 from cgan.runtime.translator import Translator, to_model_input
@@ -49,7 +50,8 @@ def measure_flicker(model: str, width: int = 640, height: int = 360, frames: int
                              "motion_compensated_mad": warped_flicker(decoded, decoded)}}
         for temporal, name in ((False, "plain"), (True, "temporal")):
             out = Path(tmp) / f"{name}.mp4"
-            translate(model, str(clip_path), str(out), temporal=temporal, half=half, progress=False)
+            translate(model, str(clip_path), str(out), temporal=temporal, precision=HALF if half else None,
+                      progress=False)
             outputs = read_rgb_frames(out)
             figures[name] = {"consecutive_mad": flicker(outputs), "motion_compensated_mad": warped_flicker(decoded, outputs)}
     return figures
@@ -71,12 +73,13 @@ def main() -> None:
         clip_path = Path(tmp) / "clip.mp4"
         frames = write_panning_clip(clip_path, width, height, args.frames)
         for batch in map(int, args.batch.split(",")):
-            translator = Translator(args.model, batch=batch, half=args.half)
+            precision = HALF if args.half else None
+            translator = Translator(args.model, batch=batch, precision=precision)
             raw, end_to_end = [], []
             for r in range(args.repeats):  # alternate the two measurements
                 raw.append(raw_model_fps(translator, frames, batch))
                 summary = translate(args.model, str(clip_path), str(Path(tmp) / f"out{batch}_{r}.mp4"), batch=batch,
-                                    half=args.half, progress=False)
+                                    precision=precision, progress=False)
                 end_to_end.append(summary.fps)
             row = {"batch": batch, "backend": translator.description, "raw_model_fps": statistics.median(raw),
                    "pipeline_fps": statistics.median(end_to_end)}

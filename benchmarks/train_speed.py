@@ -91,18 +91,19 @@ def time_block(step, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> float:
 
 
 def measure(name: str, batch: int, blocks: int, block_iters: int, data: Path, amp: bool, device: str = "cpu",
-            channels_last: bool | None = None) -> dict:
+            channels_last: bool = False) -> dict:
     spec = CONFIGS[name]
     with tempfile.TemporaryDirectory() as run:
         trainer = Trainer(TrainConfig(data=str(data), out=str(Path(run) / "r"), batch=batch, workers=0, amp=amp,
                                       ndf=64, device=device, **spec))
-        if channels_last is not None:  # override the trainer's layout choice, to compare the two
-            trainer.memory_format = torch.channels_last if channels_last else torch.contiguous_format
-            for net in (trainer.g_ab, trainer.g_ba, trainer.d_a, trainer.d_b):
-                net.to(memory_format=trainer.memory_format)
+        # The trainer runs NCHW; channels_last=True converts its networks and batches, to compare the two.
+        layout = torch.channels_last if channels_last else torch.contiguous_format
+        for net in (trainer.g_ab, trainer.g_ba, trainer.d_a, trainer.d_b):
+            net.to(memory_format=layout)
         textbook = TextbookStep(spec["preset"], spec["ngf"], device=device)
         loader = iter(trainer.loader)
-        batches = [(item["A"], item["B"]) for item, _ in zip(loader, range(block_iters))]
+        batches = [(item["A"].contiguous(memory_format=layout), item["B"].contiguous(memory_format=layout))
+                   for item, _ in zip(loader, range(block_iters))]
         ours: list[float] = []
         plain: list[float] = []
         time_block(trainer.train_step, batches[:2])  # warm-up: allocator, oneDNN kernel choice
@@ -112,8 +113,7 @@ def measure(name: str, batch: int, blocks: int, block_iters: int, data: Path, am
             ours.append(time_block(trainer.train_step, batches))
         trainer.log.close()
     precision = str(trainer.autocast["dtype"]).removeprefix("torch.") if trainer.autocast["enabled"] else "fp32"
-    layout = "NHWC" if trainer.memory_format == torch.channels_last else "NCHW"
-    result = {"config": name, **spec, "batch": batch, "device": device, "layout": layout, "cgan_precision": precision,
+    result = {"config": name, **spec, "batch": batch, "device": device, "layout": "NHWC" if channels_last else "NCHW", "cgan_precision": precision,
               "textbook_s_per_iter": statistics.median(plain), "cgan_s_per_iter": statistics.median(ours),
               "textbook_spread": [min(plain), max(plain)], "cgan_spread": [min(ours), max(ours)]}
     result["speedup"] = result["textbook_s_per_iter"] / result["cgan_s_per_iter"]

@@ -26,6 +26,11 @@ _API = {
     "TrainConfig": "train",
     "export_onnx": "export",
     "build_engine": "export",
+    "ExportOptions": "export",
+    "EngineOptions": "export",
+    "Translator": "runtime.translator",
+    "RuntimeOptions": "runtime.options",
+    "translate": "runtime.apps",
 }
 
 __all__ = ["__version__", *_API]

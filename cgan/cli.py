@@ -12,10 +12,8 @@ import traceback
 import click
 
 from . import __version__
-from .errors import CganError
-
-EXIT_USER_ERROR = 2
-EXIT_INTERRUPTED = 130
+from .errors import EXIT_INTERRUPTED, EXIT_USER_ERROR, CganError
+from .precision import EXPORT_PRECISIONS, TORCH_PRECISIONS, precision_from_flags
 
 
 class CganGroup(click.Group):
@@ -177,7 +175,7 @@ def _size_option(ctx, param, value: str) -> tuple[int, int] | None:
 @click.option("-o", "--out", type=click.Path(), help="Output .onnx (or .engine with --trt). Default: beside MODEL.")
 @DIRECTION
 @click.option("--opset", type=int, default=18, show_default=True, help="ONNX opset (18 or higher).")
-@click.option("--precision", type=click.Choice(["fp32", "fp16"]), default=None,
+@click.option("--precision", type=click.Choice(EXPORT_PRECISIONS), default=None,
               help="Weights and arithmetic; fp16 keeps instance norm in fp32 [default: fp32].")
 @click.option("--fp16", is_flag=True, help="Short for --precision fp16.")
 @click.option("--batch", default="dynamic", show_default=True, callback=_batch_option, help="Batch size N, or dynamic.")
@@ -189,12 +187,13 @@ def _size_option(ctx, param, value: str) -> tuple[int, int] | None:
 @click.option("--min", "min_shape", default=None, help="TensorRT profile minimum NxCxHxW [default: 1x3x64x64].")
 @click.option("--opt", "opt_shape", default=None, help="TensorRT profile optimum [default: 1x3x512x512].")
 @click.option("--max", "max_shape", default=None, help="TensorRT profile maximum [default: 4x3x1088x1920].")
-@click.option("--workspace", type=float, default=4.0, show_default=True, help="TensorRT workspace in GB.")
+@click.option("--workspace", "workspace_gb", type=float, default=4.0, show_default=True,
+              help="TensorRT workspace in GB.")
 @click.option("--timing-cache", type=click.Path(), default=None, help="TensorRT timing cache file, read and updated.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
-def export(model: str, out: str | None, direction: str, opset: int, precision: str | None, fp16: bool,
-           batch: int | None, size: tuple[int, int] | None, simplify: bool, verify: bool, trt: bool, min_shape: str | None, opt_shape: str | None,
-           max_shape: str | None, workspace: float, timing_cache: str | None, overwrite: bool) -> None:
+def export(model: str, out: str | None, precision: str | None, fp16: bool, trt: bool, min_shape: str | None,
+           opt_shape: str | None, max_shape: str | None, workspace_gb: float, timing_cache: str | None,
+           **fields) -> None:
     """Export MODEL to ONNX (dynamic batch, height and width), or with --trt to a TensorRT engine.
 
     MODEL is a .safetensors model file or a run directory. The result is checked with onnx.checker and
@@ -206,28 +205,23 @@ def export(model: str, out: str | None, direction: str, opset: int, precision: s
       cgan export tom2jerry.safetensors --fp16
       cgan export tom2jerry.safetensors --trt --fp16 --max 4x3x1088x1920
     """
-    from .export.onnx import export_onnx
+    from .export import EngineOptions, ExportOptions, build_engine, export_onnx
 
-    if fp16 and precision not in (None, "fp16"):
-        raise CganError(f"--fp16 contradicts --precision {precision}: give one of them")
-    precision = "fp16" if fp16 else (precision or "fp32")
-
-    def show(check) -> None:
-        click.echo(f"  verified {'x'.join(map(str, check.shape)):>14}: max |error| {check.max_abs_error:.2e}, "
-                   f"mean {check.mean_abs_error:.2e}")
-
+    options = ExportOptions(precision=precision_from_flags(precision, fp16=fp16) or "fp32", **fields)
+    show = lambda check: click.echo(check.text())  # noqa: E731 - each verified shape as it completes
     if trt:
-        from .export.tensorrt import build_engine
-
-        path, report = build_engine(model, out, direction, precision == "fp16", min_shape, opt_shape, max_shape,
-                                    workspace, timing_cache, verify, overwrite, on_check=show)
+        engine = EngineOptions(min_shape, opt_shape, max_shape, workspace_gb, timing_cache)
+        path, report = build_engine(model, out, options, engine, on_check=show)
         click.echo(f"wrote {path}, {path.with_suffix('.json').name} and {path.with_suffix('.onnx').name} "
-                   f"({precision}, {report.seconds:.0f} s)")
+                   f"({options.precision}, {report.seconds:.0f} s)")
         return
-    path, report = export_onnx(model, out, direction, opset, precision, batch, size, simplify, verify,
-                               overwrite=overwrite, on_check=show)
+    path, report = export_onnx(model, out, options, on_check=show)
     verdict = f"verified within {report.tolerance:.0e}" if report.checks else "not verified (--no-verify)"
-    click.echo(f"wrote {path} ({precision}, opset {opset}, {verdict}, {report.seconds:.0f} s)")
+    click.echo(f"wrote {path} ({options.precision}, opset {options.opset}, {verdict}, {report.seconds:.0f} s)")
+
+
+HALF_OPTION = click.option("--half", is_flag=True,
+                           help="Short for --precision half: fp16 on CUDA, bf16 on CPUs with bf16 instructions.")
 
 
 @cli.command()
@@ -237,8 +231,8 @@ def export(model: str, out: str | None, direction: str, opset: int, precision: s
               help="Output folder for images (default: translated/), or video file (default: <name>_<domain>.mp4).")
 @DIRECTION
 @click.option("--batch", type=click.IntRange(1), default=1, show_default=True, help="Frames per model call.")
-@click.option("--half", is_flag=True, help="The device's fast reduced precision: fp16 on CUDA, bf16 on CPUs with it.")
-@click.option("--precision", type=click.Choice(["fp32", "fp16", "bf16"]), default=None,
+@HALF_OPTION
+@click.option("--precision", type=click.Choice(TORCH_PRECISIONS), default=None,
               help="PyTorch backend precision (ONNX and engines keep the precision they were exported in).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--provider", type=click.Choice(["tensorrt", "cuda", "cpu"]), default=None,
@@ -250,9 +244,8 @@ def export(model: str, out: str | None, direction: str, opset: int, precision: s
 @click.option("--show", is_flag=True, help="Show the result in a window with the frame rate (q or Esc quits).")
 @click.option("--max-frames", type=click.IntRange(1), default=None, help="Stop after N frames.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
-def translate(model: str, source: str, out: str | None, direction: str, batch: int, half: bool,
-              precision: str | None, device: str, provider: str | None, imgsz: int | None, keep_imgsz: bool,
-              temporal: bool, side_by_side: bool, show: bool, max_frames: int | None, overwrite: bool) -> None:
+def translate(model: str, source: str, out: str | None, half: bool, precision: str | None, temporal: bool,
+              side_by_side: bool, show: bool, max_frames: int | None, overwrite: bool, **fields) -> None:
     """Apply a model to images, folders, videos, cameras or streams.
 
     Images keep their names and sizes under --out; a video becomes a video with the source's fps, size and
@@ -265,9 +258,11 @@ def translate(model: str, source: str, out: str | None, direction: str, batch: i
       cgan translate --model tom2jerry.engine --source rtsp://camera.local/stream --show
     """
     from .runtime.apps import translate as run_translate
+    from .runtime.options import RuntimeOptions
 
-    run_translate(model, source, out, direction, batch, half, precision, device, provider, imgsz, keep_imgsz,
-                  temporal, side_by_side, show, overwrite, max_frames)
+    options = RuntimeOptions(precision=precision_from_flags(precision, half=half), **fields)
+    run_translate(model, source, out, options=options, side_by_side=side_by_side, temporal=temporal,
+                  max_frames=max_frames, show=show, overwrite=overwrite)
 
 
 @cli.command()
@@ -275,7 +270,7 @@ def translate(model: str, source: str, out: str | None, direction: str, batch: i
 @click.option("--camera", default="0", show_default=True, help="Camera index, stream URL, or a video file played live.")
 @click.option("--size", default=None, callback=lambda c, p, v: _size_option(c, p, v or "dynamic"),
               help="Capture size WxH, e.g. 640x480 [default: the camera's].")
-@click.option("--half", is_flag=True, help="The device's fast reduced precision: fp16 on CUDA, bf16 on CPUs with it.")
+@HALF_OPTION
 @click.option("--record", type=click.Path(), default=None, help="Also save what is shown to this video file.")
 @click.option("--side-by-side", is_flag=True, help="Show input | output.")
 @DIRECTION
@@ -283,7 +278,7 @@ def translate(model: str, source: str, out: str | None, direction: str, batch: i
 @click.option("--max-frames", type=click.IntRange(1), default=None, help="Stop after N frames.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --record file.")
 def webcam(model: str, camera: str, size: tuple[int, int] | None, half: bool, record: str | None,
-           side_by_side: bool, direction: str, device: str, max_frames: int | None, overwrite: bool) -> None:
+           side_by_side: bool, max_frames: int | None, overwrite: bool, **fields) -> None:
     """Translate a camera live in a window with the fps shown; q or Esc quits.
 
     The newest frame always wins: frames the model cannot keep up with are dropped and counted. The summary
@@ -295,9 +290,11 @@ def webcam(model: str, camera: str, size: tuple[int, int] | None, half: bool, re
       cgan webcam --model tom2jerry.onnx --camera 1 --size 640x480 --record session.mp4 --side-by-side
     """
     from .runtime.apps import webcam as run_webcam
+    from .runtime.options import RuntimeOptions
 
-    run_webcam(model, camera, size, half, record, side_by_side, direction, device, None, max_frames,
-               overwrite=overwrite)
+    options = RuntimeOptions(precision=precision_from_flags(None, half=half), **fields)
+    run_webcam(model, camera, size=size, record=record, options=options, side_by_side=side_by_side,
+               max_frames=max_frames, overwrite=overwrite)
 
 
 @cli.command()
@@ -337,8 +334,9 @@ def benchmark(model: str, backends: str, sizes: str, batches: str, half: bool, p
         click.echo(f"  {row.backend:>18} {row.precision:>5} {row.size:>20} batch {row.batch}: "
                    f"{row.ms_per_image:8.1f} ms/image, {row.speedup:.2f}x", err=True)
 
-    result = run_benchmark(model, [b.strip() for b in backends.split(",")], sizes, batch_sizes, half, pipeline,
-                           max_seconds, on_row=show, device=device)
+    result = run_benchmark(model, backends=[b.strip() for b in backends.split(",")], sizes=sizes,
+                           batches=batch_sizes, half=half, pipeline=pipeline, max_seconds=max_seconds, device=device,
+                           on_row=show)
     machine = result["machine"]
     click.echo(f"machine: {machine['cpu']}, {machine['cores']} cores, GPU: {machine['gpu'] or 'none'}; "
                + ", ".join(f"{k} {v}" for k, v in machine["versions"].items()))
@@ -354,102 +352,9 @@ def benchmark(model: str, backends: str, sizes: str, batches: str, half: bool, p
         atomic_write_text(json_path, json.dumps(result, indent=2))
 
 
-# (flag, click type, help); defaults live in TrainConfig and are shown from there, and the choices are the
-# ones TrainConfig validates against. (Building the options imports the config, which the train command needs.)
-from .nets import PRESETS  # noqa: E402
-from .train.config import FAST_PROFILE, GAN_LOSSES, MONITORS, PREPROCESS, TrainConfig  # noqa: E402
+from .cli_train import train  # noqa: E402 - registered last, so that `cgan --help` lists it in place
 
-TRAIN_OPTIONS = [
-    ("--data", click.Path(), "Folder with trainA/ trainB/ [testA/ testB/]."),
-    ("--a", click.Path(), "Folder of domain A images (any layout, recursive)."),
-    ("--b", click.Path(), "Folder of domain B images."),
-    ("--name-a", str, "Name of domain A, stored in the model files (default: from the folder name)."),
-    ("--name-b", str, "Name of domain B."),
-    ("--out", click.Path(), "Run directory (default: runs/<a>2<b>, numbered if taken)."),
-    ("--preset", click.Choice(list(PRESETS)), "Generator preset."),
-    ("--ngf", int, "Generator filters in the first layer (default: the preset's)."),
-    ("--ndf", int, "Discriminator filters in the first layer."),
-    ("--n-layers-d", int, "PatchGAN layers (3 sees 70x70 patches)."),
-    ("--fast", None, "Settings for a useful model in minutes: "
-     + " ".join(f"--{k.replace('_', '-')}" + ("" if v is True else f" {v:g}" if isinstance(v, float) else f" {v}")
-                for k, v in FAST_PROFILE.items()) + " (each can still be given)."),
-    ("--identity-start", "switch", "Generators start as the identity mapping (resnet, mobile): no noise at first."),
-    ("--upsample", click.Choice(["transpose", "resize"]), "Upsampling: transposed conv (the paper's) or resize + conv."),
-    ("--colour-map", "switch", "Generators also learn a per-pixel colour mapping (resnet, mobile): tone curves "
-     "that depend on absolute colour."),
-    ("--size", int, "Training crop size."),
-    ("--load-size", int, "Resize before cropping (default: size * 286 / 256)."),
-    ("--preprocess", click.Choice(PREPROCESS), "Preprocessing."),
-    ("--no-flip", None, "No random horizontal flips."),
-    ("--batch", int, "Batch size."),
-    ("--epochs", int, "Epochs at the initial learning rate."),
-    ("--epochs-decay", int, "Epochs of linear decay to zero after that."),
-    ("--max-iters", int, "Stop after this many iterations in all."),
-    ("--max-time", str, "Stop after this much training time in all, e.g. 30m, 2h, 1h30m."),
-    ("--lr", float, "Adam learning rate."),
-    ("--colour-map-lr", float, "The colour map's learning rate, as a multiple of --lr."),
-    ("--beta1", float, "Adam beta1."),
-    ("--gan-loss", click.Choice(GAN_LOSSES), "Adversarial loss."),
-    ("--lambda-cycle", float, "Weight of the cycle-consistency loss."),
-    ("--lambda-identity", float, "Weight of the identity loss, relative to --lambda-cycle (0 turns it off)."),
-    ("--pool", int, "Size of the fake-image history pool (0 turns it off)."),
-    ("--ema", float, "Validate and save a moving average of the generator weights with this decay, e.g. 0.999."),
-    ("--compile", None, "torch.compile the networks (slow start, faster steps)."),
-    ("--workers", int, "Data-loading processes (default: half the CPU cores, at most 4)."),
-    ("--device", str, "auto, cpu, cuda or cuda:N."),
-    ("--val-truth", click.Path(), "Paired ground truth for the A validation images (same names): adds PSNR and SSIM."),
-    ("--val-fraction", float, "Fraction held out for validation when there is no testA/ testB/."),
-    ("--val-images", int, "Validation images per domain."),
-    ("--val-size", int, "Side of the validation views (default: --size)."),
-    ("--patience", int, "Stop after this many validations without improvement (0: never)."),
-    ("--monitor", click.Choice(list(MONITORS)),
-     "Validation metric for best/ and early stopping (default: psnr with --val-truth, else cycle_l1)."),
-    ("--save-every", int, "Also save every N iterations (0: at epoch ends only)."),
-    ("--log-every", int, "Iterations between logged losses."),
-    ("--seed", int, "Random seed (initialisation, data order, crops, pools)."),
-]
-
-
-def _train_options(command):
-    from dataclasses import fields
-
-    defaults = {f.name: f.default for f in fields(TrainConfig)}
-    for flag, kind, text in reversed(TRAIN_OPTIONS):
-        name = flag[2:].replace("-", "_")
-        shown = f" [default: {defaults[name]}]" if defaults.get(name) not in (None, False) else ""
-        if kind is None:
-            command = click.option(flag, name, is_flag=True, default=None, help=text)(command)
-        elif kind == "switch":  # --x/--no-x, so that a profile's choice can be undone
-            command = click.option(f"{flag}/--no-{flag[2:]}", name, default=None, help=text + shown)(command)
-        else:
-            command = click.option(flag, name, type=kind, default=None, help=text + shown)(command)
-    return command
-
-
-@cli.command()
-@_train_options
-@click.option("--amp/--no-amp", "amp", default=None,
-              help="Mixed precision: bf16 on CPUs that support it, fp16 on CUDA [default: on].")
-@click.option("--config", "config_file", type=click.Path(), help="YAML file of options; flags override it.")
-@click.option("--resume", type=click.Path(), help="Continue a run directory exactly where it stopped.")
-def train(config_file: str | None, resume: str | None, **options) -> int:
-    """Train a CycleGAN on two folders of unpaired images.
-
-    Writes a run directory: config.yaml, metrics.jsonl, samples/ (grids), tb/ (TensorBoard),
-    loss_curves.png, G_AtoB.safetensors and G_BtoA.safetensors (latest), best/, and the resume state.
-    Ctrl-C saves and exits; --resume continues.
-
-    \b
-    Examples:
-      cgan train --a tom/ --b jerry/ --preset resnet6 --ngf 32 --size 64 --max-iters 200
-      cgan train --data horse2zebra/ --max-time 2h --patience 5
-      cgan train --resume runs/tom2jerry --max-iters 400
-      torchrun --nproc-per-node 2 -m cgan train --data horse2zebra/
-    """
-    from .train import train as run_training
-
-    result = run_training(resume=resume, config_file=config_file, **options)
-    return EXIT_INTERRUPTED if result.stop_reason.startswith("interrupted") else 0
+cli.add_command(train)
 
 
 def main() -> None:

@@ -1,25 +1,55 @@
-"""Which device to run on, and what it does fast; shared by training and the runtime."""
+"""Which device to run on, and what it does fast; shared by training, the runtime and the benchmarks."""
 from __future__ import annotations
 
-import torch
-
 from .errors import CganError
+
+DEVICE_NAMES = "auto, cpu, cuda or cuda:N"
+
+
+def check_device_name(name: str) -> str:
+    """``name`` if it is a device cgan knows (without looking for the device itself), else a CganError."""
+    index = name[5:] if name.startswith("cuda:") else "0"
+    if name not in ("auto", "cpu", "cuda") and not (name.startswith("cuda:") and index.isdigit()):
+        raise CganError(f"unknown --device {name!r}: choose {DEVICE_NAMES}")
+    return name
 
 
 def cpu_has_fast_bf16() -> bool:
     """Whether this CPU has bf16 instructions that oneDNN uses (AVX-512 BF16 or AMX)."""
+    import torch
+
     return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
-def pick_device(name: str, local_rank: int = 0) -> torch.device:
-    """``auto`` (CUDA if PyTorch sees a GPU, else CPU), ``cpu``, ``cuda`` (this process's GPU) or ``cuda:N``."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise CganError("--device cuda but no CUDA GPU is visible to PyTorch: use --device cpu, or install a "
-                            "CUDA build of PyTorch")
-        return torch.device(name if ":" in name else f"cuda:{local_rank}")
-    if name != "cpu":
-        raise CganError(f"unknown device {name!r}: choose auto, cpu, cuda or cuda:N")
-    return torch.device("cpu")
+def device_kind(name: str) -> str:
+    """``cuda`` or ``cpu``: what ``name`` runs on here (``auto``: CUDA if PyTorch sees a GPU); a CganError when
+    CUDA is asked for and none is visible."""
+    import torch
+
+    check_device_name(name)
+    if name == "cpu" or (name == "auto" and not torch.cuda.is_available()):
+        return "cpu"
+    if not torch.cuda.is_available():
+        raise CganError("--device cuda but no CUDA GPU is visible to PyTorch: use --device cpu, or install a "
+                        "CUDA build of PyTorch")
+    return "cuda"
+
+
+def pick_device(name: str, local_rank: int = 0):
+    """The torch.device for ``name`` (see ``device_kind``); plain ``cuda`` is this process's GPU."""
+    import torch
+
+    if device_kind(name) == "cpu":
+        return torch.device("cpu")
+    return torch.device(name if ":" in name else f"cuda:{local_rank}")
+
+
+def autocast_settings(device, amp: bool) -> tuple[dict, bool]:
+    """torch.autocast keyword arguments for training on ``device`` with ``amp``, and whether gradients need
+    scaling: fp16 with scaling on CUDA, bf16 on CPUs with bf16 instructions, else off."""
+    import torch
+
+    if amp and device.type == "cuda":
+        return {"device_type": "cuda", "dtype": torch.float16, "enabled": True}, True
+    bf16_ok = amp and device.type == "cpu" and cpu_has_fast_bf16()
+    return {"device_type": device.type, "dtype": torch.bfloat16, "enabled": bf16_ok}, False

@@ -1,4 +1,7 @@
-"""The one exception type for mistakes a user can fix."""
+"""The one exception type for mistakes a user can fix, and the exit codes the command line uses."""
+
+EXIT_USER_ERROR = 2  # a CganError, a bad flag, a missing file
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
 
 
 class CganError(Exception):

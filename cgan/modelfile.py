@@ -28,6 +28,13 @@ DIRECTIONS = ("AtoB", "BtoA")
 PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt", ".pkl", ".bin")
 
 
+def check_direction(direction: str) -> str:
+    """``direction`` if it names a generator of a run (AtoB or BtoA), else a CganError."""
+    if direction not in DIRECTIONS:
+        raise CganError(f"unknown direction {direction!r}: choose {' or '.join(DIRECTIONS)}")
+    return direction
+
+
 @dataclass
 class ModelMeta:
     """What a model file says about its generator, beyond the weights."""
@@ -92,8 +99,7 @@ class ModelMeta:
 def new_meta(config: GeneratorConfig, preset: str | None = None, source_domain: str = "A",
              target_domain: str = "B", direction: str = "AtoB", **provenance) -> ModelMeta:
     """Metadata for a generator made now, with the creation time and cgan version recorded."""
-    if direction not in DIRECTIONS:
-        raise CganError(f"unknown direction {direction!r}: choose AtoB or BtoA")
+    check_direction(direction)
     created = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     provenance = {"created": created, "cgan_version": __version__, **provenance}
     return ModelMeta(config, preset, source_domain, target_domain, direction, provenance)
@@ -118,9 +124,7 @@ def resolve_model_path(model: str | os.PathLike, direction: str = "AtoB") -> Pat
     """A model argument as a file: a run directory stands for its latest ``G_<direction>``."""
     path = Path(model)
     if path.is_dir():
-        if direction not in DIRECTIONS:
-            raise CganError(f"unknown direction {direction!r}: choose AtoB or BtoA")
-        candidate = path / f"G_{direction}.safetensors"
+        candidate = path / f"G_{check_direction(direction)}.safetensors"
         if not candidate.is_file():
             raise CganError(f"{path} is a directory without G_{direction}.safetensors: give a run directory "
                             f"written by cgan train, or a model file")

@@ -19,6 +19,9 @@ from torch import nn
 from .errors import CganError
 
 ARCHES = ("resnet", "unet", "mobile")
+# The fast-start options (identity start, resize upsampling, colour map) need a residual trunk and a final tanh
+# layer to act on: the resnet and mobile generators have them, the U-Net does not.
+FAST_START_ARCHES = ("resnet", "mobile")
 COLOUR_MAP_WIDTH = 32  # hidden channels of the optional per-pixel colour mapping
 
 
@@ -47,9 +50,10 @@ class GeneratorConfig:
             raise CganError(f"a U-Net needs num_downs >= 5 (got {self.num_downs})")
         if self.upsample not in ("transpose", "resize"):
             raise CganError(f"unknown upsampling {self.upsample!r}: choose transpose or resize")
-        if self.arch == "unet" and (self.identity_start or self.upsample != "transpose" or self.colour_map):
-            raise CganError("identity start, resize upsampling and the colour map are options of the resnet and "
-                            "mobile generators")
+        fast_start = self.identity_start or self.upsample != "transpose" or self.colour_map
+        if fast_start and self.arch not in FAST_START_ARCHES:
+            raise CganError(f"identity start, resize upsampling and the colour map are options of the "
+                            f"{' and '.join(FAST_START_ARCHES)} generators")
         if self.identity_start and self.in_channels != self.out_channels:
             raise CganError("identity start needs as many output channels as input channels")
 
@@ -74,6 +78,11 @@ PRESETS: dict[str, dict] = {
     "unet128": dict(arch="unet", ngf=64, num_downs=7),
     "mobile": dict(arch="mobile", ngf=32, n_blocks=9),  # depthwise-separable blocks, ~16x fewer MACs than resnet9
 }
+
+
+def preset_has_fast_start(preset: str) -> bool:
+    """Whether the preset's generator takes the fast-start options (see FAST_START_ARCHES)."""
+    return PRESETS[preset]["arch"] in FAST_START_ARCHES
 
 
 def preset_config(preset: str, **overrides) -> GeneratorConfig:

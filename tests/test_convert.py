@@ -50,10 +50,13 @@ def test_unet_checkpoint_converts_to_identical_outputs(tmp_path):
 
 
 def test_dataparallel_prefix_is_accepted(tmp_path):
-    reference = ResnetGenerator(ngf=8, n_blocks=6)
+    reference = _perturbed(ResnetGenerator(ngf=8, n_blocks=6))
     path = tmp_path / "g.pth"
     torch.save({f"module.{k}": v for k, v in reference.state_dict().items()}, path)
-    convert_checkpoint(path, "resnet6", ngf=8)
+    net, _ = convert_checkpoint(path, "resnet6", ngf=8)
+    x = torch.randn(1, 3, 32, 48)
+    with torch.no_grad():
+        assert torch.equal(net(x), reference(x))
 
 
 def test_wrong_preset_lists_mismatches_and_suggests_ngf(tmp_path):

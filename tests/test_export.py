@@ -163,13 +163,13 @@ def test_profile_parsing():
 @pytest.mark.gpu
 def test_tensorrt_engine_builds_and_matches_pytorch(tmp_path):
     pytest.importorskip("tensorrt", reason="TensorRT is not installed")
-    from cgan.export import build_engine
+    from cgan.export import EngineOptions, ExportOptions, build_engine
 
     model = _model_file(tmp_path, "resnet6", 8)
+    engine = EngineOptions(min_shape="1x3x64x64", opt_shape="1x3x256x256", max_shape="2x3x512x512", workspace_gb=1)
     for fp16 in (False, True):
         out = tmp_path / f"m{'16' if fp16 else ''}.engine"
-        path, report = build_engine(model, out, fp16=fp16, min_shape="1x3x64x64", opt_shape="1x3x256x256",
-                                    max_shape="2x3x512x512", workspace_gb=1)
+        path, report = build_engine(model, out, ExportOptions(precision="fp16" if fp16 else "fp32"), engine)
         assert path.is_file() and path.with_suffix(".json").is_file() and path.with_suffix(".onnx").is_file()
         assert len(report.checks) >= 3 and all(c.max_abs_error < report.tolerance for c in report.checks)
         meta, record = read_exported_meta(path)
@@ -190,3 +190,30 @@ def test_fast_start_variants_export_and_round_trip(tmp_path, options):
     path, report = export_onnx(model, tmp_path / "m.onnx", verify_shapes=[(1, 3, 32, 32), (2, 3, 48, 80)])
     assert all(c.max_abs_error < 1e-3 for c in report.checks)
     assert read_exported_meta(path)[0].config == config
+
+
+def test_export_options_are_checked_when_made_and_precision_is_one_vocabulary():
+    from cgan.export import ExportOptions
+
+    assert ExportOptions(verify_shapes=[[1, 3, 32, 32]]).verify_shapes == ((1, 3, 32, 32),)
+    for bad, message in [({"precision": "int8"}, "ONNX export does not run in int8"), ({"opset": 17}, "--opset 17"),
+                         ({"batch": 0}, "--batch"), ({"direction": "x"}, "unknown direction")]:
+        with pytest.raises(CganError, match=message):
+            ExportOptions(**bad)
+
+
+def test_cli_fp16_and_precision_are_one_idea(tmp_path):
+    model = _model_file(tmp_path, "resnet6", 4)
+    both = CliRunner().invoke(cli, ["export", str(model), "--fp16", "--precision", "fp32"])
+    assert both.exit_code == 2 and "error: --fp16 contradicts --precision fp32" in both.output
+    result = CliRunner().invoke(cli, ["export", str(model), "--fp16", "--no-verify", "--batch", "1",
+                                      "--size", "32x32"])
+    assert result.exit_code == 0, result.output
+    assert read_exported_meta(tmp_path / "resnet6.fp16.onnx")[1]["export"]["precision"] == "fp16"
+
+
+def test_an_engine_takes_its_shapes_from_its_profile(tmp_path):
+    from cgan.export import build_engine
+
+    with pytest.raises(CganError, match="--min/--opt/--max"):
+        build_engine(_model_file(tmp_path, "resnet6", 4), tmp_path / "m.engine", size=(64, 64))

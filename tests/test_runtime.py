@@ -116,7 +116,7 @@ def test_imgsz_scales_and_scales_back(models):
 def test_half_means_bf16_on_this_cpu_when_it_has_it(models):
     from cgan.devices import cpu_has_fast_bf16
 
-    translator = Translator(models["torch"], half=True, device="cpu")
+    translator = Translator(models["torch"], precision="half", device="cpu")
     assert translator.backend.precision == ("bf16" if cpu_has_fast_bf16() else "fp32")
     image = np.random.default_rng(4).integers(0, 255, (32, 32, 3), dtype=np.uint8)
     exact = Translator(models["torch"], device="cpu")(image).astype(int)
@@ -193,7 +193,7 @@ def test_gpu_backends_agree_with_cpu(models, backend):
     image = np.random.default_rng(5).integers(0, 255, (64, 96, 3), dtype=np.uint8)
     exact = Translator(models["torch"], device="cpu")(image).astype(int)
     if backend == "torch":
-        fast = Translator(models["torch"], device="cuda", half=True)
+        fast = Translator(models["torch"], device="cuda", precision="half")
         assert fast.backend.precision == "fp16"
     else:
         import onnxruntime as ort
@@ -207,9 +207,10 @@ def test_gpu_backends_agree_with_cpu(models, backend):
 @pytest.mark.gpu
 def test_cuda_graphs_replay_what_eager_computes(models):
     from cgan.runtime.backends import TorchBackend
+    from cgan.runtime.options import RuntimeOptions
 
-    eager = TorchBackend(models["torch"], "AtoB", "cuda", "fp32", cuda_graphs=False)
-    graphs = TorchBackend(models["torch"], "AtoB", "cuda", "fp32")
+    eager = TorchBackend(models["torch"], RuntimeOptions(device="cuda", cuda_graphs=False))
+    graphs = TorchBackend(models["torch"], RuntimeOptions(device="cuda"))
     graphs.forward.max_shapes = 2
     rng = np.random.default_rng(0)
     for shape in [(1, 3, 32, 32), (2, 3, 48, 64), (1, 3, 32, 32), (1, 3, 64, 32), (2, 3, 48, 64)]:
@@ -270,3 +271,56 @@ def test_audio_of_the_source_is_copied(models, tmp_path):
 
     assert streams(tmp_path / "out.mp4") == ["audio", "video"]
     assert len(read_video(tmp_path / "out.mp4")[0]) == 12
+
+
+def test_runtime_options_are_checked_when_made():
+    from cgan.runtime.options import FrameOptions, RuntimeOptions, runtime_options
+
+    assert runtime_options(batch=4).batch == 4 and runtime_options().batch == 1
+    assert runtime_options(RuntimeOptions(device="cpu"), batch=2) == RuntimeOptions(device="cpu", batch=2)
+    for bad, message in [({"batch": 0}, "--batch"), ({"imgsz": 0}, "--imgsz"), ({"device": "tpu"}, "unknown --device"),
+                         ({"precision": "fp8"}, "unknown precision"), ({"direction": "AtoC"}, "unknown direction"),
+                         ({"provider": "rocm"}, "unknown provider")]:
+        with pytest.raises(CganError, match=message):
+            RuntimeOptions(**bad)
+    with pytest.raises(CganError, match="--max-frames"):
+        FrameOptions(max_frames=0)
+
+
+def test_batch_reaches_the_pipeline_through_the_translator_alone(models, tmp_path):
+    from cgan.runtime.options import FrameOptions
+    from cgan.runtime.pipeline import run_pipeline
+    from cgan.runtime.sinks import ImageFolderSink
+
+    translator = Translator(models["torch"], batch=3, device="cpu")
+    calls = []
+    infer = translator.infer
+    translator.infer = lambda inputs: calls.append(len(inputs)) or infer(inputs)
+    images = [np.full((16, 16, 3), i * 20, np.uint8) for i in range(7)]
+    for i, image in enumerate(images):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), image)
+    summary = run_pipeline(open_source(str(tmp_path)), translator, [ImageFolderSink(tmp_path / "out", False)],
+                           FrameOptions(progress=False))
+    assert summary.frames == 7 and calls == [3, 3, 1]
+
+
+def test_sources_sinks_and_backends_satisfy_their_protocols(models, tmp_path):
+    from cgan.runtime.backends import Backend, OnnxBackend, TorchBackend
+    from cgan.runtime.options import RuntimeOptions
+    from cgan.runtime.sinks import ImageFolderSink, Sink, VideoSink
+    from cgan.runtime.sources import Source
+
+    clip = panning_clip(tmp_path / "clip.mp4", frames=3)
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((8, 8, 3), np.uint8))
+    sources = [open_source(str(clip)), open_source(str(tmp_path / "a.png")), LiveSource(str(clip))]
+    try:
+        assert all(isinstance(source, Source) for source in sources)
+    finally:
+        for source in sources:
+            source.close()
+    sinks = [ImageFolderSink(tmp_path / "o", False), VideoSink(tmp_path / "o.mp4", 12.0, False)]
+    assert all(isinstance(sink, Sink) for sink in sinks) and [s.output for s in sinks] == [tmp_path / "o",
+                                                                                         tmp_path / "o.mp4"]
+    options = RuntimeOptions(device="cpu")
+    backends = [TorchBackend(models["torch"], options), OnnxBackend(models["onnx"], options)]
+    assert all(isinstance(backend, Backend) and backend.precision == "fp32" for backend in backends)

@@ -157,6 +157,11 @@ def test_fast_profile_sits_under_the_file_and_the_flags(tmp_path):
     mixed = resolve_config({"fast": True, "identity_start": False, "ema": None}, str(tmp_path / "c.yaml"))
     assert (mixed.size, mixed.identity_start, mixed.ema, mixed.upsample) == (96, False, FAST_PROFILE["ema"], "resize")
     assert resolve_config({}).identity_start is False  # without --fast nothing changes
+    from cgan.nets import FAST_START_ARCHES, PRESETS, preset_has_fast_start
+
+    assert {p for p in PRESETS if preset_has_fast_start(p)} == {p for p, v in PRESETS.items()
+                                                                 if v["arch"] in FAST_START_ARCHES} == {
+        "resnet9", "resnet6", "mobile"}
     unet = resolve_config({"fast": True, "preset": "unet128"})
     assert (unet.identity_start, unet.upsample, unet.colour_map, unet.colour_map_lr) == (False, "transpose", False, 1)
     assert resolve_config({"fast": True, "colour_map": False}).colour_map_lr == 1

@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ..devices import cpu_has_fast_bf16
+from ..devices import cpu_has_fast_bf16, device_kind
 from ..errors import CganError
 from ..nets import count_macs
 from .machine import PeakMemory, ceilings, describe_machine
@@ -82,54 +82,70 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
 def _candidates(model: str, backends: list[str], half: bool, device: str, workdir: Path) -> tuple[list, dict]:
     """(label, precision, factory) for every backend variant available on ``device``, and why others were
     skipped. The first is the baseline: PyTorch fp32 eager on that device."""
-    from ..export.onnx import export_onnx
+    from ..export import EngineOptions, ExportOptions, build_engine, export_onnx
     from ..runtime.backends import ORT_PROVIDERS, OnnxBackend, TensorRTBackend, TorchBackend
+    from ..runtime.options import RuntimeOptions
 
     cuda = device == "cuda"
     found, skipped = [], {}
+
+    def run_as(backend, path, **fields):  # a factory: backends are opened one at a time, when measured
+        return lambda: backend(path, RuntimeOptions(device=device, **fields))
+
     if "torch" in backends:
         if cuda:
-            found.append(("torch cuda eager", "fp32", lambda: TorchBackend(model, "AtoB", "cuda", "fp32", False)))
-            found.append(("torch cuda graphs", "fp32", lambda: TorchBackend(model, "AtoB", "cuda", "fp32")))
-            if half:
-                found.append(("torch cuda eager", "fp16", lambda: TorchBackend(model, "AtoB", "cuda", "fp16", False)))
-                found.append(("torch cuda graphs", "fp16", lambda: TorchBackend(model, "AtoB", "cuda", "fp16")))
+            for precision in ("fp32", "fp16") if half else ("fp32",):
+                found.append(("torch cuda eager", precision, run_as(TorchBackend, model, precision=precision,
+                                                                    cuda_graphs=False)))
+                found.append(("torch cuda graphs", precision, run_as(TorchBackend, model, precision=precision)))
         else:
-            found.append(("torch eager", "fp32", lambda: TorchBackend(model, "AtoB", "cpu", "fp32")))
+            found.append(("torch eager", "fp32", run_as(TorchBackend, model, precision="fp32")))
             if half and cpu_has_fast_bf16():
-                found.append(("torch", "bf16", lambda: TorchBackend(model, "AtoB", "cpu", "bf16")))
+                found.append(("torch", "bf16", run_as(TorchBackend, model, precision="bf16")))
     if "onnxruntime" in backends:
         import onnxruntime as ort
 
         onnx32, _ = export_onnx(model, workdir / "m.onnx", verify=False)
         if not cuda:
-            found.append(("onnxruntime cpu", "fp32", lambda: OnnxBackend(onnx32, "cpu", "fp32")))
+            found.append(("onnxruntime cpu", "fp32", run_as(OnnxBackend, onnx32, provider="cpu")))
         for provider in ("cuda", "tensorrt") if cuda else ():
             if ORT_PROVIDERS[provider] in ort.get_available_providers():
-                found.append((f"onnxruntime {provider}", "fp32", lambda p=provider: OnnxBackend(onnx32, p, "fp32")))
+                found.append((f"onnxruntime {provider}", "fp32", run_as(OnnxBackend, onnx32, provider=provider)))
                 if half:
                     onnx16, _ = export_onnx(model, workdir / "m16.onnx", precision="fp16", verify=False, overwrite=True)
-                    found.append((f"onnxruntime {provider}", "fp16", lambda p=provider: OnnxBackend(onnx16, p, "fp16")))
+                    found.append((f"onnxruntime {provider}", "fp16", run_as(OnnxBackend, onnx16, provider=provider)))
             else:
                 skipped[f"onnxruntime {provider}"] = "needs onnxruntime-gpu"
     if "tensorrt" in backends and not cuda:
         skipped["tensorrt"] = "needs a CUDA GPU"
     elif "tensorrt" in backends:
         try:
-            from ..export.tensorrt import build_engine
-
             for precision in ("fp32", "fp16"):
-                engine, _ = build_engine(model, workdir / f"m_{precision}.engine", fp16=precision == "fp16",
-                                         max_shape="4x3x1088x1920", verify=False, overwrite=True)
-                found.append(("tensorrt", precision, lambda e=engine: TensorRTBackend(e, "cuda")))
+                engine, _ = build_engine(model, workdir / f"m_{precision}.engine",
+                                         ExportOptions(precision=precision, verify=False, overwrite=True),
+                                         EngineOptions(max_shape="4x3x1088x1920"))
+                found.append(("tensorrt", precision, run_as(TensorRTBackend, engine)))
         except CganError as e:
             skipped["tensorrt"] = str(e)
     return found, skipped
 
 
-def benchmark(model: str, backends: list[str] | None = None, sizes: str = "256,512,720p,1080p",
+def _measure(backend, x: np.ndarray, max_seconds: float, device: str) -> tuple[float, tuple, float | None, np.ndarray]:
+    """``backend`` on the batch ``x``: seconds per image (median), the 10th-90th percentile in ms per image,
+    peak memory in MB, and its output for ``x``."""
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    with PeakMemory() as memory:
+        times = time_runs(lambda: backend.run(x), max_seconds=max_seconds)
+    per_image = statistics.median(times) / len(x)
+    spread = np.percentile(times, [10, 90]) / len(x)
+    peak_mb = memory.peak_mb if device == "cpu" else torch.cuda.max_memory_allocated() / 2**20
+    return per_image, (round(1000 * spread[0], 2), round(1000 * spread[1], 2)), peak_mb, backend.run(x)
+
+
+def benchmark(model: str, *, backends: list[str] | None = None, sizes: str = "256,512,720p,1080p",
               batches: list[int] | None = None, half: bool = True, pipeline: bool = True,
-              max_seconds: float = 30.0, on_row: Callable[[Row], None] | None = None, device: str = "auto") -> dict:
+              max_seconds: float = 30.0, device: str = "auto", on_row: Callable[[Row], None] | None = None) -> dict:
     """Measure every backend available on ``device`` (auto: the GPU if PyTorch sees one, else the CPU) against
     PyTorch fp32 eager on the same device; returns machine, ceilings, rows, skipped backends and pipeline fps."""
     from ..modelfile import load_model, resolve_model_path
@@ -138,12 +154,7 @@ def benchmark(model: str, backends: list[str] | None = None, sizes: str = "256,5
     unknown = set(backends) - set(BACKENDS)
     if unknown:
         raise CganError(f"unknown backends {', '.join(sorted(unknown))}: choose from {', '.join(BACKENDS)}")
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device not in ("cpu", "cuda"):
-        raise CganError(f"unknown device {device!r}: choose auto, cpu or cuda")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise CganError("no CUDA GPU is visible to PyTorch: use --device cpu")
+    device = device_kind(device)
     model = str(resolve_model_path(model))
     net = load_model(model)
     batches = batches or [1, 4]
@@ -156,20 +167,11 @@ def benchmark(model: str, backends: list[str] | None = None, sizes: str = "256,5
             macs = count_macs(net, h, w)
             for batch in batches:
                 x = (np.random.default_rng(0).random((batch, 3, h, w), dtype=np.float32) * 2 - 1)
-                reference = None
-                baseline = None
+                reference, baseline = None, None
                 for name, precision, factory in candidates:
-                    backend = factory()
-                    if device == "cuda":
-                        torch.cuda.reset_peak_memory_stats()
-                    with PeakMemory() as memory:
-                        times = time_runs(lambda b=backend: b.run(x), max_seconds=max_seconds)
-                    per_image = statistics.median(times) / batch
-                    spread = np.percentile(times, [10, 90]) / batch
-                    row = Row(name, precision, f"{label} ({h}x{w})", batch, 1000 * per_image,
-                              (round(1000 * spread[0], 2), round(1000 * spread[1], 2)), 1 / per_image,
-                              memory.peak_mb if device == "cpu" else torch.cuda.max_memory_allocated() / 2**20)
-                    output = backend.run(x)
+                    per_image, spread, peak_mb, output = _measure(factory(), x, max_seconds, device)
+                    row = Row(name, precision, f"{label} ({h}x{w})", batch, 1000 * per_image, spread, 1 / per_image,
+                              peak_mb)
                     if reference is None:
                         reference, baseline = output, per_image
                     else:
@@ -182,24 +184,27 @@ def benchmark(model: str, backends: list[str] | None = None, sizes: str = "256,5
                     if on_row:
                         on_row(row)
         if pipeline:
-            result["pipeline"] = pipeline_fps(model, half, device=device)
+            result["pipeline"] = pipeline_fps(model, half=half, device=device)
     return result
 
 
-def pipeline_fps(model: str, half: bool, width: int = 640, height: int = 360, frames: int = 48,
+def pipeline_fps(model: str, *, half: bool, width: int = 640, height: int = 360, frames: int = 48,
                  device: str = "auto") -> dict:
     """End-to-end ``translate`` of a synthesised clip against the backend alone, same run, batch 1."""
+    from ..precision import HALF
     from ..runtime.apps import translate
+    from ..runtime.options import RuntimeOptions
     from ..runtime.translator import Translator, to_model_input
     from ..sampledata import write_panning_clip
 
     with tempfile.TemporaryDirectory() as tmp:
         clip = Path(tmp) / "clip.mp4"
         images = write_panning_clip(clip, width, height, frames)
-        translator = Translator(model, half=half, device=device)
+        options = RuntimeOptions(device=device, precision=HALF if half else None)
+        translator = Translator(model, options)
         prepared = to_model_input([translator.prepare(images[0])])
         raw = 1 / statistics.median(time_runs(lambda: translator.backend.run(prepared), max_seconds=20))
-        summary = translate(model, str(clip), str(Path(tmp) / "out.mp4"), half=half, device=device, progress=False)
+        summary = translate(model, str(clip), str(Path(tmp) / "out.mp4"), options=options, progress=False)
     return {"clip": f"{width}x{height}, {frames} frames", "backend": translator.description,
             "raw_model_fps": raw, "pipeline_fps": summary.fps, "ratio": summary.fps / raw}
 

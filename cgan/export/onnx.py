@@ -7,7 +7,6 @@ if any of that fails, no file is left behind.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import io
 import json
 import logging
@@ -16,43 +15,21 @@ import os
 import time
 import warnings
 from pathlib import Path
+from typing import Callable
 
-import numpy as np
 import torch
 
 from ..errors import CganError
 from ..fileio import atomic_path, refuse_overwrite
 from ..modelfile import load_model, resolve_model_path
+from .options import ExportOptions, export_options
+from .verify import ExportReport, ShapeCheck, compare_with_pytorch, require_within
 
-DEFAULT_OPSET = 18  # the dynamo exporter's lowest working opset; TensorRT 10+ and ONNX Runtime parse it
-PRECISIONS = ("fp32", "fp16")
 # Largest |ONNX Runtime - PyTorch fp32| accepted per output value (outputs lie in [-1, 1], where one
 # 8-bit grey level is 2/255 = 0.0078). fp16 keeps instance norm in fp32; its bound is 2.5 grey levels.
 TOLERANCE = {"fp32": 1e-3, "fp16": 2e-2}
 # Shapes (N, H, W) checked by default: several batch sizes, non-square, far from the training size.
 DEFAULT_CHECKS = ((1, 256, 256), (2, 320, 480), (1, 720, 1280))
-
-
-@dataclasses.dataclass
-class ShapeCheck:
-    shape: tuple[int, ...]
-    max_abs_error: float
-    mean_abs_error: float
-
-
-@dataclasses.dataclass
-class ExportReport:
-    path: Path
-    precision: str
-    opset: int
-    tolerance: float
-    checks: list[ShapeCheck]
-    seconds: float
-
-    def lines(self) -> list[str]:
-        out = [f"  {'x'.join(map(str, c.shape)):>14}  max |error| {c.max_abs_error:.2e}  mean {c.mean_abs_error:.2e}"
-               for c in self.checks]
-        return out
 
 
 def parse_shape(text: str, parts: int) -> tuple[int, ...]:
@@ -130,26 +107,6 @@ def prepare_graph(model, precision: str, simplify: bool, metadata: dict):
     return model
 
 
-def compare_with_pytorch(run, net: torch.nn.Module, shapes: list[tuple[int, ...]], seed: int = 0,
-                         on_check=None) -> list[ShapeCheck]:
-    """``run`` (an exported model: NCHW float32 tensor in, array out) against PyTorch fp32 on the same
-    random inputs in [-1, 1]; the error per shape."""
-    generator = torch.Generator().manual_seed(seed)
-    checks = []
-    for shape in shapes:
-        x = torch.rand(shape, generator=generator) * 2 - 1
-        with torch.no_grad():
-            expected = net(x).numpy()
-        got = np.asarray(run(x), dtype=np.float32)
-        if got.shape != expected.shape:
-            raise CganError(f"verification failed: output shape {got.shape} != PyTorch {expected.shape}")
-        error = np.abs(got - expected)
-        checks.append(ShapeCheck(tuple(shape), float(error.max()), float(error.mean())))
-        if on_check:
-            on_check(checks[-1])
-    return checks
-
-
 def verify_onnx(path: Path, net: torch.nn.Module, shapes: list[tuple[int, ...]], on_check=None) -> list[ShapeCheck]:
     """The ONNX file in ONNX Runtime (CPU) against PyTorch."""
     import onnxruntime as ort
@@ -164,49 +121,47 @@ def default_onnx_path(model_path: Path, precision: str) -> Path:
     return model_path.with_suffix(".onnx" if precision == "fp32" else f".{precision}.onnx")
 
 
-def export_onnx(model: str | os.PathLike, out: str | os.PathLike | None = None, direction: str = "AtoB",
-                opset: int = DEFAULT_OPSET, precision: str = "fp32", batch: int | None = None,
-                size: tuple[int, int] | None = None, simplify: bool = True, verify: bool = True,
-                verify_shapes: list[tuple[int, ...]] | None = None, overwrite: bool = False,
-                on_check=None) -> tuple[Path, ExportReport]:
+def export_onnx(model: str | os.PathLike, out: str | os.PathLike | None = None,
+                options: ExportOptions | None = None, *, on_check: Callable[[ShapeCheck], None] | None = None,
+                **fields) -> tuple[Path, ExportReport]:
     """Write ``model`` (a model file or run directory) as ONNX; return the path and the verification report.
 
-    ``batch``/``size`` fix those dimensions (None: dynamic). Verification failure raises a CganError
-    and leaves no file.
+    ``options`` is an ``ExportOptions`` (or its fields by name: ``precision="fp16"``, ``size=(256, 256)``).
+    Verification failure raises a CganError and leaves no file.
     """
-    if precision not in PRECISIONS:
-        raise CganError(f"unknown precision {precision!r} for ONNX export: choose one of {', '.join(PRECISIONS)}")
-    if opset < 18:
-        raise CganError(f"--opset {opset} is too low: the exporter needs 18 or higher")
+    options = export_options(options, **fields)
+    model_path = resolve_model_path(model, options.direction)
+    net = load_model(model_path, options.direction)
+    out = Path(out) if out else default_onnx_path(model_path, options.precision)
+    return write_onnx(net, model_path, out, options, on_check)
+
+
+def write_onnx(net: torch.nn.Module, model_path: Path, out: Path, options: ExportOptions,
+               on_check: Callable[[ShapeCheck], None] | None = None) -> tuple[Path, ExportReport]:
+    """``export_onnx`` for a generator already loaded from ``model_path``."""
     started = time.perf_counter()
-    model_path = resolve_model_path(model, direction)
-    net = load_model(model_path, direction)
     multiple = net.size_multiple
+    size, precision = options.size, options.precision
     if size and (size[0] % multiple or size[1] % multiple):
         raise CganError(f"--size {size[0]}x{size[1]} is not a multiple of {multiple}, which this generator needs")
-    out = Path(out) if out else default_onnx_path(model_path, precision)
     if out.suffix != ".onnx":
         raise CganError(f"output {out} must end in .onnx")
-    refuse_overwrite(out, overwrite)
+    refuse_overwrite(out, options.overwrite)
     metadata = {**net.meta.to_dict(), "export": {
-        "precision": precision, "opset": opset, "batch": batch or "dynamic",
+        "precision": precision, "opset": options.opset, "batch": options.batch or "dynamic",
         "size": f"{size[0]}x{size[1]}" if size else "dynamic", "source": model_path.name}}
-    shapes = verify_shapes or check_shapes(batch, size, multiple)
+    shapes = list(options.verify_shapes or check_shapes(options.batch, size, multiple))
     import onnx
 
     with atomic_path(out) as tmp:
-        _trace_to_onnx(net, tmp, opset, batch, size)
-        graph = prepare_graph(onnx.load(str(tmp)), precision, simplify, metadata)
+        _trace_to_onnx(net, tmp, options.opset, options.batch, size)
+        graph = prepare_graph(onnx.load(str(tmp)), precision, options.simplify, metadata)
         onnx.save(graph, str(tmp))
         try:
             onnx.checker.check_model(str(tmp), full_check=True)
         except onnx.checker.ValidationError as e:
             raise CganError(f"the exported graph fails onnx.checker ({str(e).splitlines()[0]}); nothing written") from None
-        checks = verify_onnx(tmp, net, shapes, on_check=on_check) if verify else []
-        worst = max((c.max_abs_error for c in checks), default=0.0)
-        if worst > TOLERANCE[precision] or not math.isfinite(worst):
-            table = "; ".join(f"{'x'.join(map(str, c.shape))}: {c.max_abs_error:.2e}" for c in checks)
-            raise CganError(f"verification failed: ONNX Runtime differs from PyTorch by up to {worst:.2e} "
-                            f"(tolerance {TOLERANCE[precision]:.0e} for {precision}; {table}); nothing written")
-    report = ExportReport(out, precision, opset, TOLERANCE[precision], checks, time.perf_counter() - started)
+        checks = verify_onnx(tmp, net, shapes, on_check=on_check) if options.verify else []
+        require_within(checks, TOLERANCE[precision], precision, "ONNX Runtime")
+    report = ExportReport(out, precision, options.opset, TOLERANCE[precision], checks, time.perf_counter() - started)
     return out, report

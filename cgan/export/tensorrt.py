@@ -13,15 +13,17 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Callable
 
-import numpy as np
 import torch
 
 from ..errors import CganError
 from ..fileio import atomic_path, atomic_write_bytes, atomic_write_text, refuse_overwrite
-from ..modelfile import load_model, resolve_model_path
+from ..modelfile import load_model, read_exported_meta, resolve_model_path
 from ..runtime.tensorrt_engine import TensorRTEngine, import_tensorrt, require_cuda
-from .onnx import ExportReport, compare_with_pytorch, export_onnx, parse_shape
+from .onnx import parse_shape, write_onnx
+from .options import EngineOptions, ExportOptions, export_options
+from .verify import ExportReport, ShapeCheck, compare_with_pytorch, require_within
 
 DEFAULT_MIN, DEFAULT_OPT, DEFAULT_MAX = (1, 3, 64, 64), (1, 3, 512, 512), (4, 3, 1088, 1920)
 TOLERANCE = {"fp32": 5e-3, "fp16": 3e-2}  # TensorRT picks its own kernels (TF32 included): a little looser than ORT
@@ -59,7 +61,7 @@ def _round_up(shape: tuple[int, ...], multiple: int) -> tuple[int, ...]:
 
 
 def _build_plan(trt, onnx_path: Path, profile: Profile, workspace_gb: float, timing_cache: Path | None,
-                fp16: bool) -> tuple[bytes, bytes | None]:
+                precision: str) -> tuple[bytes, bytes | None]:
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
     flags = 0
@@ -73,7 +75,7 @@ def _build_plan(trt, onnx_path: Path, profile: Profile, workspace_gb: float, tim
         raise CganError(f"TensorRT could not parse {onnx_path.name}: {errors}")
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_gb * (1 << 30)))
-    if fp16 and strong is None and hasattr(trt.BuilderFlag, "FP16"):
+    if precision == "fp16" and strong is None and hasattr(trt.BuilderFlag, "FP16"):
         config.set_flag(trt.BuilderFlag.FP16)  # TensorRT before strong typing: precision is a builder flag
     trt_profile = builder.create_optimization_profile()
     trt_profile.set_shape(network.get_input(0).name, profile.min, profile.opt, profile.max)
@@ -89,55 +91,63 @@ def _build_plan(trt, onnx_path: Path, profile: Profile, workspace_gb: float, tim
     return bytes(plan), bytes(cache.serialize()) if cache is not None else None
 
 
+def _write_sidecar(sidecar: Path, onnx_path: Path, version: str, precision: str, profile: Profile,
+                   workspace_gb: float) -> None:
+    """The engine's ``.json``: the ONNX file's cgan metadata plus how, where and for what the engine was built."""
+    _, metadata = read_exported_meta(onnx_path)
+    metadata["tensorrt"] = {
+        "version": version, "gpu": _gpu_description(), "precision": precision,
+        "profile": {"input": "input", "min": profile.min, "opt": profile.opt, "max": profile.max},
+        "onnx": onnx_path.name, "workspace_gb": workspace_gb,
+        "built": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    atomic_write_text(sidecar, json.dumps(metadata, indent=2))
+
+
 def _gpu_description(device: int = 0) -> dict:
     props = torch.cuda.get_device_properties(device)
     return {"name": props.name, "compute_capability": f"{props.major}.{props.minor}",
             "memory_gb": round(props.total_memory / 2**30, 1)}
 
 
-def build_engine(model: str | os.PathLike, out: str | os.PathLike | None = None, direction: str = "AtoB",
-                 fp16: bool = False, min_shape: str | None = None, opt_shape: str | None = None,
-                 max_shape: str | None = None, workspace_gb: float = 4.0, timing_cache: str | None = None,
-                 verify: bool = True, overwrite: bool = False, on_check=None) -> tuple[Path, ExportReport]:
+def build_engine(model: str | os.PathLike, out: str | os.PathLike | None = None,
+                 options: ExportOptions | None = None, engine: EngineOptions | None = None, *,
+                 on_check: Callable[[ShapeCheck], None] | None = None, **fields) -> tuple[Path, ExportReport]:
     """Export ``model`` to ONNX beside ``out``, build the TensorRT engine and its sidecar, verify it.
 
-    Without TensorRT or a CUDA GPU this raises a CganError before writing anything.
+    ``options`` is the ONNX export's (``ExportOptions``, or its fields by name: ``precision="fp16"``); an fp16
+    engine comes from the fp16 ONNX. ``engine`` sets the profile, workspace and timing cache. Without TensorRT
+    or a CUDA GPU this raises a CganError before writing anything.
     """
+    options = export_options(options, **fields)
+    engine = engine or EngineOptions()
+    if options.batch is not None or options.size is not None:
+        raise CganError("an engine takes its shapes from its profile (--min/--opt/--max), not --batch or --size: "
+                        "leave those out with --trt")
     trt = import_tensorrt()
     require_cuda()
     started = time.perf_counter()
-    model_path = resolve_model_path(model, direction)
-    precision = "fp16" if fp16 else "fp32"
-    out = Path(out) if out else model_path.with_suffix(".engine" if not fp16 else ".fp16.engine")
+    precision = options.precision
+    model_path = resolve_model_path(model, options.direction)
+    out = Path(out) if out else model_path.with_suffix(".engine" if precision == "fp32" else f".{precision}.engine")
     if out.suffix not in (".engine", ".plan"):
         raise CganError(f"engine output {out} must end in .engine or .plan")
-    sidecar = out.with_suffix(".json")
-    onnx_out = out.with_suffix(".onnx")
+    sidecar, onnx_out = out.with_suffix(".json"), out.with_suffix(".onnx")
     for path in (out, sidecar, onnx_out):
-        refuse_overwrite(path, overwrite)
-    net = load_model(model_path, direction)
-    profile = Profile.parse(min_shape, opt_shape, max_shape, net.size_multiple)
-    onnx_path, onnx_report = export_onnx(model_path, onnx_out, direction, precision=precision, verify=verify,
-                                         overwrite=overwrite, on_check=on_check)
+        refuse_overwrite(path, options.overwrite)
+    net = load_model(model_path, options.direction)
+    profile = Profile.parse(engine.min_shape, engine.opt_shape, engine.max_shape, net.size_multiple)
+    onnx_path, onnx_report = write_onnx(net, model_path, onnx_out, options, on_check)
+    timing_cache = Path(engine.timing_cache) if engine.timing_cache else None
     try:
-        plan, cache = _build_plan(trt, onnx_path, profile, workspace_gb, Path(timing_cache) if timing_cache else None, fp16)
+        plan, cache = _build_plan(trt, onnx_path, profile, engine.workspace_gb, timing_cache, precision)
         with atomic_path(out) as tmp:
             tmp.write_bytes(plan)
-            engine = TensorRTEngine(plan)
-            checks = compare_with_pytorch(lambda x: engine.run(x).float().cpu().numpy(), net, profile.check_shapes(),
-                                          on_check=on_check) if verify else []
-            worst = max((c.max_abs_error for c in checks), default=0.0)
-            if worst > TOLERANCE[precision] or not np.isfinite(worst):
-                raise CganError(f"verification failed: the engine differs from PyTorch by up to {worst:.2e} "
-                                f"(tolerance {TOLERANCE[precision]:.0e} for {precision}); nothing written")
-        metadata = json.loads(_onnx_metadata(onnx_path))
-        metadata["tensorrt"] = {
-            "version": trt.__version__, "gpu": _gpu_description(), "precision": precision,
-            "profile": {"input": "input", "min": profile.min, "opt": profile.opt, "max": profile.max},
-            "onnx": onnx_path.name, "workspace_gb": workspace_gb,
-            "built": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        }
-        atomic_write_text(sidecar, json.dumps(metadata, indent=2))
+            runner = TensorRTEngine(plan)
+            checks = compare_with_pytorch(lambda x: runner.run(x).float().cpu().numpy(), net, profile.check_shapes(),
+                                          on_check=on_check) if options.verify else []
+            require_within(checks, TOLERANCE[precision], precision, "the engine")
+        _write_sidecar(sidecar, onnx_path, trt.__version__, precision, profile, engine.workspace_gb)
         if cache is not None:
             atomic_write_bytes(timing_cache, cache)
     except BaseException:
@@ -146,10 +156,3 @@ def build_engine(model: str | os.PathLike, out: str | os.PathLike | None = None,
     report = ExportReport(out, precision, onnx_report.opset, TOLERANCE[precision], checks,
                           time.perf_counter() - started)
     return out, report
-
-
-def _onnx_metadata(path: Path) -> str:
-    import onnx
-
-    props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
-    return props["cgan"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -15,8 +16,26 @@ import torch
 from ..devices import cpu_has_fast_bf16, pick_device
 from ..errors import CganError
 from ..modelfile import ModelMeta, load_model, read_exported_meta, resolve_model_path
+from ..precision import HALF, TORCH_PRECISIONS, check_precision, resolve_precision
+from .options import RuntimeOptions
 
 ORT_PROVIDERS = {"tensorrt": "TensorrtExecutionProvider", "cuda": "CUDAExecutionProvider", "cpu": "CPUExecutionProvider"}
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """What the Translator needs of a backend: the model's metadata, what it runs on, and ``run``."""
+
+    name: str
+    meta: ModelMeta
+    precision: str  # one of cgan.precision.PRECISIONS
+
+    @property
+    def description(self) -> str:
+        """Library, device and precision in words, e.g. 'PyTorch 2.13.0 on cpu (bf16)'."""
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        """An NCHW float32 batch in [-1, 1] -> the translated NCHW float32 batch."""
 
 
 class TorchBackend:
@@ -26,16 +45,17 @@ class TorchBackend:
 
     name = "torch"
 
-    def __init__(self, model: str | os.PathLike, direction: str, device: str, precision: str,
-                 cuda_graphs: bool = True) -> None:
-        self.device = pick_device(device)
-        self.net = load_model(model, direction, self.device)
-        self.meta: ModelMeta = self.net.meta
+    def __init__(self, model: str | os.PathLike, options: RuntimeOptions) -> None:
+        self.device = pick_device(options.device)
+        precision = check_precision(resolve_precision(options.precision, self.device), TORCH_PRECISIONS,
+                                    "the PyTorch backend")
         if precision == "fp16" and self.device.type != "cuda":
             raise CganError("fp16 runs on CUDA GPUs; on a CPU use --precision bf16 (or --half, which picks it)")
         if precision == "bf16" and self.device.type == "cpu" and not cpu_has_fast_bf16():
             raise CganError("this CPU has no bf16 instructions: use --precision fp32")
         self.precision = precision
+        self.net = load_model(model, options.direction, self.device)
+        self.meta: ModelMeta = self.net.meta
         if self.device.type == "cuda":
             # NCHW, not channels_last: on an H200 at 720p fp16 a call takes 13.9 ms in NCHW and 19.2 ms in NHWC
             # (benchmarks/gpu_profile.py); instance norm and reflection padding take more time than the
@@ -44,7 +64,7 @@ class TorchBackend:
         self.dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision, torch.float32)
         self.net.to(self.dtype)
         self.forward = self.net
-        if cuda_graphs and self.device.type == "cuda":
+        if options.cuda_graphs and self.device.type == "cuda":
             from .cuda_graphs import CudaGraphRunner
 
             self.forward = CudaGraphRunner(self.net)
@@ -65,33 +85,25 @@ class OnnxBackend:
 
     name = "onnxruntime"
 
-    def __init__(self, model: str | os.PathLike, provider: str | None, precision: str) -> None:
+    def __init__(self, model: str | os.PathLike, options: RuntimeOptions) -> None:
         import onnxruntime as ort
 
         self.meta, record = read_exported_meta(model)
-        self.precision = record.get("export", {}).get("precision", "fp32")
-        available = ort.get_available_providers()
-        if provider:
-            wanted = ORT_PROVIDERS[provider]
-            if wanted not in available:
-                raise CganError(f"ONNX Runtime here has no {wanted} (it has {', '.join(available)}): install "
-                                f"onnxruntime-gpu for cuda/tensorrt, or choose --provider cpu")
-            chosen = [wanted] + (["CPUExecutionProvider"] if wanted != "CPUExecutionProvider" else [])
-        else:
-            chosen = [p for p in ORT_PROVIDERS.values() if p in available]
-        options = {}
-        if "TensorrtExecutionProvider" in chosen:
-            cache = str(Path(model).with_suffix(".trt-cache"))
-            options["TensorrtExecutionProvider"] = {"trt_engine_cache_enable": True, "trt_engine_cache_path": cache,
-                                                    "trt_timing_cache_enable": True, "trt_timing_cache_path": cache,
-                                                    "trt_fp16_enable": precision == "fp16"}
-        providers = [(p, options[p]) if p in options else p for p in chosen]
+        self.precision = record.get("export", {}).get("precision", "fp32")  # the graph's, fixed at export
+        chosen = _chosen_providers(options.provider, ort.get_available_providers())
+        # The TensorRT EP may lower an fp32 graph to fp16 itself; --half means fp16 on a GPU.
+        fp16 = self.precision == "fp16" or options.precision in ("fp16", HALF)
+        cache = str(Path(model).with_suffix(".trt-cache"))
+        settings = {"TensorrtExecutionProvider": {
+            "trt_engine_cache_enable": True, "trt_engine_cache_path": cache, "trt_timing_cache_enable": True,
+            "trt_timing_cache_path": cache, "trt_fp16_enable": fp16}}
+        providers = [(p, settings[p]) if p in settings else p for p in chosen]
         session_options = ort.SessionOptions()
         session_options.log_severity_level = 3  # errors only; a provider that fails to load is reported below
         self.session = ort.InferenceSession(str(model), session_options, providers=providers)
         active = self.session.get_providers()
         # onnxruntime-gpu silently falls back to the CPU when CUDA libraries or the driver are missing.
-        if provider and active[0] != chosen[0]:
+        if options.provider and active[0] != chosen[0]:
             raise CganError(f"ONNX Runtime could not start {chosen[0]} (CUDA or TensorRT libraries or the GPU driver "
                             f"are missing); it would run on {active[0]}: fix the GPU set-up or use --provider cpu")
         self.provider = active[0]
@@ -109,18 +121,29 @@ class OnnxBackend:
         return self.session.run(None, {self.input_name: batch})[0].astype(np.float32, copy=False)
 
 
+def _chosen_providers(provider: str | None, available: list[str]) -> list[str]:
+    """The execution providers to ask for: the one named (with the CPU behind it), else the best installed."""
+    if not provider:
+        return [p for p in ORT_PROVIDERS.values() if p in available]
+    wanted = ORT_PROVIDERS[provider]
+    if wanted not in available:
+        raise CganError(f"ONNX Runtime here has no {wanted} (it has {', '.join(available)}): install "
+                        f"onnxruntime-gpu for cuda/tensorrt, or choose --provider cpu")
+    return [wanted] + (["CPUExecutionProvider"] if wanted != "CPUExecutionProvider" else [])
+
+
 class TensorRTBackend:
     """A TensorRT engine built by ``cgan export --trt``, described by its ``.json`` sidecar."""
 
     name = "tensorrt"
 
-    def __init__(self, model: str | os.PathLike, device: str) -> None:
-        from .tensorrt_engine import TensorRTEngine
+    def __init__(self, model: str | os.PathLike, options: RuntimeOptions) -> None:
+        from .tensorrt_engine import TensorRTEngine, require_cuda
 
         self.meta, record = read_exported_meta(model)
-        self.precision = record.get("tensorrt", {}).get("precision", "fp32")
-        index = int(device.split(":")[1]) if device.startswith("cuda:") else 0
-        self.engine = TensorRTEngine(Path(model), index)
+        self.precision = record.get("tensorrt", {}).get("precision", "fp32")  # the engine's, fixed at build
+        require_cuda()
+        self.engine = TensorRTEngine(Path(model), pick_device(options.device).index or 0)
 
     @property
     def description(self) -> str:
@@ -130,26 +153,13 @@ class TensorRTBackend:
         return self.engine.run(torch.from_numpy(batch)).float().cpu().numpy()
 
 
-def choose_precision(half: bool, precision: str | None, device: str) -> str:
-    """``--half`` means the device's fast reduced precision: fp16 on CUDA, bf16 on CPUs that have it."""
-    if precision and half and precision == "fp32":
-        raise CganError("--half contradicts --precision fp32: give one of them")
-    if precision:
-        return precision
-    if not half:
-        return "fp32"
-    on_cuda = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
-    if on_cuda:
-        return "fp16"
-    return "bf16" if cpu_has_fast_bf16() else "fp32"
-
-
-def open_backend(model: str | os.PathLike, direction: str = "AtoB", device: str = "auto", precision: str = "fp32",
-                 provider: str | None = None):
-    """The backend the model file implies."""
+def open_backend(model: str | os.PathLike, options: RuntimeOptions | None = None) -> Backend:
+    """The backend the model file implies: ``.onnx`` -> ONNX Runtime, ``.engine``/``.plan`` -> TensorRT,
+    a ``.safetensors`` file or run directory -> PyTorch."""
+    options = options or RuntimeOptions()
     suffix = Path(model).suffix.lower()
     if suffix == ".onnx":
-        return OnnxBackend(model, provider, precision)
+        return OnnxBackend(model, options)
     if suffix in (".engine", ".plan"):
-        return TensorRTBackend(model, device)
-    return TorchBackend(resolve_model_path(model, direction), direction, device, precision)
+        return TensorRTBackend(model, options)
+    return TorchBackend(resolve_model_path(model, options.direction), options)

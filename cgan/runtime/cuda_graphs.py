@@ -24,7 +24,7 @@ class CudaGraphRunner:
         self.graphs: OrderedDict[tuple, tuple[torch.cuda.CUDAGraph, torch.Tensor, torch.Tensor]] = OrderedDict()
 
     def _capture(self, x: torch.Tensor) -> tuple[torch.cuda.CUDAGraph, torch.Tensor, torch.Tensor]:
-        static_input = x.clone()  # keeps x's memory format (channels_last)
+        static_input = x.clone()  # keeps x's strides, which the graph is captured for
         # Warm-up on a side stream, as capture requires: cuDNN picks its kernels and the allocator fills
         # its cache here, outside the graph.
         side = torch.cuda.Stream(x.device)

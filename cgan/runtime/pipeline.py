@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import queue
-import threading
 import sys
+import threading
 import time
 
 import numpy as np
 
+from .options import FrameOptions
+from .sinks import Sink
+from .sources import Source
 from .temporal import TemporalSmoother
 from .translator import Translator
 
@@ -62,101 +65,122 @@ def _put(q: queue.Queue, item, stop: threading.Event) -> bool:
     return False
 
 
-def run_pipeline(source, translator: Translator, sinks: list, batch: int = 1, compare: bool = False,
-                 temporal: bool = False, max_frames: int | None = None, progress: bool = True) -> Summary:
-    """Translate every frame ``source`` yields into every sink; returns the summary.
+class Pipeline:
+    """One run over a source: a reader thread decodes and preprocesses, the calling thread runs the model
+    ``translator.batch`` frames at a time, a writer thread postprocesses and hands frames to the sinks.
 
-    ``compare`` writes input | output side by side; ``temporal`` smooths flicker between frames.
-    A sink with ``stop_requested`` set (a window where q was pressed) ends the run.
+    A sink with ``stop_requested`` set (a window where q was pressed) ends the run. Errors in either
+    thread, and Ctrl-C, stop all three; the sinks are then aborted and the error raised.
     """
-    from tqdm import tqdm
 
-    stop = threading.Event()
-    frames_in: queue.Queue = queue.Queue(maxsize=2 * batch + 2)
-    frames_out: queue.Queue = queue.Queue(maxsize=2 * batch + 2)
-    errors: list[BaseException] = []
-    summary = Summary()
-    total = len(source) or None
-    if max_frames:
-        total = min(total or max_frames, max_frames)
-    bar = tqdm(total=total, unit="frame", disable=not progress, dynamic_ncols=True,
-               mininterval=0.1 if sys.stderr.isatty() else 10.0)  # a log file gets a line every 10 s
+    def __init__(self, source: Source, translator: Translator, sinks: list[Sink], options: FrameOptions) -> None:
+        from tqdm import tqdm
 
-    def read() -> None:
+        self.source, self.translator, self.sinks, self.options = source, translator, sinks, options
+        self.stop = threading.Event()
+        self.frames_in: queue.Queue = queue.Queue(maxsize=2 * translator.batch + 2)
+        self.frames_out: queue.Queue = queue.Queue(maxsize=2 * translator.batch + 2)
+        self.errors: list[BaseException] = []
+        self.summary = Summary()
+        total = len(source) or None
+        if options.max_frames:
+            total = min(total or options.max_frames, options.max_frames)
+        self.bar = tqdm(total=total, unit="frame", disable=not options.progress, dynamic_ncols=True,
+                        mininterval=0.1 if sys.stderr.isatty() else 10.0)  # a log file gets a line every 10 s
+        self.reader = threading.Thread(target=self._read, name="cgan-read", daemon=True)
+        self.writer = threading.Thread(target=self._write, name="cgan-write", daemon=True)
+
+    def run(self) -> Summary:
+        """Translate every frame into every sink; return the summary, or raise what stopped the run."""
+        started = time.perf_counter()
+        self.reader.start()
+        self.writer.start()
+        failure: BaseException | None = None
         try:
-            for count, frame in enumerate(source):
-                if max_frames is not None and count >= max_frames:
+            self._translate_batches()
+        except BaseException as e:  # KeyboardInterrupt included: clean up, then raise it
+            failure = e
+            self.stop.set()
+        finally:
+            self._shut_down()
+        self.summary.seconds = time.perf_counter() - started
+        self.summary.dropped = self.source.dropped
+        self.summary.skipped = len(self.source.skipped)
+        self._finish_sinks(failure or (self.errors[0] if self.errors else None))
+        return self.summary
+
+    def _read(self) -> None:
+        """Reader thread: frames and their model inputs, in order, then the end marker."""
+        try:
+            for count, frame in enumerate(self.source):
+                if self.options.max_frames is not None and count >= self.options.max_frames:
                     break
-                if not _put(frames_in, (frame, translator.preprocess(frame.image)), stop):
+                if not _put(self.frames_in, (frame, self.translator.preprocess(frame.image)), self.stop):
                     return
         except BaseException as e:  # handed to the main thread, which raises it
-            errors.append(e)
-        _put(frames_in, _END, stop)
+            self.errors.append(e)
+        _put(self.frames_in, _END, self.stop)
 
-    def write() -> None:
-        smoother = TemporalSmoother() if temporal else None
+    def _translate_batches(self) -> None:
+        """Calling thread: batches of model inputs through the model, until the source ends or a stop."""
+        ended = False
+        while not ended and not self.stop.is_set():
+            chunk, ended = _collect(self.frames_in, self.translator.batch, self.source.live, self.stop)
+            if not chunk:
+                return
+            started = time.perf_counter()
+            outputs = self.translator.infer([x for _, x in chunk])
+            self.summary.model_seconds += time.perf_counter() - started
+            if not _put(self.frames_out, [(frame, out) for (frame, _), out in zip(chunk, outputs)], self.stop):
+                return
+
+    def _write(self) -> None:
+        """Writer thread: each translated frame postprocessed, smoothed if asked, into every sink."""
+        smoother = TemporalSmoother() if self.options.temporal else None
         try:
-            while True:
-                item = frames_out.get()
-                if item is _END:
-                    return
+            while (item := self.frames_out.get()) is not _END:
                 for frame, output in item:
-                    output = translator.postprocess(output, frame.image)
+                    output = self.translator.postprocess(output, frame.image)
                     if smoother is not None:
                         output = smoother(frame.image, output)
-                    shown = side_by_side(frame.image, output) if compare else output
-                    for sink in sinks:
+                    shown = side_by_side(frame.image, output) if self.options.side_by_side else output
+                    for sink in self.sinks:
                         sink.write(frame, shown)
-                    summary.frames += 1
-                    bar.update(1)
-                    if any(getattr(sink, "stop_requested", False) for sink in sinks):
-                        stop.set()
+                    self.summary.frames += 1
+                    self.bar.update(1)
+                    if any(sink.stop_requested for sink in self.sinks):
+                        self.stop.set()
         except BaseException as e:
-            errors.append(e)
-            stop.set()
+            self.errors.append(e)
+            self.stop.set()
 
-    reader = threading.Thread(target=read, name="cgan-read", daemon=True)
-    writer = threading.Thread(target=write, name="cgan-write", daemon=True)
-    started = time.perf_counter()
-    reader.start()
-    writer.start()
-    failure: BaseException | None = None
-    try:
-        ended = False
-        while not ended and not stop.is_set():
-            chunk, ended = _collect(frames_in, batch, source.live, stop)
-            if not chunk:
-                break
-            t = time.perf_counter()
-            outputs = translator.infer([x for _, x in chunk])
-            summary.model_seconds += time.perf_counter() - t
-            if not _put(frames_out, [(frame, out) for (frame, _), out in zip(chunk, outputs)], stop):
-                break
-    except BaseException as e:  # KeyboardInterrupt included: clean up, then raise it
-        failure = e
-        stop.set()
-    finally:
-        while writer.is_alive():  # let the writer finish what is queued, then end
+    def _shut_down(self) -> None:
+        """Let the writer finish what is queued, then end both threads."""
+        while self.writer.is_alive():
             try:
-                frames_out.put(_END, timeout=0.1)
+                self.frames_out.put(_END, timeout=0.1)
                 break
             except queue.Full:
                 continue
-        writer.join()
-        stop.set()
-        reader.join(timeout=5)
-        bar.close()
-    summary.seconds = time.perf_counter() - started
-    summary.dropped = getattr(source, "dropped", 0)
-    summary.skipped = len(getattr(source, "skipped", []))
-    failure = failure or (errors[0] if errors else None)
-    if failure is not None:
-        for sink in sinks:
-            sink.abort()
-        raise failure
-    for sink in sinks:
-        sink.close()
-    return summary
+        self.writer.join()
+        self.stop.set()
+        self.reader.join(timeout=5)
+        self.bar.close()
+
+    def _finish_sinks(self, failure: BaseException | None) -> None:
+        """Complete every output, or after a failure remove what is incomplete and raise the failure."""
+        if failure is not None:
+            for sink in self.sinks:
+                sink.abort()
+            raise failure
+        for sink in self.sinks:
+            sink.close()
+
+
+def run_pipeline(source: Source, translator: Translator, sinks: list[Sink],
+                 options: FrameOptions | None = None) -> Summary:
+    """Translate every frame ``source`` yields into every sink (see ``Pipeline``); returns the summary."""
+    return Pipeline(source, translator, sinks, options or FrameOptions()).run()
 
 
 def _collect(frames_in: queue.Queue, batch: int, live: bool, stop: threading.Event) -> tuple[list, bool]:

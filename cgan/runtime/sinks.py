@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -17,12 +18,41 @@ from .sources import Frame
 FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "mp4v"}
 
 
+@runtime_checkable
+class Sink(Protocol):
+    """Where the pipeline writes translated frames. ``close`` completes the output; ``abort`` leaves nothing
+    half-written. ``stop_requested`` (a window where q was pressed) ends the run."""
+
+    stop_requested: bool
+    notes: list[str]  # what the user should know once the run is over (e.g. audio not copied)
+
+    @property
+    def output(self) -> Path | None:
+        """The file or folder written, or None for a window."""
+
+    def write(self, frame: Frame, image: np.ndarray) -> None:
+        """Take one translated RGB uint8 frame."""
+
+    def close(self) -> None:
+        """Finish: every output complete and in place."""
+
+    def abort(self) -> None:
+        """Give up after an error: remove what is not complete."""
+
+
 class ImageFolderSink:
     """Each output under ``root`` with its source's relative name and format."""
+
+    stop_requested = False
 
     def __init__(self, root: Path, overwrite: bool, single_file: Path | None = None) -> None:
         self.root, self.overwrite, self.single_file = root, overwrite, single_file
         self.written = 0
+        self.notes: list[str] = []
+
+    @property
+    def output(self) -> Path:
+        return self.single_file or self.root
 
     def target(self, name: str) -> Path:
         return self.single_file or self.root / name
@@ -50,6 +80,8 @@ class VideoSink:
     The source's audio is copied in when ffmpeg is available.
     """
 
+    stop_requested = False
+
     def __init__(self, path: Path, fps: float, overwrite: bool, audio_from: Path | None = None) -> None:
         if path.suffix.lower() not in FOURCC:
             raise CganError(f"cannot write video {path.name}: use one of {', '.join(FOURCC)}")
@@ -60,6 +92,10 @@ class VideoSink:
         self.writer: cv2.VideoWriter | None = None
         self.written = 0
         self.notes: list[str] = []
+
+    @property
+    def output(self) -> Path:
+        return self.path
 
     def write(self, frame: Frame, image: np.ndarray) -> None:
         if self.writer is None:
@@ -121,7 +157,12 @@ class WindowSink:
             raise CganError("no display to show a window on: run without --show (or set DISPLAY)")
         self.title = title
         self.stop_requested = False
+        self.notes: list[str] = []
         self._times: list[float] = []
+
+    @property
+    def output(self) -> None:
+        return None
 
     def write(self, frame: Frame, image: np.ndarray) -> None:
         now = time.monotonic()

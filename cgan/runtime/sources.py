@@ -15,7 +15,7 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -46,10 +46,31 @@ class Frame:
     name: str = ""  # an image file's path relative to the source root; "" for video frames
 
 
+@runtime_checkable
+class Source(Protocol):
+    """What the pipeline reads frames from. A live source drops frames it cannot deliver in time (newest wins);
+    a file source delivers every frame in order."""
+
+    live: bool
+    fps: float | None  # frames per second of a video or camera; None for images
+    dropped: int  # frames a live source dropped so far
+    skipped: list[Path]  # files that could not be read
+
+    def __len__(self) -> int:
+        """How many frames it will deliver, or 0 when unknown (live sources)."""
+
+    def __iter__(self) -> Iterator[Frame]:
+        """The frames, in order."""
+
+    def close(self) -> None:
+        """Release the file, camera or stream."""
+
+
 class ImageSource:
     """Image files in a fixed order; unreadable ones are skipped and counted."""
 
     live = False
+    dropped = 0
 
     def __init__(self, files: list[Path], root: Path) -> None:
         self.files, self.root = files, root
@@ -75,6 +96,7 @@ class VideoSource:
     """A video file, every frame in order."""
 
     live = False
+    dropped = 0
 
     def __init__(self, path: Path) -> None:
         self.path = path

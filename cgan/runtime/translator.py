@@ -14,7 +14,8 @@ import numpy as np
 
 from ..errors import CganError
 from ..images import pad_to_multiple
-from .backends import choose_precision, open_backend
+from .backends import Backend, open_backend
+from .options import RuntimeOptions, runtime_options
 
 
 def to_model_input(images: list[np.ndarray]) -> np.ndarray:
@@ -40,23 +41,19 @@ def scale_long_side(image: np.ndarray, side: int) -> np.ndarray:
 class Translator:
     """Applies one generator to images; the backend follows from the model file.
 
-    ``Translator("tom2jerry.onnx")(image)`` returns the translation of an HxWx3 uint8 RGB image.
+    ``Translator("tom2jerry.onnx")(image)`` returns the translation of an HxWx3 uint8 RGB image. Options come
+    as a ``RuntimeOptions``, or as its fields by name: ``Translator(model, batch=4, precision="half")``.
     """
 
-    def __init__(self, model: str | os.PathLike, device: str = "auto", half: bool = False, batch: int = 1,
-                 direction: str = "AtoB", precision: str | None = None, provider: str | None = None,
-                 imgsz: int | None = None, keep_imgsz: bool = False) -> None:
-        if batch < 1:
-            raise CganError("--batch must be at least 1")
-        if imgsz is not None and imgsz < 1:
-            raise CganError("--imgsz must be at least 1")
-        self.backend = open_backend(model, direction, device, choose_precision(half, precision, device), provider)
+    def __init__(self, model: str | os.PathLike, options: RuntimeOptions | None = None, **fields) -> None:
+        self.options = runtime_options(options, **fields)
+        self.backend: Backend = open_backend(model, self.options)
         self.meta = self.backend.meta
         if self.meta.channel_order != "RGB" or tuple(self.meta.input_range) != (-1.0, 1.0):
             raise CganError(f"the model expects {self.meta.channel_order} in {self.meta.input_range}, which this "
                             f"cgan does not handle: upgrade cgan")
         self.multiple = self.meta.size_multiple
-        self.batch, self.imgsz, self.keep_imgsz = batch, imgsz, keep_imgsz
+        self.batch, self.imgsz, self.keep_imgsz = self.options.batch, self.options.imgsz, self.options.keep_imgsz
 
     @property
     def description(self) -> str:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from .config import TrainConfig, read_run_config, resolve_config
-from .trainer import Callback, Trainer, TrainResult
+from .callbacks import Callback, TrainResult
+from .trainer import Trainer
 
 
 def train(config: TrainConfig | None = None, callbacks: list[Callback] | tuple = (), resume: str | None = None,

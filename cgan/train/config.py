@@ -6,14 +6,16 @@ resolved config is saved in the run directory as ``config.yaml``.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from ..devices import check_device_name
 from ..errors import CganError
-from ..nets import PRESETS
+from ..nets import PRESETS, preset_has_fast_start
 
 PREPROCESS = ("resize_crop", "scale_width_crop", "crop", "none")
 GAN_LOSSES = ("lsgan", "vanilla", "hinge")
@@ -98,8 +100,7 @@ class TrainConfig:
             raise CganError(f"unknown --monitor {self.monitor!r}: choose one of {', '.join(MONITORS)}")
         if self.monitor in ("psnr", "ssim") and not self.val_truth:
             raise CganError(f"--monitor {self.monitor} needs paired ground truth: give --val-truth DIR")
-        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
-            raise CganError(f"unknown --device {self.device!r}: choose auto, cpu or cuda")
+        check_device_name(self.device)
         for name in ("size", "batch", "ndf", "n_layers_d", "log_every"):
             if getattr(self, name) < 1:
                 raise CganError(f"--{name.replace('_', '-')} must be at least 1")
@@ -121,6 +122,16 @@ class TrainConfig:
         if self.preprocess == "none" and self.batch > 1:
             raise CganError("--preprocess none keeps each image's own size, so it needs --batch 1")
         parse_duration(self.max_time)
+
+    @property
+    def domain_names(self) -> tuple[str, str]:
+        """--name-a/--name-b, else from the folders: ``horse2zebra/`` -> horse, zebra; ``--a tom/`` -> tom."""
+        if self.data:
+            parts = Path(os.path.abspath(self.data)).name.split("2")
+            default = parts if len(parts) == 2 and all(parts) else ("A", "B")
+        else:
+            default = (Path(os.path.abspath(self.a)).name or "A", Path(os.path.abspath(self.b)).name or "B")
+        return self.name_a or default[0], self.name_b or default[1]
 
     @property
     def resolved_val_size(self) -> int:
@@ -191,18 +202,24 @@ def resolve_config(flags: dict, config_file: str | None = None, resume_config: d
         values.update(load_yaml(config_file))
     values.update(given)
     if values.get("fast") and resume_config is None:
-        profile = dict(FAST_PROFILE)
-        if str(values.get("preset", "")).startswith("unet"):  # no residual start, resize upsampling, colour map
-            del profile["identity_start"], profile["upsample"], profile["colour_map"]
-        if values.get("preprocess") == "none":  # whole images of different sizes do not stack into batches
-            del profile["batch"]
-        if not {**profile, **values}.get("colour_map"):  # U-Net, or --fast --no-colour-map
-            del profile["colour_map_lr"]
-        values = {**profile, **values}
+        values = {**fast_profile(values), **values}
     try:
         return TrainConfig(**values)
     except TypeError as e:
         raise CganError(f"bad training options: {e}") from None
+
+
+def fast_profile(values: dict) -> dict:
+    """The part of FAST_PROFILE that applies under ``values`` (the options given, which still override it)."""
+    profile = dict(FAST_PROFILE)
+    preset = values.get("preset", TrainConfig.preset)
+    if preset in PRESETS and not preset_has_fast_start(preset):
+        del profile["identity_start"], profile["upsample"], profile["colour_map"]
+    if values.get("preprocess") == "none":  # whole images of different sizes do not stack into batches
+        del profile["batch"]
+    if not {**profile, **values}.get("colour_map"):  # a preset without it, or --fast --no-colour-map
+        del profile["colour_map_lr"]
+    return profile
 
 
 def read_run_config(run_dir: str | Path) -> dict:

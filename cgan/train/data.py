@@ -7,6 +7,7 @@ resumed run sees exactly the batches an uninterrupted one would have.
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 import cv2
@@ -207,3 +208,17 @@ def load_views(files: list[Path], size: int, truth: list[Path] | None = None) ->
     if truth is None:
         return views, None
     return views, torch.stack([to_tensor(center_view(truths[i], size)) for i in keep])
+
+
+def training_loader(split: DataSplit, config: TrainConfig, multiple: int, dist, pin_memory: bool):
+    """The DataLoader of training batches for this process's shard, and its sampler (which ``set_epoch`` moves)."""
+    from torch.utils.data import DataLoader
+
+    dataset = UnpairedDataset(split.train_a, split.train_b, config, multiple)
+    sampler = EpochSampler(len(split.train_a), len(split.train_b), config.seed, dist.rank, dist.world)
+    if len(sampler) == 0:
+        raise CganError(f"fewer training images than the {dist.world} processes: use fewer processes")
+    workers = config.workers if config.workers is not None else min(4, (os.cpu_count() or 2) // 2)
+    loader = DataLoader(dataset, batch_size=config.batch, sampler=sampler, num_workers=workers,
+                        pin_memory=pin_memory, persistent_workers=workers > 0)
+    return loader, sampler

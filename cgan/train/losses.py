@@ -4,6 +4,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+# The losses a CycleGAN step returns, in this order: logged, plotted and shown under these names.
+LOSS_NAMES = ("G_gan_A", "G_gan_B", "cycle_A", "cycle_B", "idt_A", "idt_B", "D_A", "D_B")
+
 
 def discriminator_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     """The loss of a discriminator's scores on real and fake images, halved as in the reference."""

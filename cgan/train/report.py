@@ -11,6 +11,7 @@ import torch
 
 from ..fileio import atomic_path, atomic_write_bytes
 from ..images import to_image
+from .losses import LOSS_NAMES
 
 LABEL_WIDTH = 120
 
@@ -88,7 +89,7 @@ def plot_losses(records: list[dict], path: str | os.PathLike, monitor: str | Non
         return
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
     x = [r["iteration"] for r in train]
-    for name in ("G_gan_A", "G_gan_B", "cycle_A", "cycle_B", "idt_A", "idt_B", "D_A", "D_B"):
+    for name in LOSS_NAMES:
         if name in train[0]:
             left.plot(x, [r[name] for r in train], label=name, linewidth=1)
     left.set_xlabel("iteration")

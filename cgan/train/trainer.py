@@ -6,118 +6,36 @@ that ``--resume`` continues exactly.
 """
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-import signal
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 import yaml
-from torch import nn
-from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ..devices import cpu_has_fast_bf16, pick_device
+from ..devices import autocast_settings, device_kind, pick_device
 from ..errors import CganError
 from ..fileio import atomic_write_text, numbered_path
 from ..modelfile import new_meta, save_model
-from ..nets import PatchDiscriminator, build_generator, init_weights, preset_config
+from ..nets import preset_config
 from . import distributed
 from .config import MONITORS, TrainConfig, parse_duration
-from .data import EpochSampler, UnpairedDataset, find_data, load_views
+from .callbacks import Callback, TrainResult
+from .cyclegan import (CycleDiscriminators, CycleGenerators, build_cycle_networks, generator_parameter_groups,
+                       wrap_for_speed_and_ranks)
+from .data import find_data, load_views, training_loader
 from .ema import WeightAverage
 from .evaluate import validate
-from .losses import discriminator_loss, generator_loss
+from .interrupt import INTERRUPTED, stop_on_interrupt
+from .losses import LOSS_NAMES, discriminator_loss, generator_loss
 from .pool import ImagePool
 from .report import RunLog, plot_losses, sample_grid, write_png
 from .state import load_state, save_state
 
-LOSS_NAMES = ("G_gan_A", "G_gan_B", "cycle_A", "cycle_B", "idt_A", "idt_B", "D_A", "D_B")
 GRID_IMAGES = 8
-
-
-class Callback:
-    """Hooks into training; subclass and override what you need. Set ``trainer.stop_reason`` to stop."""
-
-    def on_step_end(self, trainer: "Trainer", losses: dict | None) -> None:
-        """After every step; ``losses`` (averages since the last log) only on logging steps, else None."""
-
-    def on_validation(self, trainer: "Trainer", metrics: dict) -> None:
-        """After every validation, with its metrics."""
-
-    def on_epoch_end(self, trainer: "Trainer") -> None:
-        """After every completed epoch (after its validation and checkpoint)."""
-
-
-@dataclass
-class TrainResult:
-    run_dir: Path
-    iterations: int
-    epochs: int
-    stop_reason: str
-    best: dict | None  # the best validation record by the monitored metric
-
-
-class CycleGenerators(nn.Module):
-    """Both generators, so one forward call per step computes every image the generator loss needs.
-
-    Each generator runs once on A and B together (instance norm is per image, so this equals
-    separate calls, and a batch of two uses a CPU or GPU better than two batches of one).
-    """
-
-    def __init__(self, g_ab: nn.Module, g_ba: nn.Module) -> None:
-        super().__init__()
-        self.g_ab, self.g_ba = g_ab, g_ba
-
-    def forward(self, real_a: torch.Tensor, real_b: torch.Tensor, identity: bool) -> tuple[torch.Tensor, ...]:
-        n = len(real_a)
-        if identity and real_a.shape == real_b.shape:
-            fake_b, idt_b = self.g_ab(torch.cat([real_a, real_b])).split(n)
-            fake_a, idt_a = self.g_ba(torch.cat([real_b, real_a])).split(n)
-        else:
-            fake_b, fake_a = self.g_ab(real_a), self.g_ba(real_b)
-            idt_b = self.g_ab(real_b) if identity else None
-            idt_a = self.g_ba(real_a) if identity else None
-        return fake_b, self.g_ba(fake_b), fake_a, self.g_ab(fake_a), idt_a, idt_b
-
-
-class CycleDiscriminators(nn.Module):
-    """Both discriminators, each scoring its domain's real and pooled fake images in one call."""
-
-    def __init__(self, d_a: nn.Module, d_b: nn.Module) -> None:
-        super().__init__()
-        self.d_a, self.d_b = d_a, d_b
-
-    def forward(self, real_a, fake_a, real_b, fake_b) -> tuple[torch.Tensor, ...]:
-        def score(d: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            if real.shape == fake.shape:
-                return d(torch.cat([real, fake])).split(len(real))
-            return d(real), d(fake)
-
-        return (*score(self.d_a, real_a, fake_a), *score(self.d_b, real_b, fake_b))
-
-
-def _autocast_settings(device: torch.device, amp: bool) -> tuple[dict, bool]:
-    """autocast kwargs, and whether gradients need scaling (fp16 only)."""
-    if amp and device.type == "cuda":
-        return {"device_type": "cuda", "dtype": torch.float16, "enabled": True}, True
-    bf16_ok = amp and device.type == "cpu" and cpu_has_fast_bf16()
-    return {"device_type": device.type, "dtype": torch.bfloat16, "enabled": bf16_ok}, False
-
-
-def _default_names(config: TrainConfig) -> tuple[str, str]:
-    if config.data:
-        stem = Path(os.path.abspath(config.data)).name
-        parts = stem.split("2")
-        default = parts if len(parts) == 2 and all(parts) else ("A", "B")
-    else:
-        default = (Path(os.path.abspath(config.a)).name or "A", Path(os.path.abspath(config.b)).name or "B")
-    return config.name_a or default[0], config.name_b or default[1]
 
 
 class Trainer:
@@ -126,65 +44,69 @@ class Trainer:
     def __init__(self, config: TrainConfig, callbacks: list[Callback] | tuple = (), resume: str | None = None) -> None:
         self.config = config
         self.callbacks = list(callbacks)
-        self.dist = distributed.setup("cuda" if config.device != "cpu" and torch.cuda.is_available() else "cpu")
-        self.device = pick_device(config.device, self.dist.local_rank)
+        self._setup_device()
+        self.name_a, self.name_b = config.domain_names
+        torch.manual_seed(config.seed)
+        self._setup_data()  # every problem with the data is reported before any work starts
+        self._setup_networks()
+        self._setup_progress()
+        self.run_dir = self._resume(Path(resume)) if resume else self._new_run_dir()
+        self.generators, self.discriminators = wrap_for_speed_and_ranks(
+            CycleGenerators(self.g_ab, self.g_ba), self.raw_discriminators, self.config.compile, self.dist, self.device)
+        self.log = RunLog(self.run_dir, self.iteration if resume else None) if self.dist.main else None
+
+    # ----------------------------------------------------------------------------------------- setup
+    def _setup_device(self) -> None:
+        """This process's rank and device, and the mixed precision that device supports."""
+        self.dist = distributed.setup(device_kind(self.config.device))
+        self.device = pick_device(self.config.device, self.dist.local_rank)
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
-        self.autocast, scaling = _autocast_settings(self.device, config.amp)
+        self.autocast, scaling = autocast_settings(self.device, self.config.amp)
         self.scaler = torch.amp.GradScaler("cuda", enabled=scaling)
-        self.name_a, self.name_b = _default_names(config)
-        torch.manual_seed(config.seed)
 
-        # data: every problem is reported before any work starts
+    def _setup_data(self) -> None:
+        """The training split and its loader, and the fixed validation views."""
+        config = self.config
         self.split = find_data(config)
         self.gen_config = preset_config(config.preset, ngf=config.ngf, identity_start=config.identity_start,
                                         upsample=config.upsample, colour_map=config.colour_map)
-        dataset = UnpairedDataset(self.split.train_a, self.split.train_b, config, self.gen_config.size_multiple)
+        self.loader, self.sampler = training_loader(self.split, config, self.gen_config.size_multiple, self.dist,
+                                                    pin_memory=self.device.type == "cuda")
         self.val_a, self.truth_a = load_views(self.split.val_a, config.resolved_val_size, self.split.truth_a)
         self.val_b, _ = load_views(self.split.val_b, config.resolved_val_size)
-        self.sampler = EpochSampler(len(self.split.train_a), len(self.split.train_b), config.seed,
-                                    self.dist.rank, self.dist.world)
-        if len(self.sampler) == 0:
-            raise CganError(f"fewer training images than the {self.dist.world} processes: use fewer processes")
-        workers = config.workers if config.workers is not None else min(4, (os.cpu_count() or 2) // 2)
-        self.loader = DataLoader(dataset, batch_size=config.batch, sampler=self.sampler, num_workers=workers,
-                                 pin_memory=self.device.type == "cuda", persistent_workers=workers > 0)
 
-        # networks and optimisers
-        self.g_ab, self.g_ba = build_generator(self.gen_config), build_generator(self.gen_config)
-        self.d_a = init_weights(PatchDiscriminator(self.gen_config.out_channels, config.ndf, config.n_layers_d))
-        self.d_b = init_weights(PatchDiscriminator(self.gen_config.in_channels, config.ndf, config.n_layers_d))
-        # NCHW everywhere: channels_last measured slower on this CPU and on an H200 (instance norm and reflection
-        # padding dominate these networks; benchmarks/RESULTS.md). Resumed Adam moments load contiguous too, and
-        # fused Adam needs them strided like their parameters.
-        self.memory_format = torch.contiguous_format
-        for net in (self.g_ab, self.g_ba, self.d_a, self.d_b):
-            net.to(self.device, memory_format=self.memory_format)
+    def _setup_networks(self) -> None:
+        """The four networks, their optimisers, the image pools and the weight averages."""
+        config = self.config
+        self.g_ab, self.g_ba, self.d_a, self.d_b = build_cycle_networks(self.gen_config, config.ndf,
+                                                                        config.n_layers_d, self.device)
         # Fused Adam updates all parameters in one kernel, on CPUs (torch >= 2.4) as on GPUs.
         betas = (config.beta1, 0.999)
-        self.opt_g = torch.optim.Adam(self._generator_parameter_groups(), config.lr, betas, fused=True)
+        groups = generator_parameter_groups((self.g_ab, self.g_ba), config.lr, config.colour_map_lr)
+        self.opt_g = torch.optim.Adam(groups, config.lr, betas, fused=True)
         self.opt_d = torch.optim.Adam([*self.d_a.parameters(), *self.d_b.parameters()], config.lr, betas, fused=True)
+        self.raw_discriminators = CycleDiscriminators(self.d_a, self.d_b)  # outside torch.compile and DDP
         self.pool_a, self.pool_b = ImagePool(config.pool, config.seed), ImagePool(config.pool, config.seed + 1)
         self.averages = [WeightAverage(g, config.ema) for g in (self.g_ab, self.g_ba)] if config.ema else []
 
+    def _setup_progress(self) -> None:
+        """Where the run stands: a new run starts here, a resumed one overwrites it from its state."""
         self.iteration, self.epoch, self.batch_in_epoch, self.elapsed = 0, 0, 0, 0.0
         self.best: dict | None = None
         self.bad_validations = 0
         self.stop_reason = ""
         self._loss_sum, self._loss_count, self._skipped = None, 0, 0
         self._last_validated = -1
-        if resume:
-            self.run_dir = Path(resume)
-            self._load_state(load_state(self.run_dir / "state.safetensors"))
-            if self.dist.main:  # a kill during a write can leave its temporary file behind
-                for stale in self.run_dir.rglob(".*.tmp"):
-                    stale.unlink(missing_ok=True)
-        else:
-            self.run_dir = self._new_run_dir()
-        self._wrap_for_speed_and_ranks()
-        self.log = RunLog(self.run_dir, self.iteration if resume else None) if self.dist.main else None
 
-    # ----------------------------------------------------------------------------------------- setup
+    def _resume(self, run_dir: Path) -> Path:
+        """Restore everything from ``run_dir``'s state; returns ``run_dir``."""
+        self._load_state(load_state(run_dir / "state.safetensors"))
+        if self.dist.main:  # a kill during a write can leave its temporary file behind
+            for stale in run_dir.rglob(".*.tmp"):
+                stale.unlink(missing_ok=True)
+        return run_dir
+
     def _new_run_dir(self) -> Path:
         path = ""
         if self.dist.main:
@@ -200,19 +122,6 @@ class Trainer:
             path = str(run)
         return Path(distributed.share_from_main(path, self.dist))
 
-    def _wrap_for_speed_and_ranks(self) -> None:
-        generators = CycleGenerators(self.g_ab, self.g_ba)
-        discriminators = CycleDiscriminators(self.d_a, self.d_b)
-        self.raw_discriminators = discriminators
-        if self.config.compile:
-            generators, discriminators = torch.compile(generators), torch.compile(discriminators)
-        if self.dist.enabled:
-            from torch.nn.parallel import DistributedDataParallel as DDP
-
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            generators, discriminators = DDP(generators, device_ids=ids), DDP(discriminators, device_ids=ids)
-        self.generators, self.discriminators = generators, discriminators
-
     # ------------------------------------------------------------------------------------------ loop
     def fit(self) -> TrainResult:
         """Train until the epochs, --max-iters or --max-time run out, early stopping, Ctrl-C or a NaN."""
@@ -224,7 +133,7 @@ class Trainer:
                 print(f"note: {note}")
             self._print_start()
         try:
-            with self._stop_on_sigint():
+            with stop_on_interrupt(self._on_interrupt):
                 while not self.stop_reason:
                     if self.epoch >= config.total_epochs:
                         self.stop_reason = f"finished {config.total_epochs} epochs"
@@ -284,8 +193,7 @@ class Trainer:
     def train_step(self, real_a: torch.Tensor, real_b: torch.Tensor) -> torch.Tensor:
         """One optimisation step of both generators and both discriminators; returns the losses (LOSS_NAMES)."""
         config = self.config
-        real_a = real_a.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
-        real_b = real_b.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
+        real_a, real_b = real_a.to(self.device, non_blocking=True), real_b.to(self.device, non_blocking=True)
         lambda_idt = config.lambda_identity * config.lambda_cycle
 
         # generators: fool both discriminators, reconstruct through the cycle, leave own-domain images alone
@@ -348,18 +256,6 @@ class Trainer:
             self._skipped = 0
         return losses
 
-    def _generator_parameter_groups(self) -> list[dict]:
-        """The generators' parameters; the colour maps in a group of their own when --colour-map-lr is set.
-
-        One group otherwise, as before the option existed, so that saved optimiser states still resume."""
-        generators = (self.g_ab, self.g_ba)
-        if not (self.gen_config.colour_map and self.config.colour_map_lr != 1.0):
-            return [{"params": [p for g in generators for p in g.parameters()]}]
-        colour = [p for g in generators for p in g.colour_map.parameters()]
-        rest = [p for g in generators for n, p in g.named_parameters() if not n.startswith("colour_map.")]
-        return [{"params": rest}, {"params": colour, "lr": self.config.lr * self.config.colour_map_lr,
-                                   "lr_scale": self.config.colour_map_lr}]
-
     def _set_learning_rate(self) -> None:
         """Constant for --epochs, then linear decay to zero over --epochs-decay (the reference schedule)."""
         config = self.config
@@ -368,25 +264,14 @@ class Trainer:
             for group in opt.param_groups:
                 group["lr"] = config.lr * group.get("lr_scale", 1.0) * factor
 
-    @contextlib.contextmanager
-    def _stop_on_sigint(self):
-        """The first Ctrl-C finishes the current step, saves and exits; a second one aborts."""
-        def handler(signum, frame):
-            if self.stop_reason == "interrupted (Ctrl-C)":
-                raise KeyboardInterrupt
-            self.stop_reason = "interrupted (Ctrl-C)"
-            if self.dist.main:
-                print("\nCtrl-C: saving after this step (press again to abort without saving)")
-
-        try:
-            previous = signal.signal(signal.SIGINT, handler)
-        except ValueError:  # not the main thread: leave Ctrl-C alone
-            yield
-            return
-        try:
-            yield
-        finally:
-            signal.signal(signal.SIGINT, previous)
+    def _on_interrupt(self) -> bool:
+        """The first Ctrl-C finishes the current step, saves and exits; True (abort) for a second one."""
+        if self.stop_reason == INTERRUPTED:
+            return True
+        self.stop_reason = INTERRUPTED
+        if self.dist.main:
+            print("\nCtrl-C: saving after this step (press again to abort without saving)")
+        return False
 
     def _print_start(self) -> None:
         c, s = self.config, self.split

@@ -1,0 +1,106 @@
+"""``cgan train``: its flags, one per ``TrainConfig`` field, generated from one table.
+
+Defaults live in TrainConfig and are shown from there, and the choices are the ones TrainConfig
+validates against, so the flags and the library cannot disagree.
+"""
+from __future__ import annotations
+
+import click
+
+from .errors import EXIT_INTERRUPTED
+from .nets import PRESETS
+from .train.config import FAST_PROFILE, GAN_LOSSES, MONITORS, PREPROCESS, TrainConfig
+
+# (flag, click type, help); a None type is an on/off flag, "switch" a --x/--no-x pair.
+
+TRAIN_OPTIONS = [
+    ("--data", click.Path(), "Folder with trainA/ trainB/ [testA/ testB/]."),
+    ("--a", click.Path(), "Folder of domain A images (any layout, recursive)."),
+    ("--b", click.Path(), "Folder of domain B images."),
+    ("--name-a", str, "Name of domain A, stored in the model files (default: from the folder name)."),
+    ("--name-b", str, "Name of domain B."),
+    ("--out", click.Path(), "Run directory (default: runs/<a>2<b>, numbered if taken)."),
+    ("--preset", click.Choice(list(PRESETS)), "Generator preset."),
+    ("--ngf", int, "Generator filters in the first layer (default: the preset's)."),
+    ("--ndf", int, "Discriminator filters in the first layer."),
+    ("--n-layers-d", int, "PatchGAN layers (3 sees 70x70 patches)."),
+    ("--fast", None, "Settings for a useful model in minutes: "
+     + " ".join(f"--{k.replace('_', '-')}" + ("" if v is True else f" {v:g}" if isinstance(v, float) else f" {v}")
+                for k, v in FAST_PROFILE.items()) + " (each can still be given)."),
+    ("--identity-start", "switch", "Generators start as the identity mapping (resnet, mobile): no noise at first."),
+    ("--upsample", click.Choice(["transpose", "resize"]), "Upsampling: transposed conv (the paper's) or resize + conv."),
+    ("--colour-map", "switch", "Generators also learn a per-pixel colour mapping (resnet, mobile): tone curves "
+     "that depend on absolute colour."),
+    ("--size", int, "Training crop size."),
+    ("--load-size", int, "Resize before cropping (default: size * 286 / 256)."),
+    ("--preprocess", click.Choice(PREPROCESS), "Preprocessing."),
+    ("--no-flip", None, "No random horizontal flips."),
+    ("--batch", int, "Batch size."),
+    ("--epochs", int, "Epochs at the initial learning rate."),
+    ("--epochs-decay", int, "Epochs of linear decay to zero after that."),
+    ("--max-iters", int, "Stop after this many iterations in all."),
+    ("--max-time", str, "Stop after this much training time in all, e.g. 30m, 2h, 1h30m."),
+    ("--lr", float, "Adam learning rate."),
+    ("--colour-map-lr", float, "The colour map's learning rate, as a multiple of --lr."),
+    ("--beta1", float, "Adam beta1."),
+    ("--gan-loss", click.Choice(GAN_LOSSES), "Adversarial loss."),
+    ("--lambda-cycle", float, "Weight of the cycle-consistency loss."),
+    ("--lambda-identity", float, "Weight of the identity loss, relative to --lambda-cycle (0 turns it off)."),
+    ("--pool", int, "Size of the fake-image history pool (0 turns it off)."),
+    ("--ema", float, "Validate and save a moving average of the generator weights with this decay, e.g. 0.999."),
+    ("--compile", None, "torch.compile the networks (slow start, faster steps)."),
+    ("--workers", int, "Data-loading processes (default: half the CPU cores, at most 4)."),
+    ("--device", str, "auto, cpu, cuda or cuda:N."),
+    ("--val-truth", click.Path(), "Paired ground truth for the A validation images (same names): adds PSNR and SSIM."),
+    ("--val-fraction", float, "Fraction held out for validation when there is no testA/ testB/."),
+    ("--val-images", int, "Validation images per domain."),
+    ("--val-size", int, "Side of the validation views (default: --size)."),
+    ("--patience", int, "Stop after this many validations without improvement (0: never)."),
+    ("--monitor", click.Choice(list(MONITORS)),
+     "Validation metric for best/ and early stopping (default: psnr with --val-truth, else cycle_l1)."),
+    ("--save-every", int, "Also save every N iterations (0: at epoch ends only)."),
+    ("--log-every", int, "Iterations between logged losses."),
+    ("--seed", int, "Random seed (initialisation, data order, crops, pools)."),
+]
+
+
+def _train_options(command):
+    from dataclasses import fields
+
+    defaults = {f.name: f.default for f in fields(TrainConfig)}
+    for flag, kind, text in reversed(TRAIN_OPTIONS):
+        name = flag[2:].replace("-", "_")
+        shown = f" [default: {defaults[name]}]" if defaults.get(name) not in (None, False) else ""
+        if kind is None:
+            command = click.option(flag, name, is_flag=True, default=None, help=text)(command)
+        elif kind == "switch":  # --x/--no-x, so that a profile's choice can be undone
+            command = click.option(f"{flag}/--no-{flag[2:]}", name, default=None, help=text + shown)(command)
+        else:
+            command = click.option(flag, name, type=kind, default=None, help=text + shown)(command)
+    return command
+
+
+@click.command()
+@_train_options
+@click.option("--amp/--no-amp", "amp", default=None,
+              help="Mixed precision: bf16 on CPUs that support it, fp16 on CUDA [default: on].")
+@click.option("--config", "config_file", type=click.Path(), help="YAML file of options; flags override it.")
+@click.option("--resume", type=click.Path(), help="Continue a run directory exactly where it stopped.")
+def train(config_file: str | None, resume: str | None, **options) -> int:
+    """Train a CycleGAN on two folders of unpaired images.
+
+    Writes a run directory: config.yaml, metrics.jsonl, samples/ (grids), tb/ (TensorBoard),
+    loss_curves.png, G_AtoB.safetensors and G_BtoA.safetensors (latest), best/, and the resume state.
+    Ctrl-C saves and exits; --resume continues.
+
+    \b
+    Examples:
+      cgan train --a tom/ --b jerry/ --preset resnet6 --ngf 32 --size 64 --max-iters 200
+      cgan train --data horse2zebra/ --max-time 2h --patience 5
+      cgan train --resume runs/tom2jerry --max-iters 400
+      torchrun --nproc-per-node 2 -m cgan train --data horse2zebra/
+    """
+    from .train import train as run_training
+
+    result = run_training(resume=resume, config_file=config_file, **options)
+    return EXIT_INTERRUPTED if result.stop_reason.startswith("interrupted") else 0

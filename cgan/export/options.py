@@ -1,0 +1,55 @@
+"""What an export writes, as named fields passed from the CLI to ``export_onnx`` and ``build_engine``."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from ..errors import CganError
+from ..modelfile import check_direction
+from ..precision import EXPORT_PRECISIONS, check_precision
+
+DEFAULT_OPSET = 18  # the dynamo exporter's lowest working opset; TensorRT 10+ and ONNX Runtime parse it
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """The ONNX file: which generator, opset, precision, fixed or dynamic dimensions, and its checks."""
+
+    direction: str = "AtoB"  # the generator of a run directory to export
+    opset: int = DEFAULT_OPSET
+    precision: str = "fp32"  # fp16 keeps inputs, outputs and instance norm in fp32
+    batch: int | None = None  # a fixed batch size; None: dynamic
+    size: tuple[int, int] | None = None  # a fixed (height, width); None: dynamic
+    simplify: bool = True  # fold constants with onnxslim
+    verify: bool = True  # run the file against PyTorch; fail and write nothing above tolerance
+    verify_shapes: tuple[tuple[int, ...], ...] | None = None  # NCHW shapes to verify at; None: the defaults
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        check_direction(self.direction)
+        check_precision(self.precision, EXPORT_PRECISIONS, "ONNX export")
+        if self.opset < DEFAULT_OPSET:
+            raise CganError(f"--opset {self.opset} is too low: the exporter needs {DEFAULT_OPSET} or higher")
+        if self.batch is not None and self.batch < 1:
+            raise CganError("--batch must be at least 1 (or dynamic)")
+        if self.verify_shapes is not None:  # lists from callers become tuples: the options stay hashable
+            object.__setattr__(self, "verify_shapes", tuple(tuple(s) for s in self.verify_shapes))
+
+    def replace(self, **changes) -> "ExportOptions":
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """The TensorRT build: its optimisation profile (NxCxHxW text; None: the defaults), workspace and cache."""
+
+    min_shape: str | None = None
+    opt_shape: str | None = None
+    max_shape: str | None = None
+    workspace_gb: float = 4.0
+    timing_cache: str | None = None  # a file read before the build and updated after it
+
+
+def export_options(options: ExportOptions | None = None, **fields) -> ExportOptions:
+    """``options`` (default: the defaults) with ``fields`` changed: ``export_options(precision="fp16")``."""
+    return (options or ExportOptions()).replace(**fields) if fields else (options or ExportOptions())

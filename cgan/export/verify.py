@@ -1,0 +1,70 @@
+"""Verification, part of every export: the exported file against PyTorch fp32 on the same random inputs.
+
+ONNX Runtime and TensorRT use the same comparison and the same rule: any error above the
+precision's tolerance (or not finite) fails the export, which then leaves no file.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ..errors import CganError
+
+
+@dataclasses.dataclass
+class ShapeCheck:
+    shape: tuple[int, ...]
+    max_abs_error: float
+    mean_abs_error: float
+
+    def text(self) -> str:
+        return (f"  verified {'x'.join(map(str, self.shape)):>14}: max |error| {self.max_abs_error:.2e}, "
+                f"mean {self.mean_abs_error:.2e}")
+
+
+@dataclasses.dataclass
+class ExportReport:
+    path: Path
+    precision: str
+    opset: int
+    tolerance: float
+    checks: list[ShapeCheck]
+    seconds: float
+
+    def lines(self) -> list[str]:
+        return [check.text() for check in self.checks]
+
+
+def compare_with_pytorch(run: Callable[[torch.Tensor], np.ndarray], net: torch.nn.Module,
+                         shapes: list[tuple[int, ...]], seed: int = 0,
+                         on_check: Callable[[ShapeCheck], None] | None = None) -> list[ShapeCheck]:
+    """``run`` (an exported model: NCHW float32 tensor in, array out) against PyTorch fp32 on the same
+    random inputs in [-1, 1]; the error per shape."""
+    generator = torch.Generator().manual_seed(seed)
+    checks = []
+    for shape in shapes:
+        x = torch.rand(shape, generator=generator) * 2 - 1
+        with torch.no_grad():
+            expected = net(x).numpy()
+        got = np.asarray(run(x), dtype=np.float32)
+        if got.shape != expected.shape:
+            raise CganError(f"verification failed: output shape {got.shape} != PyTorch {expected.shape}")
+        error = np.abs(got - expected)
+        checks.append(ShapeCheck(tuple(shape), float(error.max()), float(error.mean())))
+        if on_check:
+            on_check(checks[-1])
+    return checks
+
+
+def require_within(checks: list[ShapeCheck], tolerance: float, precision: str, runtime: str) -> None:
+    """Raise the export's failure unless every check is finite and within ``tolerance``."""
+    worst = max((c.max_abs_error for c in checks), default=0.0)
+    if worst > tolerance or not math.isfinite(worst):
+        table = "; ".join(f"{'x'.join(map(str, c.shape))}: {c.max_abs_error:.2e}" for c in checks)
+        raise CganError(f"verification failed: {runtime} differs from PyTorch by up to {worst:.2e} "
+                        f"(tolerance {tolerance:.0e} for {precision}; {table}); nothing written")

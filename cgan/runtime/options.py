@@ -1,0 +1,64 @@
+"""How the runtime runs a model and what it does around it, as named fields passed from the CLI down.
+
+``RuntimeOptions`` reaches the Translator and its backend; ``FrameOptions`` reaches the
+pipeline. Both check their values when made, so a bad value fails before any file is opened.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from ..devices import check_device_name
+from ..errors import CganError
+from ..modelfile import check_direction
+from ..precision import HALF, PRECISIONS
+
+ORT_PROVIDER_NAMES = ("tensorrt", "cuda", "cpu")
+
+
+@dataclass(frozen=True)
+class RuntimeOptions:
+    """Which generator runs, where, in what precision, how many frames per call and at what size."""
+
+    direction: str = "AtoB"  # the generator of a run directory to use
+    device: str = "auto"  # auto, cpu, cuda or cuda:N
+    precision: str | None = None  # fp32, fp16, bf16, int8, or half (the device's fast reduced precision)
+    provider: str | None = None  # ONNX Runtime execution provider (tensorrt, cuda, cpu); None: the best installed
+    batch: int = 1  # frames per model call
+    imgsz: int | None = None  # scale the long side to this before translating
+    keep_imgsz: bool = False  # with imgsz: keep the output at that size
+    cuda_graphs: bool = True  # PyTorch on CUDA: replay the network as a CUDA graph per input shape
+
+    def __post_init__(self) -> None:
+        check_direction(self.direction)
+        check_device_name(self.device)
+        if self.precision is not None and self.precision not in (*PRECISIONS, HALF):
+            raise CganError(f"unknown precision {self.precision!r}: choose one of {', '.join(PRECISIONS)} or {HALF}")
+        if self.provider is not None and self.provider not in ORT_PROVIDER_NAMES:
+            raise CganError(f"unknown provider {self.provider!r}: choose one of {', '.join(ORT_PROVIDER_NAMES)}")
+        if self.batch < 1:
+            raise CganError("--batch must be at least 1")
+        if self.imgsz is not None and self.imgsz < 1:
+            raise CganError("--imgsz must be at least 1")
+
+    def replace(self, **changes) -> "RuntimeOptions":
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class FrameOptions:
+    """What the pipeline does with each translated frame besides handing it to the sinks."""
+
+    side_by_side: bool = False  # write input | output next to each other
+    temporal: bool = False  # smooth flicker between consecutive frames
+    max_frames: int | None = None  # stop after this many frames
+    progress: bool = True  # a progress bar on stderr
+
+    def __post_init__(self) -> None:
+        if self.max_frames is not None and self.max_frames < 1:
+            raise CganError("--max-frames must be at least 1")
+
+
+def runtime_options(options: RuntimeOptions | None = None, **fields) -> RuntimeOptions:
+    """``options`` (default: the defaults) with ``fields`` changed: ``runtime_options(batch=4, device="cpu")``."""
+    return (options or RuntimeOptions()).replace(**fields) if fields else (options or RuntimeOptions())

@@ -1,0 +1,31 @@
+"""What a caller of training sees: hooks into the loop, and how a run ended."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .trainer import Trainer
+
+
+class Callback:
+    """Hooks into training; subclass and override what you need. Set ``trainer.stop_reason`` to stop."""
+
+    def on_step_end(self, trainer: "Trainer", losses: dict | None) -> None:
+        """After every step; ``losses`` (averages since the last log) only on logging steps, else None."""
+
+    def on_validation(self, trainer: "Trainer", metrics: dict) -> None:
+        """After every validation, with its metrics."""
+
+    def on_epoch_end(self, trainer: "Trainer") -> None:
+        """After every completed epoch (after its validation and checkpoint)."""
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    iterations: int
+    epochs: int
+    stop_reason: str
+    best: dict | None  # the best validation record by the monitored metric
