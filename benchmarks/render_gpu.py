@@ -1,0 +1,100 @@
+"""The GPU sections of RESULTS.md, from the ``gpu`` part of ``results/all.json`` (``benchmarks/gpu_checks.sh``
+on a GPU machine, merged with ``run_all.py --merge``)."""
+from __future__ import annotations
+
+from cgan.bench.inference import format_table
+
+
+def gpu_sections(g: dict) -> list[str]:
+    return [*gpu_inference(g), *gpu_profile(g.get("profile")), *gpu_training(g)]
+
+
+def pipeline_table(pipelines: list[dict]) -> list[str]:
+    lines = ["| backend | clip | model alone (fps) | pipeline (fps) | pipeline / model |", "|---|---|---|---|---|"]
+    for p in pipelines:
+        lines.append(f"| {p['backend']} | {p['clip']} | {p['raw_model_fps']:.2f} | {p['pipeline_fps']:.2f} | "
+                     f"**{p['ratio']:.2f}** |")
+    return lines
+
+
+def gpu_inference(g: dict) -> list[str]:
+    m = g["machine"]
+    ratios = [p["ratio"] for p in g["pipeline"]]
+    return [
+        "",
+        f"## GPU: {m['gpu']}",
+        "",
+        f"Host: {m['cpu']}, {m['cores']} cores; " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ". "
+        "Measured ceilings (matrix multiply): " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in
+                                                            g["ceilings_gflops"].items() if k.startswith("cuda")) + ".",
+        "",
+        "### Inference: resnet9 ngf 64, against PyTorch CUDA fp32 eager",
+        "",
+        "Each call includes the host-to-GPU copy of the batch and the copy of the result back, as in the",
+        "runtime. Peak MB is GPU memory. fp32 rows run convolutions on TF32 tensor cores (PyTorch's default),",
+        "so their % of peak (against the plain fp32 matmul ceiling) can exceed 100%. The first row's peak memory",
+        "is cuDNN's workspace while it times its algorithms for a new shape (cudnn.benchmark).",
+        "",
+        format_table(g["rows"]),
+        "",
+        "Backends not available there: " + ("; ".join(f"{k} ({v})" for k, v in g["skipped"].items()) or "none") + ".",
+        "",
+        "### Video pipeline on the GPU (resnet9 ngf 64, batch 1)",
+        "",
+        *pipeline_table(g["pipeline"]),
+        "",
+        "Here the host side, not the GPU, sets the pace: decoding, padding and normalising, then cropping and",
+        "encoding 720p frames (one reader and one writer thread) keep up with "
+        f"{min(ratios):.2f} to {max(ratios):.2f} of the model's rate.",
+    ]
+
+
+def gpu_profile(p: dict | None) -> list[str]:
+    if not p:
+        return []
+    lines = [
+        "",
+        f"### Where a 720p call's GPU time goes (`benchmarks/gpu_profile.py`, {p['gflop']:.0f} GFLOP per call)",
+        "",
+        "Model alone (input already on the GPU), CUDA-event medians:",
+        "",
+        "| precision and layout | eager (ms) | CUDA graph (ms) | TFLOP/s |",
+        "|---|---|---|---|",
+    ]
+    for name, v in p["variants"].items():
+        lines.append(f"| {name} | {v['eager_ms']:.2f} | {v['graph_ms']:.2f} | {v['tflops_graph']:.0f} |")
+    lines += [
+        "",
+        f"Transfers of the fp32 frame: upload {p['upload_pageable_ms']:.2f} ms from pageable memory "
+        f"({p['upload_pinned_ms']:.2f} ms pinned), download {p['download_ms']:.2f} ms.",
+        f"Kernels of {p['profiled']}, share of GPU time:",
+        "",
+        "| share | calls per image | kernel |",
+        "|---|---|---|",
+    ]
+    for k in p["kernels"][:8]:
+        lines.append(f"| {100 * k['share']:.1f}% | {k['calls_per_image']:g} | `{k['name'][:70]}` |")
+    return lines + [
+        "",
+        "Instance normalisation (the two batch_norm kernels) and reflection padding, both memory-bound, take",
+        "more GPU time than the convolutions, and cuDNN converts layouts around its fp16 convolutions. With",
+        "channels_last tensors the whole call is slower still (table above), so the runtime and the trainer",
+        "keep NCHW on GPUs. Fusing normalisation, activation and padding (TensorRT, or torch.compile) is where",
+        "the remaining speed is.",
+    ]
+
+
+def gpu_training(g: dict) -> list[str]:
+    lines = [
+        "",
+        "### Training speed on the GPU: cgan's step (fp16 autocast, gradient scaling, fused Adam) in both memory",
+        "layouts, against the textbook fp32 eager NCHW step (PyTorch's default Adam)",
+        "",
+        "| config | batch | textbook fp32 (s/iter) | cgan (s/iter) | cgan precision | cgan layout | speed-up |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for t in g["training"]:
+        lines.append(f"| {t['preset']} ngf {t['ngf']}, {t['size']}x{t['size']} | {t['batch']} | "
+                     f"{t['textbook_s_per_iter']:.4f} | {t['cgan_s_per_iter']:.4f} | {t['cgan_precision']} | "
+                     f"{t.get('layout', 'NHWC')} | **{t['speedup']:.2f}x** |")
+    return lines
