@@ -14,6 +14,7 @@ import click
 from . import __version__
 from .errors import EXIT_INTERRUPTED, EXIT_USER_ERROR, CganError
 from .precision import EXPORT_PRECISIONS, TORCH_PRECISIONS, precision_from_flags
+from .runtime.options import BACKEND_NAMES, PERFORMANCE_MODES
 
 
 class CganGroup(click.Group):
@@ -222,6 +223,9 @@ def export(model: str, out: str | None, precision: str | None, fp16: bool, trt: 
 
 HALF_OPTION = click.option("--half", is_flag=True,
                            help="Short for --precision half: fp16 on CUDA, bf16 on CPUs with bf16 instructions.")
+BACKEND_OPTION = click.option("--backend", type=click.Choice(BACKEND_NAMES), default="auto", show_default=True,
+                              help="What runs the model; auto: from the file (OpenVINO for .onnx on CPUs where "
+                                   "installed, else ONNX Runtime).")
 
 
 @cli.command()
@@ -233,10 +237,14 @@ HALF_OPTION = click.option("--half", is_flag=True,
 @click.option("--batch", type=click.IntRange(1), default=1, show_default=True, help="Frames per model call.")
 @HALF_OPTION
 @click.option("--precision", type=click.Choice(TORCH_PRECISIONS), default=None,
-              help="PyTorch backend precision (ONNX and engines keep the precision they were exported in).")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+              help="PyTorch's, and OpenVINO's on float graphs (ONNX Runtime and engines keep the exported one).")
+@BACKEND_OPTION
+@click.option("--device", default="auto", show_default=True,
+              help="auto, cpu, cuda or cuda:N (openvino:GPU or openvino:NPU with --backend openvino).")
 @click.option("--provider", type=click.Choice(["tensorrt", "cuda", "cpu"]), default=None,
               help="ONNX Runtime execution provider [default: the best installed].")
+@click.option("--performance", type=click.Choice(PERFORMANCE_MODES), default="latency", show_default=True,
+              help="OpenVINO: one request per batch, or a batch's images as parallel requests.")
 @click.option("--imgsz", type=click.IntRange(1), default=None, help="Scale the long side to N before translating.")
 @click.option("--keep-imgsz", is_flag=True, help="With --imgsz, keep the output at that size (no scaling back).")
 @click.option("--temporal", is_flag=True, help="Reduce frame-to-frame flicker in video (optical-flow blending).")
@@ -274,7 +282,9 @@ def translate(model: str, source: str, out: str | None, half: bool, precision: s
 @click.option("--record", type=click.Path(), default=None, help="Also save what is shown to this video file.")
 @click.option("--side-by-side", is_flag=True, help="Show input | output.")
 @DIRECTION
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@BACKEND_OPTION
+@click.option("--device", default="auto", show_default=True,
+              help="auto, cpu, cuda or cuda:N (openvino:GPU or openvino:NPU with --backend openvino).")
 @click.option("--max-frames", type=click.IntRange(1), default=None, help="Stop after N frames.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --record file.")
 def webcam(model: str, camera: str, size: tuple[int, int] | None, half: bool, record: str | None,
@@ -299,7 +309,7 @@ def webcam(model: str, camera: str, size: tuple[int, int] | None, half: bool, re
 
 @cli.command()
 @click.option("--model", required=True, type=click.Path(), help="A run directory or .safetensors model file.")
-@click.option("--backends", default="torch,onnxruntime,tensorrt", show_default=True,
+@click.option("--backends", default="torch,onnxruntime,openvino,tensorrt", show_default=True,
               help="Backends to measure; those not available here are listed as skipped.")
 @click.option("--sizes", default="256,512,720p,1080p", show_default=True, help="256, 512, 720p, 1080p or HxW.")
 @click.option("--batch", "batches", default="1,4", show_default=True, help="Batch sizes.")

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from .errors import CganError
 
-DEVICE_NAMES = "auto, cpu, cuda or cuda:N"
+DEVICE_NAMES = "auto, cpu, cuda or cuda:N (or openvino:GPU, openvino:NPU with --backend openvino)"
 
 
 def check_device_name(name: str) -> str:
     """``name`` if it is a device cgan knows (without looking for the device itself), else a CganError."""
     index = name[5:] if name.startswith("cuda:") else "0"
-    if name not in ("auto", "cpu", "cuda") and not (name.startswith("cuda:") and index.isdigit()):
+    openvino = name.startswith("openvino:") and len(name) > len("openvino:")
+    if name not in ("auto", "cpu", "cuda") and not (name.startswith("cuda:") and index.isdigit()) and not openvino:
         raise CganError(f"unknown --device {name!r}: choose {DEVICE_NAMES}")
     return name
 
@@ -27,6 +28,8 @@ def device_kind(name: str) -> str:
     import torch
 
     check_device_name(name)
+    if name.startswith("openvino:"):
+        raise CganError(f"--device {name} is an OpenVINO device: it needs --backend openvino and an .onnx model")
     if name == "cpu" or (name == "auto" and not torch.cuda.is_available()):
         return "cpu"
     if not torch.cuda.is_available():

@@ -57,7 +57,7 @@ def test_machine_description():
 
 
 def test_benchmark_rows_against_torch_fp32(tiny):
-    result = benchmark(str(tiny), backends=["torch", "onnxruntime", "tensorrt"], sizes="32", batches=[1, 2],
+    result = benchmark(str(tiny), backends=["torch", "onnxruntime", "openvino", "tensorrt"], sizes="32", batches=[1, 2],
                        pipeline=False, max_seconds=0.2, device="cpu")
     rows = result["rows"]
     assert {r["backend"] for r in rows} >= {"torch eager", "onnxruntime cpu"}
@@ -66,6 +66,9 @@ def test_benchmark_rows_against_torch_fp32(tiny):
     assert all(r["speedup"] == 1.0 and r["psnr_vs_fp32"] is None for r in first)
     onnx = [r for r in rows if r["backend"] == "onnxruntime cpu"]
     assert all(r["psnr_vs_fp32"] > 60 for r in onnx)  # the same arithmetic, up to float rounding
+    openvino = [r for r in rows if r["backend"] == "openvino cpu"]
+    assert "openvino" in result["skipped"] or {r["precision"] for r in openvino} >= {"fp32"}
+    assert all(r["psnr_vs_fp32"] > (60 if r["precision"] == "fp32" else 35) for r in openvino)
     assert "tensorrt" in result["skipped"]
     assert "| torch eager | fp32 |" in format_table(rows)
 

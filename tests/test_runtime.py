@@ -324,3 +324,44 @@ def test_sources_sinks_and_backends_satisfy_their_protocols(models, tmp_path):
     options = RuntimeOptions(device="cpu")
     backends = [TorchBackend(models["torch"], options), OnnxBackend(models["onnx"], options)]
     assert all(isinstance(backend, Backend) and backend.precision == "fp32" for backend in backends)
+
+
+def test_openvino_runs_exported_and_model_files_and_agrees_with_pytorch(models, tmp_path, monkeypatch):
+    pytest.importorskip("openvino")
+    from cgan.runtime.backends import choose_backend
+    from cgan.runtime.options import RuntimeOptions
+
+    monkeypatch.setenv("CGAN_CACHE", str(tmp_path / "cache"))
+    image = np.random.default_rng(3).integers(0, 255, (40, 52, 3), dtype=np.uint8)
+    exact = Translator(models["torch"], device="cpu")(image).astype(int)
+    assert choose_backend(models["onnx"], RuntimeOptions(device="cpu")) == "openvino"  # auto, on a CPU
+    assert choose_backend(models["onnx"], RuntimeOptions(provider="cpu", backend="onnxruntime")) == "onnxruntime"
+    for model in (models["onnx"], models["torch"]):
+        translator = Translator(model, backend="openvino", device="cpu")
+        assert translator.backend.name == "openvino" and translator.backend.precision == "fp32"
+        assert np.abs(translator(image).astype(int) - exact).max() <= 1
+    assert list((tmp_path / "cache" / "openvino").iterdir())  # compiled once, kept for the next start
+
+
+def test_openvino_throughput_mode_keeps_the_order_of_a_batch(models):
+    pytest.importorskip("openvino")
+    images = [np.random.default_rng(i).integers(0, 255, (24, 32, 3), dtype=np.uint8) for i in range(5)]
+    one_by_one = [Translator(models["onnx"], backend="openvino", device="cpu")(im) for im in images]
+    batched = Translator(models["onnx"], backend="openvino", device="cpu", performance="throughput",
+                         batch=5).translate(images)
+    assert all(np.abs(a.astype(int) - b.astype(int)).max() <= 1 for a, b in zip(one_by_one, batched))
+
+
+def test_a_backend_that_cannot_run_the_file_is_refused(models):
+    from cgan.runtime.backends import choose_backend
+    from cgan.runtime.options import RuntimeOptions
+
+    with pytest.raises(CganError, match="--backend torch cannot run an .onnx file: choose one of onnxruntime, openvino"):
+        choose_backend(models["onnx"], RuntimeOptions(backend="torch"))
+    with pytest.raises(CganError, match="--backend tensorrt cannot run a model file.*cgan export"):
+        choose_backend(models["torch"], RuntimeOptions(backend="tensorrt"))
+    with pytest.raises(CganError, match="OpenVINO device"):
+        Translator(models["torch"], device="openvino:GPU")
+    if pytest.importorskip("openvino"):
+        with pytest.raises(CganError, match="OpenVINO has no NPU device here"):
+            Translator(models["onnx"], backend="openvino", device="openvino:NPU")

@@ -24,7 +24,7 @@ from ..nets import count_macs
 from .machine import PeakMemory, ceilings, describe_machine
 
 SIZES = {"256": (256, 256), "512": (512, 512), "720p": (720, 1280), "1080p": (1080, 1920)}
-BACKENDS = ("torch", "onnxruntime", "tensorrt")
+BACKENDS = ("torch", "onnxruntime", "openvino", "tensorrt")
 
 
 @dataclasses.dataclass
@@ -82,52 +82,92 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
 def _candidates(model: str, backends: list[str], half: bool, device: str, workdir: Path) -> tuple[list, dict]:
     """(label, precision, factory) for every backend variant available on ``device``, and why others were
     skipped. The first is the baseline: PyTorch fp32 eager on that device."""
-    from ..export import EngineOptions, ExportOptions, build_engine, export_onnx
-    from ..runtime.backends import ORT_PROVIDERS, OnnxBackend, TensorRTBackend, TorchBackend
+    found: list = []
+    skipped: dict = {}
+    for name, add in (("torch", _torch_variants), ("onnxruntime", _onnxruntime_variants),
+                      ("openvino", _openvino_variants), ("tensorrt", _tensorrt_variants)):
+        if name in backends:
+            add(model, half, device, workdir, found, skipped)
+    return found, skipped
+
+
+def _opener(backend_class, path, device: str, **fields) -> Callable:
+    """A factory: backends are opened one at a time, when measured."""
     from ..runtime.options import RuntimeOptions
 
-    cuda = device == "cuda"
-    found, skipped = [], {}
+    return lambda: backend_class(path, RuntimeOptions(device=device, **fields))
 
-    def run_as(backend, path, **fields):  # a factory: backends are opened one at a time, when measured
-        return lambda: backend(path, RuntimeOptions(device=device, **fields))
 
-    if "torch" in backends:
-        if cuda:
-            for precision in ("fp32", "fp16") if half else ("fp32",):
-                found.append(("torch cuda eager", precision, run_as(TorchBackend, model, precision=precision,
-                                                                    cuda_graphs=False)))
-                found.append(("torch cuda graphs", precision, run_as(TorchBackend, model, precision=precision)))
-        else:
-            found.append(("torch eager", "fp32", run_as(TorchBackend, model, precision="fp32")))
-            if half and cpu_has_fast_bf16():
-                found.append(("torch", "bf16", run_as(TorchBackend, model, precision="bf16")))
-    if "onnxruntime" in backends:
-        import onnxruntime as ort
+def _onnx_file(model: str, workdir: Path, precision: str = "fp32") -> Path:
+    """The model exported once (unverified: the benchmark compares every output with PyTorch fp32 itself)."""
+    from ..export import export_onnx
 
-        onnx32, _ = export_onnx(model, workdir / "m.onnx", verify=False)
-        if not cuda:
-            found.append(("onnxruntime cpu", "fp32", run_as(OnnxBackend, onnx32, provider="cpu")))
-        for provider in ("cuda", "tensorrt") if cuda else ():
-            if ORT_PROVIDERS[provider] in ort.get_available_providers():
-                found.append((f"onnxruntime {provider}", "fp32", run_as(OnnxBackend, onnx32, provider=provider)))
-                if half:
-                    onnx16, _ = export_onnx(model, workdir / "m16.onnx", precision="fp16", verify=False, overwrite=True)
-                    found.append((f"onnxruntime {provider}", "fp16", run_as(OnnxBackend, onnx16, provider=provider)))
-            else:
-                skipped[f"onnxruntime {provider}"] = "needs onnxruntime-gpu"
-    if "tensorrt" in backends and not cuda:
+    path = workdir / f"m_{precision}.onnx"
+    if not path.exists():
+        export_onnx(model, path, precision=precision, verify=False)
+    return path
+
+
+def _torch_variants(model, half, device, workdir, found, skipped) -> None:
+    from ..runtime.backends import TorchBackend
+
+    if device == "cuda":
+        for precision in ("fp32", "fp16") if half else ("fp32",):
+            found.append(("torch cuda eager", precision, _opener(TorchBackend, model, device, precision=precision,
+                                                                 cuda_graphs=False)))
+            found.append(("torch cuda graphs", precision, _opener(TorchBackend, model, device, precision=precision)))
+        return
+    found.append(("torch eager", "fp32", _opener(TorchBackend, model, device, precision="fp32")))
+    if half and cpu_has_fast_bf16():
+        found.append(("torch", "bf16", _opener(TorchBackend, model, device, precision="bf16")))
+
+
+def _onnxruntime_variants(model, half, device, workdir, found, skipped) -> None:
+    import onnxruntime as ort
+
+    from ..runtime.backends import ORT_PROVIDERS, OnnxBackend
+
+    if device != "cuda":
+        found.append(("onnxruntime cpu", "fp32", _opener(OnnxBackend, _onnx_file(model, workdir), device,
+                                                          provider="cpu")))
+        return
+    for provider in ("cuda", "tensorrt"):
+        if ORT_PROVIDERS[provider] not in ort.get_available_providers():
+            skipped[f"onnxruntime {provider}"] = "needs onnxruntime-gpu"
+            continue
+        for precision in ("fp32", "fp16") if half else ("fp32",):
+            found.append((f"onnxruntime {provider}", precision,
+                          _opener(OnnxBackend, _onnx_file(model, workdir, precision), device, provider=provider)))
+
+
+def _openvino_variants(model, half, device, workdir, found, skipped) -> None:
+    from ..runtime.openvino_backend import OpenVinoBackend, openvino_available
+
+    if device == "cuda":
+        skipped["openvino"] = "runs on CPUs (and Intel GPUs and NPUs): measure it with --device cpu"
+    elif not openvino_available():
+        skipped["openvino"] = 'not installed: pip install "cgan[openvino]"'
+    else:
+        for precision in ("fp32", "bf16") if half and cpu_has_fast_bf16() else ("fp32",):
+            found.append(("openvino cpu", precision, _opener(OpenVinoBackend, _onnx_file(model, workdir), "cpu",
+                                                             backend="openvino", precision=precision)))
+
+
+def _tensorrt_variants(model, half, device, workdir, found, skipped) -> None:
+    from ..export import EngineOptions, ExportOptions, build_engine
+    from ..runtime.backends import TensorRTBackend
+
+    if device != "cuda":
         skipped["tensorrt"] = "needs a CUDA GPU"
-    elif "tensorrt" in backends:
-        try:
-            for precision in ("fp32", "fp16"):
-                engine, _ = build_engine(model, workdir / f"m_{precision}.engine",
-                                         ExportOptions(precision=precision, verify=False, overwrite=True),
-                                         EngineOptions(max_shape="4x3x1088x1920"))
-                found.append(("tensorrt", precision, run_as(TensorRTBackend, engine)))
-        except CganError as e:
-            skipped["tensorrt"] = str(e)
-    return found, skipped
+        return
+    try:
+        for precision in ("fp32", "fp16"):
+            engine, _ = build_engine(model, workdir / f"m_{precision}.engine",
+                                     ExportOptions(precision=precision, verify=False, overwrite=True),
+                                     EngineOptions(max_shape="4x3x1088x1920"))
+            found.append(("tensorrt", precision, _opener(TensorRTBackend, engine, device)))
+    except CganError as e:
+        skipped["tensorrt"] = str(e)
 
 
 def _measure(backend, x: np.ndarray, max_seconds: float, device: str) -> tuple[float, tuple, float | None, np.ndarray]:

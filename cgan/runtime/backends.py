@@ -153,13 +153,44 @@ class TensorRTBackend:
         return self.engine.run(torch.from_numpy(batch)).float().cpu().numpy()
 
 
-def open_backend(model: str | os.PathLike, options: RuntimeOptions | None = None) -> Backend:
-    """The backend the model file implies: ``.onnx`` -> ONNX Runtime, ``.engine``/``.plan`` -> TensorRT,
-    a ``.safetensors`` file or run directory -> PyTorch."""
-    options = options or RuntimeOptions()
+EXPORTED_SUFFIXES = {".onnx": ("onnxruntime", "openvino"), ".engine": ("tensorrt",), ".plan": ("tensorrt",)}
+
+
+def choose_backend(model: str | os.PathLike, options: RuntimeOptions) -> str:
+    """The backend that runs ``model``: the one named, if it can run that file, else the file's own.
+
+    For an ``.onnx`` file, ``auto`` takes OpenVINO where it is installed and the model runs on the CPU
+    (measured faster than ONNX Runtime's CPU provider: benchmarks/RESULTS.md), else ONNX Runtime.
+    """
     suffix = Path(model).suffix.lower()
-    if suffix == ".onnx":
+    runs = EXPORTED_SUFFIXES.get(suffix, ("torch", "openvino"))  # a model file or run directory
+    if options.backend != "auto":
+        if options.backend not in runs:
+            kind = f"an {suffix} file" if suffix in EXPORTED_SUFFIXES else "a model file"
+            raise CganError(f"--backend {options.backend} cannot run {kind}: choose one of {', '.join(runs)}"
+                            + (" (or export it: cgan export)" if suffix not in EXPORTED_SUFFIXES else ""))
+        return options.backend
+    if suffix != ".onnx":
+        return runs[0]
+    from .openvino_backend import openvino_available
+
+    on_cpu = options.provider in (None, "cpu") and not options.device.startswith("cuda") and not (
+        options.device == "auto" and torch.cuda.is_available())
+    return "openvino" if on_cpu and openvino_available() else "onnxruntime"
+
+
+def open_backend(model: str | os.PathLike, options: RuntimeOptions | None = None) -> Backend:
+    """The backend for ``model`` (see ``choose_backend``): ``.onnx`` -> OpenVINO or ONNX Runtime,
+    ``.engine``/``.plan`` -> TensorRT, a ``.safetensors`` file or run directory -> PyTorch."""
+    options = options or RuntimeOptions()
+    backend = choose_backend(model, options)
+    if backend == "onnxruntime":
         return OnnxBackend(model, options)
-    if suffix in (".engine", ".plan"):
+    if backend == "tensorrt":
         return TensorRTBackend(model, options)
+    if backend == "openvino":
+        from .openvino_backend import OpenVinoBackend
+
+        suffix = Path(model).suffix.lower()
+        return OpenVinoBackend(model if suffix == ".onnx" else resolve_model_path(model, options.direction), options)
     return TorchBackend(resolve_model_path(model, options.direction), options)

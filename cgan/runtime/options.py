@@ -14,6 +14,8 @@ from ..modelfile import check_direction
 from ..precision import HALF, PRECISIONS
 
 ORT_PROVIDER_NAMES = ("tensorrt", "cuda", "cpu")
+BACKEND_NAMES = ("auto", "torch", "onnxruntime", "openvino", "tensorrt")
+PERFORMANCE_MODES = ("latency", "throughput")
 
 
 @dataclass(frozen=True)
@@ -21,16 +23,22 @@ class RuntimeOptions:
     """Which generator runs, where, in what precision, how many frames per call and at what size."""
 
     direction: str = "AtoB"  # the generator of a run directory to use
-    device: str = "auto"  # auto, cpu, cuda or cuda:N
+    backend: str = "auto"  # auto: from the file (and OpenVINO for .onnx on CPUs where installed), or one named
+    device: str = "auto"  # auto, cpu, cuda, cuda:N, or openvino:GPU / openvino:NPU
     precision: str | None = None  # fp32, fp16, bf16, int8, or half (the device's fast reduced precision)
     provider: str | None = None  # ONNX Runtime execution provider (tensorrt, cuda, cpu); None: the best installed
     batch: int = 1  # frames per model call
     imgsz: int | None = None  # scale the long side to this before translating
     keep_imgsz: bool = False  # with imgsz: keep the output at that size
     cuda_graphs: bool = True  # PyTorch on CUDA: replay the network as a CUDA graph per input shape
+    performance: str = "latency"  # OpenVINO: latency (one request per batch) or throughput (parallel requests)
 
     def __post_init__(self) -> None:
         check_direction(self.direction)
+        if self.backend not in BACKEND_NAMES:
+            raise CganError(f"unknown backend {self.backend!r}: choose one of {', '.join(BACKEND_NAMES)}")
+        if self.performance not in PERFORMANCE_MODES:
+            raise CganError(f"unknown performance mode {self.performance!r}: choose latency or throughput")
         check_device_name(self.device)
         if self.precision is not None and self.precision not in (*PRECISIONS, HALF):
             raise CganError(f"unknown precision {self.precision!r}: choose one of {', '.join(PRECISIONS)} or {HALF}")
