@@ -23,6 +23,6 @@ test: $(STAMP)
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache
 
-# Regenerates benchmarks/RESULTS.md (about 30 minutes on a 2-core CPU; QUICK=1 for a short run).
+# Regenerates benchmarks/RESULTS.md (about 60 minutes on a 2-core CPU; QUICK=1 for a short run).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py $(if $(QUICK),--quick,)

@@ -12,6 +12,7 @@ from pathlib import Path
 from quality_curves import label as variant_label
 
 from render_gpu import gpu_sections, pipeline_table
+from render_students import student_candidates, students
 
 from cgan.bench.inference import format_table
 from cgan.nets import build_generator, count_macs, preset_config
@@ -33,7 +34,9 @@ def render(r: dict) -> str:
     sections = [header(r), inference(r["inference"]), pipeline(r["pipeline"]), training(r["training"]),
                 quality(r["quality"]), error_analysis(read_folder("error_analysis")),
                 long_runs(read_folder("long_run")), second_task(read_folder("second_task")),
-                variants(read_folder("fast_start"), r["quality"].get("fast")), flicker(r["quality"]["flicker"])]
+                variants(read_folder("fast_start"), r["quality"].get("fast")), flicker(r["quality"]["flicker"]),
+                *(students(result) for result in read_folder("distill")),
+                student_candidates(RESULTS / "student_candidates.json")]
     if "gpu" in r:
         sections.append(gpu_sections(r["gpu"]))
     return "\n".join(line for section in sections for line in section) + "\n"
@@ -76,9 +79,23 @@ def inference(result: dict) -> list[str]:
         "% of peak counts the convolutions as direct multiply-adds against the matmul ceiling of the same",
         "precision; oneDNN runs fp32 3x3 convolutions with Winograd kernels that need fewer multiplications,",
         "so fp32 rows can exceed 100%. PSNR vs fp32 compares each output with PyTorch fp32's on the same input.",
+        *fastest_paths(result["rows"]),
         "Backends not available here: "
         + ("; ".join(f"{k} ({v})" for k, v in result["skipped"].items()) or "none") + ".",
     ]
+
+
+def fastest_paths(rows: list[dict]) -> list[str]:
+    """Which backend and precision wins at each size and batch, and by how much over PyTorch fp32 eager."""
+    cases: dict[tuple, dict] = {}
+    for row in rows:
+        key = (row["size"], row["batch"])
+        if key not in cases or row["images_per_s"] > cases[key]["images_per_s"]:
+            cases[key] = row
+    return ["Fastest path on this CPU: " + "; ".join(
+        f"{size}, batch {batch}: {r['backend']} {r['precision']} ({r['speedup']:.2f}x"
+        + (f", {r['psnr_vs_fp32']:.1f} dB)" if r["psnr_vs_fp32"] is not None else ")")
+        for (size, batch), r in cases.items()) + "."]
 
 
 def pipeline(pipelines: list[dict]) -> list[str]:

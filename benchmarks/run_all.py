@@ -1,8 +1,9 @@
 """``make bench``: run every benchmark and write benchmarks/RESULTS.md from the numbers.
 
-    python benchmarks/run_all.py                 # everything (about 30 minutes on a 2-core CPU)
+    python benchmarks/run_all.py                 # everything (about 60 minutes on a 2-core CPU)
     python benchmarks/run_all.py --quick         # shorter repeats and a 2-minute quality run
     python benchmarks/run_all.py --only pipeline # measure one section again, keep the others
+    python benchmarks/run_all.py --only students --teacher T.safetensors  # students of an existing teacher
     python benchmarks/run_all.py --merge gpu-logs/all.json  # add the GPU section measured on a GPU machine
                                                  # (benchmarks/gpu_checks.sh there)
     python benchmarks/run_all.py --render        # rewrite RESULTS.md from the stored results
@@ -24,6 +25,8 @@ import torch
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
+from bench_models import paper_generator  # noqa: E402
+from distill_quality import measure_students  # noqa: E402
 from gpu_profile import profile_generator  # noqa: E402
 from pipeline_speed import measure_flicker  # noqa: E402
 from quality import run_quality  # noqa: E402
@@ -39,18 +42,7 @@ from cgan.nets import build_generator, preset_config  # noqa: E402
 from cgan.sampledata import build_unpaired_dataset  # noqa: E402
 
 
-def paper_generator(folder: Path) -> Path:
-    """resnet9 ngf 64 with weights at a trained model's scale (speed does not depend on their values)."""
-    torch.manual_seed(0)
-    config = preset_config("resnet9")
-    net = build_generator(config)
-    with torch.no_grad():
-        for p in net.parameters():
-            p.mul_(2)
-    return save_model(net, folder / "resnet9.safetensors", new_meta(config, "resnet9", "photo", "graded"))
-
-
-def inference_section(folder: Path, quick: bool) -> dict:
+def inference_section(folder: Path, quick: bool, args: argparse.Namespace) -> dict:
     model = paper_generator(folder)
     print("inference (resnet9 ngf 64) ...", flush=True)
     result = benchmark(str(model), sizes="256,512" if quick else "256,512,720p", batches=[1],
@@ -61,14 +53,14 @@ def inference_section(folder: Path, quick: bool) -> dict:
     return result
 
 
-def pipeline_section(folder: Path, quick: bool) -> list:
+def pipeline_section(folder: Path, quick: bool, args: argparse.Namespace) -> list:
     print("video pipeline ...", flush=True)
     small = build_generator(preset_config("resnet6", ngf=32))
     model = save_model(small, folder / "resnet6.safetensors", new_meta(small.config, "resnet6"))
     return [pipeline_fps(str(model), half=half, device="cpu") for half in (False, True)]
 
 
-def training_section(folder: Path, quick: bool) -> dict:
+def training_section(folder: Path, quick: bool, args: argparse.Namespace) -> dict:
     print("training speed ...", flush=True)
     data = build_unpaired_dataset(folder / "data", n_train=40, n_test=8, size=288)
     rows = []
@@ -83,7 +75,7 @@ def training_section(folder: Path, quick: bool) -> dict:
     return {"rows": rows, "loss_agreement": agreement}
 
 
-def quality_section(folder: Path, quick: bool) -> dict:
+def quality_section(folder: Path, quick: bool, args: argparse.Namespace) -> dict:
     minutes = 2 if quick else 10
     checkpoints = [m for m in (2, 5, 10) if m <= minutes]
     print("quality task, the paper's defaults ...", flush=True)
@@ -97,7 +89,7 @@ def quality_section(folder: Path, quick: bool) -> dict:
     return {"quality": paper, "fast": fast, "flicker": measure_flicker(str(trained), 320, 240, 24 if quick else 48)}
 
 
-def gpu_section(folder: Path, quick: bool) -> dict:
+def gpu_section(folder: Path, quick: bool, args: argparse.Namespace) -> dict:
     """Inference, the video pipeline and training speed on the GPU, each against PyTorch fp32 eager there."""
     model = paper_generator(folder)
     print(f"GPU inference (resnet9 ngf 64) on {torch.cuda.get_device_name(0)} ...", flush=True)
@@ -123,12 +115,26 @@ def gpu_section(folder: Path, quick: bool) -> dict:
     return result
 
 
+def students_section(folder: Path, quick: bool, args: argparse.Namespace) -> dict:
+    """Students distilled from the quality task's --fast generator: --teacher, else the quality section's when
+    it ran first, else one trained here."""
+    minutes = 2 if quick else 10
+    teacher = args.teacher or folder / "quality_G_AtoB.safetensors"
+    if not teacher.exists():
+        print("students: training the teacher (the quality task's --fast) ...", flush=True)
+        run_quality(minutes, [minutes], keep_model=teacher, fast=True)
+    result = measure_students(teacher, minutes=minutes, checkpoints=tuple(m for m in (2, 5, 10) if m <= minutes))
+    atomic_write_text(HERE / "results" / IN_FOLDERS["students"] / f"{result['task']}.json", json.dumps(result, indent=2))
+    return {"tasks": [result["task"]]}
+
+
 SECTIONS = {"inference": inference_section, "pipeline": pipeline_section, "training": training_section,
-            "quality": quality_section, "gpu": gpu_section}
+            "quality": quality_section, "students": students_section, "gpu": gpu_section}
 OPTIONAL = {"gpu"}  # measured only where a CUDA GPU is present; elsewhere the last results are kept
+IN_FOLDERS = {"students": "distill"}  # sections that keep their results as files in results/FOLDER/
 
 
-def run(quick: bool, only: list[str], previous: dict) -> dict:
+def run(quick: bool, only: list[str], previous: dict, args: argparse.Namespace) -> dict:
     results = dict(previous)
     measured = results.setdefault("measured", {})
     with tempfile.TemporaryDirectory() as tmp:
@@ -136,7 +142,7 @@ def run(quick: bool, only: list[str], previous: dict) -> dict:
             if name == "gpu" and not torch.cuda.is_available():
                 print("gpu: no CUDA GPU here, keeping the last GPU results", flush=True)
                 continue
-            results[name] = SECTIONS[name](Path(tmp), quick)
+            results[name] = SECTIONS[name](Path(tmp), quick, args)
             measured[name] = f"{datetime.date.today().isoformat()}, `{' '.join(['benchmarks/run_all.py', *sys.argv[1:]])}`"
     return results
 
@@ -147,6 +153,9 @@ def main() -> None:
     parser.add_argument("--merge", type=Path, default=None,
                         help="take the GPU section from another machine's results/all.json and rewrite RESULTS.md")
     parser.add_argument("--render", action="store_true", help="rewrite RESULTS.md from the stored results only")
+    parser.add_argument("--teacher", type=Path, default=None,
+                        help="students: distil from this model (the quality task's --fast generator after 10 minutes, "
+                             "from benchmarks/quality.py --keep-model) instead of training it first")
     parser.add_argument("--only", default=None,
                         help=f"sections to measure again ({', '.join(SECTIONS)}); the others keep their last results")
     args = parser.parse_args()
@@ -160,7 +169,8 @@ def main() -> None:
     if set(only) >= set(SECTIONS) - OPTIONAL:  # a full run starts afresh, keeping only what it cannot measure here
         previous = {k: v for k, v in previous.items() if k in OPTIONAL or k == "measured"}
         previous["measured"] = {k: v for k, v in previous.get("measured", {}).items() if k in OPTIONAL}
-    missing = set(SECTIONS) - OPTIONAL - set(only) - set(previous)
+    stored_in_folders = {name for name, folder in IN_FOLDERS.items() if any((HERE / "results" / folder).glob("*.json"))}
+    missing = set(SECTIONS) - OPTIONAL - set(only) - set(previous) - stored_in_folders
     if missing:
         parser.error(f"no earlier results for {', '.join(sorted(missing))}: run them too")
     if args.merge:
@@ -169,7 +179,7 @@ def main() -> None:
             parser.error(f"{args.merge} holds no GPU section")
         previous["gpu"] = other["gpu"]
         previous.setdefault("measured", {})["gpu"] = other["measured"]["gpu"]
-    results = run(args.quick, only, previous)
+    results = run(args.quick, only, previous, args)
     atomic_write_text(stored, json.dumps(results, indent=2))
     atomic_write_text(HERE / "RESULTS.md", render(results))
     print(f"wrote {HERE / 'RESULTS.md'}")

@@ -13,8 +13,8 @@ import click
 
 from . import __version__
 from .errors import EXIT_INTERRUPTED, EXIT_USER_ERROR, CganError
-from .precision import EXPORT_PRECISIONS, TORCH_PRECISIONS, precision_from_flags
-from .runtime.options import BACKEND_NAMES, PERFORMANCE_MODES
+from .cli_options import DIRECTION, batch_option, size_option
+from .precision import EXPORT_PRECISIONS, precision_from_flags
 
 
 class CganGroup(click.Group):
@@ -66,8 +66,6 @@ def cli(debug: bool) -> None:
     """
 
 
-DIRECTION = click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default="AtoB", show_default=True,
-                         help="Which generator of a run directory to use.")
 
 
 @cli.command()
@@ -129,7 +127,8 @@ def convert(checkpoint: str, preset: str, ngf: int | None, name_a: str, name_b: 
 @click.option("--out", default="demo-out", show_default=True, type=click.Path(), help="Folder for everything the demo writes.")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 @click.option("--train-time", default="60s", show_default=True, help="How long to train, e.g. 60s or 5m.")
-def demo(out: str, overwrite: bool, train_time: str) -> None:
+@click.option("--distill-time", default="60s", show_default=True, help="How long to distil the student.")
+def demo(out: str, overwrite: bool, train_time: str, distill_time: str) -> None:
     """Run the product end to end on sample photos that ship with installed packages.
 
     \b
@@ -138,7 +137,7 @@ def demo(out: str, overwrite: bool, train_time: str) -> None:
     """
     from .demo import run_demo
 
-    run_demo(out, overwrite, train_time)
+    run_demo(out, overwrite, train_time, distill_time)
 
 
 @cli.command()
@@ -157,30 +156,20 @@ def report(run_dir: str, out: str | None, overwrite: bool) -> None:
     click.echo(f"wrote {build_report(run_dir, out, overwrite)}")
 
 
-def _batch_option(ctx, param, value: str) -> int | None:
-    if value == "dynamic":
-        return None
-    if not value.isdigit() or int(value) < 1:
-        raise click.BadParameter(f"{value!r}: give a positive number or dynamic")
-    return int(value)
-
-
-def _size_option(ctx, param, value: str) -> tuple[int, int] | None:
-    from .export.onnx import parse_shape
-
-    return None if value == "dynamic" else parse_shape(value, 2)
-
-
 @cli.command()
 @click.argument("model", type=click.Path())
 @click.option("-o", "--out", type=click.Path(), help="Output .onnx (or .engine with --trt). Default: beside MODEL.")
 @DIRECTION
 @click.option("--opset", type=int, default=18, show_default=True, help="ONNX opset (18 or higher).")
 @click.option("--precision", type=click.Choice(EXPORT_PRECISIONS), default=None,
-              help="Weights and arithmetic; fp16 keeps instance norm in fp32 [default: fp32].")
+              help="Weights and arithmetic; fp16 keeps instance norm in fp32; int8 (QDQ, for students) is "
+                   "calibrated on --calib [default: fp32].")
 @click.option("--fp16", is_flag=True, help="Short for --precision fp16.")
-@click.option("--batch", default="dynamic", show_default=True, callback=_batch_option, help="Batch size N, or dynamic.")
-@click.option("--size", default="dynamic", show_default=True, callback=_size_option, help="HxW, or dynamic.")
+@click.option("--calib", type=click.Path(), default=None, help="int8: images like those the model will translate.")
+@click.option("--calib-images", type=click.IntRange(2), default=64, show_default=True,
+              help="int8: how many calibration images (a quarter is held back to verify the file).")
+@click.option("--batch", default="dynamic", show_default=True, callback=batch_option, help="Batch size N, or dynamic.")
+@click.option("--size", default="dynamic", show_default=True, callback=size_option, help="HxW, or dynamic.")
 @click.option("--simplify/--no-simplify", default=True, show_default=True, help="Fold constants with onnxslim.")
 @click.option("--verify/--no-verify", default=True, show_default=True,
               help="Compare with PyTorch at several shapes; fail and write nothing above tolerance.")
@@ -204,6 +193,7 @@ def export(model: str, out: str | None, precision: str | None, fp16: bool, trt: 
     Examples:
       cgan export runs/tom2jerry --direction AtoB -o tom2jerry.onnx
       cgan export tom2jerry.safetensors --fp16
+      cgan export runs/tom2jerry-student --precision int8 --calib photos/
       cgan export tom2jerry.safetensors --trt --fp16 --max 4x3x1088x1920
     """
     from .export import EngineOptions, ExportOptions, build_engine, export_onnx
@@ -218,153 +208,18 @@ def export(model: str, out: str | None, precision: str | None, fp16: bool, trt: 
         return
     path, report = export_onnx(model, out, options, on_check=show)
     verdict = f"verified within {report.tolerance:.0e}" if report.checks else "not verified (--no-verify)"
+    if report.psnr_db is not None:
+        verdict = (f"verified: {report.psnr_db:.1f} dB PSNR against fp32 on {len(report.checks)} held-back "
+                   f"calibration images, at least {report.tolerance:g} needed")
     click.echo(f"wrote {path} ({options.precision}, opset {options.opset}, {verdict}, {report.seconds:.0f} s)")
 
 
-HALF_OPTION = click.option("--half", is_flag=True,
-                           help="Short for --precision half: fp16 on CUDA, bf16 on CPUs with bf16 instructions.")
-BACKEND_OPTION = click.option("--backend", type=click.Choice(BACKEND_NAMES), default="auto", show_default=True,
-                              help="What runs the model; auto: from the file (OpenVINO for .onnx on CPUs where "
-                                   "installed, else ONNX Runtime).")
+# Registered last, so that `cgan --help` lists them in place.
+from .cli_runtime import benchmark, translate, webcam  # noqa: E402
+from .cli_train import distill, train  # noqa: E402
 
-
-@cli.command()
-@click.option("--model", required=True, type=click.Path(), help="Run directory, .safetensors, .onnx or .engine.")
-@click.option("--source", required=True, help="Image, folder (recursive), glob, video, camera index or rtsp/http URL.")
-@click.option("--out", type=click.Path(), default=None,
-              help="Output folder for images (default: translated/), or video file (default: <name>_<domain>.mp4).")
-@DIRECTION
-@click.option("--batch", type=click.IntRange(1), default=1, show_default=True, help="Frames per model call.")
-@HALF_OPTION
-@click.option("--precision", type=click.Choice(TORCH_PRECISIONS), default=None,
-              help="PyTorch's, and OpenVINO's on float graphs (ONNX Runtime and engines keep the exported one).")
-@BACKEND_OPTION
-@click.option("--device", default="auto", show_default=True,
-              help="auto, cpu, cuda or cuda:N (openvino:GPU or openvino:NPU with --backend openvino).")
-@click.option("--provider", type=click.Choice(["tensorrt", "cuda", "cpu"]), default=None,
-              help="ONNX Runtime execution provider [default: the best installed].")
-@click.option("--performance", type=click.Choice(PERFORMANCE_MODES), default="latency", show_default=True,
-              help="OpenVINO: one request per batch, or a batch's images as parallel requests.")
-@click.option("--imgsz", type=click.IntRange(1), default=None, help="Scale the long side to N before translating.")
-@click.option("--keep-imgsz", is_flag=True, help="With --imgsz, keep the output at that size (no scaling back).")
-@click.option("--temporal", is_flag=True, help="Reduce frame-to-frame flicker in video (optical-flow blending).")
-@click.option("--side-by-side", is_flag=True, help="Write input | output next to each other.")
-@click.option("--show", is_flag=True, help="Show the result in a window with the frame rate (q or Esc quits).")
-@click.option("--max-frames", type=click.IntRange(1), default=None, help="Stop after N frames.")
-@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
-def translate(model: str, source: str, out: str | None, half: bool, precision: str | None, temporal: bool,
-              side_by_side: bool, show: bool, max_frames: int | None, overwrite: bool, **fields) -> None:
-    """Apply a model to images, folders, videos, cameras or streams.
-
-    Images keep their names and sizes under --out; a video becomes a video with the source's fps, size and
-    frame count (audio copied when ffmpeg is installed). Any image size works.
-
-    \b
-    Examples:
-      cgan translate --model tom2jerry.onnx --source clip.mp4 --out clip_jerry.mp4
-      cgan translate --model runs/tom2jerry --source photos/ --out jerry_photos/ --batch 4 --half
-      cgan translate --model tom2jerry.engine --source rtsp://camera.local/stream --show
-    """
-    from .runtime.apps import translate as run_translate
-    from .runtime.options import RuntimeOptions
-
-    options = RuntimeOptions(precision=precision_from_flags(precision, half=half), **fields)
-    run_translate(model, source, out, options=options, side_by_side=side_by_side, temporal=temporal,
-                  max_frames=max_frames, show=show, overwrite=overwrite)
-
-
-@cli.command()
-@click.option("--model", required=True, type=click.Path(), help="Run directory, .safetensors, .onnx or .engine.")
-@click.option("--camera", default="0", show_default=True, help="Camera index, stream URL, or a video file played live.")
-@click.option("--size", default=None, callback=lambda c, p, v: _size_option(c, p, v or "dynamic"),
-              help="Capture size WxH, e.g. 640x480 [default: the camera's].")
-@HALF_OPTION
-@click.option("--record", type=click.Path(), default=None, help="Also save what is shown to this video file.")
-@click.option("--side-by-side", is_flag=True, help="Show input | output.")
-@DIRECTION
-@BACKEND_OPTION
-@click.option("--device", default="auto", show_default=True,
-              help="auto, cpu, cuda or cuda:N (openvino:GPU or openvino:NPU with --backend openvino).")
-@click.option("--max-frames", type=click.IntRange(1), default=None, help="Stop after N frames.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing --record file.")
-def webcam(model: str, camera: str, size: tuple[int, int] | None, half: bool, record: str | None,
-           side_by_side: bool, max_frames: int | None, overwrite: bool, **fields) -> None:
-    """Translate a camera live in a window with the fps shown; q or Esc quits.
-
-    The newest frame always wins: frames the model cannot keep up with are dropped and counted. The summary
-    (frames, fps, dropped) is printed at the end. Without a display, --record still works.
-
-    \b
-    Examples:
-      cgan webcam --model tom2jerry.engine
-      cgan webcam --model tom2jerry.onnx --camera 1 --size 640x480 --record session.mp4 --side-by-side
-    """
-    from .runtime.apps import webcam as run_webcam
-    from .runtime.options import RuntimeOptions
-
-    options = RuntimeOptions(precision=precision_from_flags(None, half=half), **fields)
-    run_webcam(model, camera, size=size, record=record, options=options, side_by_side=side_by_side,
-               max_frames=max_frames, overwrite=overwrite)
-
-
-@cli.command()
-@click.option("--model", required=True, type=click.Path(), help="A run directory or .safetensors model file.")
-@click.option("--backends", default="torch,onnxruntime,openvino,tensorrt", show_default=True,
-              help="Backends to measure; those not available here are listed as skipped.")
-@click.option("--sizes", default="256,512,720p,1080p", show_default=True, help="256, 512, 720p, 1080p or HxW.")
-@click.option("--batch", "batches", default="1,4", show_default=True, help="Batch sizes.")
-@click.option("--half/--no-half", default=True, show_default=True, help="Also measure reduced precision.")
-@click.option("--pipeline/--no-pipeline", default=True, show_default=True,
-              help="Also measure the end-to-end video pipeline (640x360 clip).")
-@click.option("--max-seconds", type=float, default=30.0, show_default=True, help="Time cap per row.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
-              help="Where to measure; the baseline is PyTorch fp32 eager on the same device.")
-@click.option("--json", "json_path", type=click.Path(), default=None, help="Also write the results as JSON.")
-def benchmark(model: str, backends: str, sizes: str, batches: str, half: bool, pipeline: bool,
-              max_seconds: float, device: str, json_path: str | None) -> None:
-    """Measure inference speed of every available backend against PyTorch fp32 eager on the same device.
-
-    A table of ms per image (median and 10th-90th percentile), images/s, peak memory, speed-up,
-    fraction of the machine's measured matmul peak, and PSNR of reduced precision against fp32.
-
-    \b
-    Examples:
-      cgan benchmark --model runs/tom2jerry --sizes 256,720p --batch 1
-      cgan benchmark --model tom2jerry.safetensors --json bench.json
-    """
-    from .bench.inference import benchmark as run_benchmark, format_table
-    from .fileio import atomic_write_text
-
-    try:
-        batch_sizes = [int(b) for b in batches.split(",")]
-    except ValueError:
-        raise CganError(f"cannot read --batch {batches!r}: give numbers like 1,4") from None
-
-    def show(row) -> None:
-        click.echo(f"  {row.backend:>18} {row.precision:>5} {row.size:>20} batch {row.batch}: "
-                   f"{row.ms_per_image:8.1f} ms/image, {row.speedup:.2f}x", err=True)
-
-    result = run_benchmark(model, backends=[b.strip() for b in backends.split(",")], sizes=sizes,
-                           batches=batch_sizes, half=half, pipeline=pipeline, max_seconds=max_seconds, device=device,
-                           on_row=show)
-    machine = result["machine"]
-    click.echo(f"machine: {machine['cpu']}, {machine['cores']} cores, GPU: {machine['gpu'] or 'none'}; "
-               + ", ".join(f"{k} {v}" for k, v in machine["versions"].items()))
-    click.echo("ceilings: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in result["ceilings_gflops"].items()))
-    click.echo(format_table(result["rows"]))
-    for name, reason in result["skipped"].items():
-        click.echo(f"skipped {name}: {reason}")
-    if "pipeline" in result:
-        p = result["pipeline"]
-        click.echo(f"video pipeline ({p['clip']}, {p['backend']}): {p['pipeline_fps']:.2f} fps end to end, "
-                   f"{p['raw_model_fps']:.2f} fps model alone ({p['ratio']:.2f})")
-    if json_path:
-        atomic_write_text(json_path, json.dumps(result, indent=2))
-
-
-from .cli_train import train  # noqa: E402 - registered last, so that `cgan --help` lists it in place
-
-cli.add_command(train)
+for command in (translate, webcam, benchmark, train, distill):
+    cli.add_command(command)
 
 
 def main() -> None:

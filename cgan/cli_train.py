@@ -1,4 +1,4 @@
-"""``cgan train``: its flags, one per ``TrainConfig`` field, generated from one table.
+"""``cgan train`` and ``cgan distill``: their flags, one per config field, generated from tables.
 
 Defaults live in TrainConfig and are shown from there, and the choices are the ones TrainConfig
 validates against, so the flags and the library cannot disagree.
@@ -10,6 +10,7 @@ import click
 from .errors import EXIT_INTERRUPTED
 from .nets import PRESETS
 from .train.config import FAST_PROFILE, GAN_LOSSES, MONITORS, PREPROCESS, TrainConfig
+from .train.distillation import DistillConfig
 
 # (flag, click type, help); a None type is an on/off flag, "switch" a --x/--no-x pair.
 
@@ -64,28 +65,62 @@ TRAIN_OPTIONS = [
 ]
 
 
-def _train_options(command):
+def _options(table: list, config_class: type):
+    """A decorator adding one click option per table row; defaults shown from ``config_class``, none set (None
+    means not given, so that a YAML file, a profile or a resumed run can supply the value)."""
     from dataclasses import fields
 
-    defaults = {f.name: f.default for f in fields(TrainConfig)}
-    for flag, kind, text in reversed(TRAIN_OPTIONS):
-        name = flag[2:].replace("-", "_")
-        shown = f" [default: {defaults[name]}]" if defaults.get(name) not in (None, False) else ""
-        if kind is None:
-            command = click.option(flag, name, is_flag=True, default=None, help=text)(command)
-        elif kind == "switch":  # --x/--no-x, so that a profile's choice can be undone
-            command = click.option(f"{flag}/--no-{flag[2:]}", name, default=None, help=text + shown)(command)
-        else:
-            command = click.option(flag, name, type=kind, default=None, help=text + shown)(command)
-    return command
+    defaults = {f.name: f.default for f in fields(config_class)}
+
+    def decorate(command):
+        for flag, kind, text in reversed(table):
+            name = flag[2:].replace("-", "_")
+            shown = f" [default: {defaults[name]}]" if defaults.get(name) not in (None, False) else ""
+            if kind is None:
+                command = click.option(flag, name, is_flag=True, default=None, help=text)(command)
+            elif kind == "switch":  # --x/--no-x, so that a profile's choice can be undone
+                command = click.option(f"{flag}/--no-{flag[2:]}", name, default=None, help=text + shown)(command)
+            else:
+                command = click.option(flag, name, type=kind, default=None, help=text + shown)(command)
+        return command
+
+    return decorate
+
+
+_BY_FLAG = {row[0]: row for row in TRAIN_OPTIONS}
+DISTILL_OPTIONS = [
+    ("--data", click.Path(), "Folder with trainA/ [testA/]: the teacher's input images."),
+    ("--a", click.Path(), "Folder of the teacher's input images (any layout, recursive)."),
+    _BY_FLAG["--out"][:2] + ("Run directory (default: runs/<source>2<target>-<preset>, numbered if taken).",),
+    ("--direction", click.Choice(["AtoB", "BtoA"]), "Which generator of a teacher run directory."),
+    ("--preset", click.Choice([name for name, values in PRESETS.items() if values["arch"] == "student"]),
+     "Student preset."),
+    _BY_FLAG["--ngf"],
+    ("--lambda-feature", float, "Weight of matching the teacher's activations (0 turns it off)."),
+    ("--jitter", float, "Colour jitter of the inputs: saturation, contrast and brightness changes up to this."),
+    *(_BY_FLAG[flag] for flag in ("--size", "--load-size", "--preprocess", "--no-flip", "--batch", "--epochs",
+                                  "--epochs-decay", "--max-iters", "--max-time", "--lr", "--beta1", "--compile",
+                                  "--workers", "--device")),
+    ("--val-truth", click.Path(), "Paired ground truth for the validation images (same names): adds PSNR and SSIM "
+                                  "of student and teacher."),
+    *(_BY_FLAG[flag] for flag in ("--val-fraction", "--val-images", "--val-size", "--patience")),
+    ("--monitor", click.Choice(list(DistillConfig.monitors)),
+     "Validation metric for best/ and early stopping (default: psnr with --val-truth, else teacher_psnr)."),
+    *(_BY_FLAG[flag] for flag in ("--save-every", "--log-every", "--seed")),
+]
+
+
+AMP = click.option("--amp/--no-amp", "amp", default=None,
+                   help="Mixed precision: bf16 on CPUs that support it, fp16 on CUDA [default: on].")
+CONFIG = click.option("--config", "config_file", type=click.Path(), help="YAML file of options; flags override it.")
+RESUME = click.option("--resume", type=click.Path(), help="Continue a run directory exactly where it stopped.")
 
 
 @click.command()
-@_train_options
-@click.option("--amp/--no-amp", "amp", default=None,
-              help="Mixed precision: bf16 on CPUs that support it, fp16 on CUDA [default: on].")
-@click.option("--config", "config_file", type=click.Path(), help="YAML file of options; flags override it.")
-@click.option("--resume", type=click.Path(), help="Continue a run directory exactly where it stopped.")
+@_options(TRAIN_OPTIONS, TrainConfig)
+@AMP
+@CONFIG
+@RESUME
 def train(config_file: str | None, resume: str | None, **options) -> int:
     """Train a CycleGAN on two folders of unpaired images.
 
@@ -103,4 +138,30 @@ def train(config_file: str | None, resume: str | None, **options) -> int:
     from .train import train as run_training
 
     result = run_training(resume=resume, config_file=config_file, **options)
+    return EXIT_INTERRUPTED if result.stop_reason.startswith("interrupted") else 0
+
+
+@click.command()
+@click.argument("teacher", type=click.Path())
+@_options(DISTILL_OPTIONS, DistillConfig)
+@AMP
+@CONFIG
+@RESUME
+def distill(teacher: str, config_file: str | None, resume: str | None, **options) -> int:
+    """Distil TEACHER (a run directory or model file) into a small student that runs in real time on CPUs.
+
+    The student learns to reproduce the teacher's translations of its own input images (random crops, flips
+    and colour jitter): an L1 loss on the teacher's outputs plus matched activations. It is an ordinary model
+    file (G_AtoB.safetensors, or G_BtoA for a BtoA teacher) that names its teacher; export it with
+    --precision int8 for the fastest CPU path. The run directory is laid out as cgan train's.
+
+    \b
+    Examples:
+      cgan distill runs/tom2jerry --a tom/ --max-time 10m
+      cgan distill runs/tom2jerry --a tom/ --preset student-tiny --out runs/tom2jerry-tiny
+      cgan distill runs/tom2jerry --resume runs/tom2jerry-student --max-time 20m
+    """
+    from .train import distill as run_distillation
+
+    result = run_distillation(teacher, resume=resume, config_file=config_file, **options)
     return EXIT_INTERRUPTED if result.stop_reason.startswith("interrupted") else 0

@@ -1,6 +1,7 @@
 """``cgan demo``: the product end to end on data built from sample photos that ship with installed packages."""
 from __future__ import annotations
 
+import dataclasses
 import html
 import os
 import shutil
@@ -14,11 +15,12 @@ from .info import describe_model, format_description
 from .sampledata import build_unpaired_dataset, write_panning_clip
 
 
-def run_demo(out: str | os.PathLike = "demo-out", overwrite: bool = False, train_time: str = "60s") -> Path:
-    """Build a small unpaired data set, train on it for ``train_time``, describe the best model, export it
-    to ONNX, translate a generated video clip with it and write an HTML report of it all; return ``out``."""
+def run_demo(out: str | os.PathLike = "demo-out", overwrite: bool = False, train_time: str = "60s",
+             distill_time: str = "60s") -> Path:
+    """Build a small unpaired data set, train on it for ``train_time``, describe the best model, export it to
+    ONNX, distil a student from it for ``distill_time``, translate a generated video clip with both and write
+    an HTML report of it all; return ``out``."""
     from .export import export_onnx
-    from .runtime.apps import translate
     from .train import train
 
     out = Path(out)
@@ -26,33 +28,76 @@ def run_demo(out: str | os.PathLike = "demo-out", overwrite: bool = False, train
         if not overwrite:
             raise CganError(f"{out} already exists: choose another --out or pass --overwrite")
         shutil.rmtree(out)
-    click.echo(f"[1/6] building an unpaired photo -> colour-grade data set in {out / 'data'}")
+    click.echo(f"[1/7] building an unpaired photo -> colour-grade data set in {out / 'data'}")
     data = build_unpaired_dataset(out / "data", n_train=120, n_test=8, size=96)
     click.echo(f"      {sum(1 for _ in data.rglob('*.png'))} images: trainA/ trainB/ testA/ testB/ and testA_truth/")
-    click.echo(f"[2/6] training photo <-> graded for {train_time} (--fast: resnet6, ngf 32, 64x64 crops of the "
+    click.echo(f"[2/7] training photo <-> graded for {train_time} (--fast: resnet6, ngf 32, 64x64 crops of the "
                f"96x96 photos)")
     result = train(data=str(data), out=str(out / "run"), name_a="photo", name_b="graded", preset="resnet6", ngf=32,
                    fast=True, load_size=96, max_time=train_time, val_truth=str(data / "testA_truth"), log_every=20)
-    click.echo("[3/6] the best generator so far (by PSNR against the known answer)")
+    click.echo("[3/7] the best generator so far (by PSNR against the known answer)")
     model = result.run_dir / "best" / "G_AtoB.safetensors"
     click.echo(f"\ncgan info {model}")
     click.echo(format_description(describe_model(model)))
-    click.echo("[4/6] exporting it to ONNX (dynamic batch, height and width), verified against PyTorch")
-    onnx_path, report = export_onnx(model, out / "photo2graded.onnx", verify_shapes=[(1, 3, 96, 96), (2, 3, 64, 128),
-                                                                                     (1, 3, 240, 320)])
+    click.echo("[4/7] exporting it to ONNX (dynamic batch, height and width), verified against PyTorch")
+    shapes = [(1, 3, 96, 96), (2, 3, 64, 128), (1, 3, 240, 320)]
+    onnx_path, report = export_onnx(model, out / "photo2graded.onnx", verify_shapes=shapes)
     for line in report.lines():
         click.echo(line)
-    click.echo("[5/6] translating a generated 320x240 clip (a camera panning across a photo) with ONNX Runtime")
+    student, student_onnx = _distil(model, data, out, distill_time)
+    click.echo("[6/7] translating a generated 320x240 clip (a camera panning across a photo) with the teacher and "
+               "the student")
     clip = out / "clip.mp4"
     write_panning_clip(clip, 320, 240, frames=48)
-    summary = translate(onnx_path, str(clip), str(out / "clip_graded.mp4"), batch=2, side_by_side=True)
-    click.echo("[6/6] writing the report")
+    teacher_run = _translate(onnx_path, clip, out / "clip_graded.mp4", "teacher")
+    student_run = _translate(student_onnx, clip, out / "clip_graded_student.mp4", "student")
+    click.echo("[7/7] writing the report")
     sections = [
         ("Export", "<pre>" + html.escape("\n".join(report.lines())) + "</pre>"),
-        ("Video", f"<p>A 320x240 clip through ONNX Runtime, batch 2: {html.escape(summary.text())}. "
-                  f'<a href="clip_graded.mp4">clip_graded.mp4</a> (input | output).</p>'),
+        ("Video", f"<p>A 320x240 clip, input | output. Teacher ({html.escape(teacher_run.description)}): "
+                  f"{html.escape(teacher_run.summary.text())}, <a href=\"clip_graded.mp4\">clip_graded.mp4</a>. "
+                  f"Student ({html.escape(student_run.description)}): {html.escape(student_run.summary.text())}, "
+                  f'<a href="clip_graded_student.mp4">clip_graded_student.mp4</a>.</p>'),
     ]
     page = build_report(result.run_dir, out / "report.html", extra_sections=sections)
-    click.echo(f"\nlook at: {page} (the whole run on one page), {out / 'clip_graded.mp4'} (input | output), "
-               f"tensorboard --logdir {result.run_dir / 'tb'}")
+    click.echo(f"\nteacher: {teacher_run.summary.fps:.1f} frames/s, student: {student_run.summary.fps:.1f} frames/s "
+               f"end to end")
+    click.echo(f"look at: {page} (the whole run on one page), {out / 'clip_graded.mp4'} and "
+               f"{out / 'clip_graded_student.mp4'} (input | output), tensorboard --logdir {result.run_dir / 'tb'}")
     return out
+
+
+def _distil(teacher: Path, data: Path, out: Path, distill_time: str) -> tuple[Path, Path]:
+    """Step 5: a student of ``teacher`` and its fastest export (int8 where OpenVINO runs it, else fp32)."""
+    from .export import export_onnx
+    from .runtime.openvino_backend import openvino_available
+    from .train import distill
+
+    click.echo(f"[5/7] distilling it into a student for {distill_time} (cgan distill: no normalisation, a "
+               f"twentieth of the teacher's work per pixel)")
+    run = distill(str(teacher), data=str(data), out=str(out / "student"), size=64, load_size=96,
+                  max_time=distill_time, val_truth=str(data / "testA_truth"), log_every=20).run_dir
+    student = run / "best" / "G_AtoB.safetensors"
+    precision = "int8" if openvino_available() else "fp32"
+    path, report = export_onnx(student, out / f"photo2graded-student.{precision}.onnx", precision=precision,
+                               calib=str(data / "trainA") if precision == "int8" else None,
+                               verify_shapes=[(1, 3, 96, 96)] if precision == "fp32" else None)
+    check = f"{report.psnr_db:.1f} dB against fp32" if report.psnr_db is not None else "verified"
+    click.echo(f"      {path.name} ({precision}, {check})")
+    return student, path
+
+
+@dataclasses.dataclass
+class _Run:
+    description: str
+    summary: object
+
+
+def _translate(model: Path, clip: Path, out: Path, who: str) -> _Run:
+    from .runtime.apps import translate
+    from .runtime.translator import Translator
+
+    description = Translator(model).description
+    summary = translate(model, str(clip), str(out), batch=1, side_by_side=True)
+    click.echo(f"      {who}: {summary.fps:.1f} frames/s end to end with {description}")
+    return _Run(description, summary)

@@ -16,7 +16,7 @@ import yaml
 
 from .errors import CganError
 from .fileio import atomic_write_text, refuse_overwrite
-from .train.config import load_yaml
+from .train.config import TrainConfig, load_yaml
 
 STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; padding: 0 1em; }
@@ -26,7 +26,8 @@ th { text-align: left; } td.n { text-align: right; font-variant-numeric: tabular
 img { max-width: 100%; border: 1px solid #ddd; } figure { margin: 1em 0; } figcaption { color: #666; }
 .muted { color: #666; }
 """
-VALIDATION_COLUMNS = ("cycle_l1", "identity_l1", "psnr", "psnr_gain", "ssim")
+VALIDATION_COLUMNS = ("cycle_l1", "identity_l1", "teacher_psnr", "teacher_l1", "psnr", "psnr_gain", "teacher_gain",
+                      "ssim")
 
 
 def _image(path: Path, caption: str) -> str:
@@ -52,7 +53,14 @@ def _read_run(run: Path) -> tuple[dict, list[dict]]:
     if not run.is_dir() or not config_path.is_file():
         raise CganError(f"{run} is not a run directory written by cgan train (no config.yaml): give one, "
                         f"e.g. cgan report runs/tom2jerry")
-    config = load_yaml(config_path)
+    from .train.distillation import DistillConfig
+
+    try:
+        keys = yaml.safe_load(config_path.read_text()) or {}
+    except yaml.YAMLError:
+        keys = {}
+    # A distillation run names its teacher; a training run does not.
+    config = load_yaml(config_path, DistillConfig if isinstance(keys, dict) and "teacher" in keys else TrainConfig)
     try:
         records = [json.loads(line) for line in metrics_path.read_text().splitlines() if line.strip()] \
             if metrics_path.is_file() else []
@@ -76,6 +84,14 @@ def _models(run: Path) -> str:
     return _table(rows, ["file", "domains", "architecture", "parameters", "MACs at 256x256", "size"])
 
 
+def _best(run: Path) -> list[str]:
+    best_path = run / "best" / "metrics.json"
+    if not best_path.is_file():
+        return []
+    best = yaml.safe_load(best_path.read_text()) or {}
+    return ["<h2>Best validation</h2>" + _table([[k, v] for k, v in best.items()])]
+
+
 def build_report(run_dir: str | os.PathLike, out: str | os.PathLike | None = None, overwrite: bool = False,
                  extra_sections: list[tuple[str, str]] = ()) -> Path:
     """Write the report of ``run_dir`` to ``out`` (default ``RUN_DIR/report.html``); ``extra_sections`` are
@@ -85,21 +101,21 @@ def build_report(run_dir: str | os.PathLike, out: str | os.PathLike | None = Non
     out = Path(out) if out else run / "report.html"
     refuse_overwrite(out, overwrite)
     name_a, name_b = config.get("name_a", "A"), config.get("name_b", "B")
+    distilled = "teacher" in config
     train = [r for r in records if r.get("type") == "train"]
     val = [r for r in records if r.get("type") == "val"]
     last = records[-1] if records else {}
-    parts = [f"<h1>{html.escape(name_a)} &harr; {html.escape(name_b)}: {html.escape(run.name)}</h1>",
+    title = (f"a student of {html.escape(str(config['teacher']))}" if distilled
+             else f"{html.escape(name_a)} &harr; {html.escape(name_b)}")
+    parts = [f"<h1>{title}: {html.escape(run.name)}</h1>",
              f'<p class="muted">{last.get("iteration", 0)} iterations, {last.get("epoch", 0)} epochs; report '
              f"written {datetime.datetime.now():%Y-%m-%d %H:%M}.</p>"]
 
-    best_path = run / "best" / "metrics.json"
-    if best_path.is_file():
-        best = yaml.safe_load(best_path.read_text()) or {}
-        parts.append("<h2>Best validation</h2>" + _table([[k, v] for k, v in best.items()]))
-
+    parts += _best(run)
     samples = sorted((run / "samples").glob("*.png"), key=lambda p: p.stat().st_mtime)
-    parts.append("<h2>Translations</h2><p>Rows: the input, its translation and its reconstruction, for each "
-                 "direction, on the same validation images throughout.</p>")
+    rows = ("the input, the teacher's translation and the student's" if distilled else
+            "the input, its translation and its reconstruction, for each direction")
+    parts.append(f"<h2>Translations</h2><p>Rows: {rows}, on the same validation images throughout.</p>")
     if samples:
         if len(samples) > 1:
             parts.append(_image(samples[0], f"first: {samples[0].stem}"))

@@ -102,7 +102,8 @@ def new_meta(config: GeneratorConfig, preset: str | None = None, source_domain: 
     check_direction(direction)
     created = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     provenance = {"created": created, "cgan_version": __version__, **provenance}
-    return ModelMeta(config, preset, source_domain, target_domain, direction, provenance)
+    return ModelMeta(config, preset, source_domain, target_domain, direction, provenance,
+                     normalization=config.normalization)
 
 
 def save_model(net: nn.Module, path: str | os.PathLike, meta: ModelMeta, overwrite: bool = True) -> Path:

@@ -18,10 +18,11 @@ from torch import nn
 
 from .errors import CganError
 
-ARCHES = ("resnet", "unet", "mobile")
+ARCHES = ("resnet", "unet", "mobile", "student")
 # The fast-start options (identity start, resize upsampling, colour map) need a residual trunk and a final tanh
 # layer to act on: the resnet and mobile generators have them, the U-Net does not.
 FAST_START_ARCHES = ("resnet", "mobile")
+UPSAMPLING = ("transpose", "resize", "shuffle")
 COLOUR_MAP_WIDTH = 32  # hidden channels of the optional per-pixel colour mapping
 
 
@@ -38,7 +39,8 @@ class GeneratorConfig:
     out_channels: int = 3
     # Fast-start options (resnet and mobile); none changes anything for files written without them.
     identity_start: bool = False  # output = tanh(atanh(x) + residual) with the last conv zeroed: starts as x
-    upsample: str = "transpose"  # transpose (the paper's) or resize (nearest x2, then a 3x3 conv: no checkerboard)
+    upsample: str = "transpose"  # transpose (the paper's), resize (nearest x2, then a 3x3 conv: no checkerboard),
+    # or shuffle (a 1x1 conv and a pixel shuffle: the student's)
     colour_map: bool = False  # add a per-pixel colour mapping (1x1 convs, no normalisation) to the output
 
     def __post_init__(self) -> None:
@@ -48,10 +50,11 @@ class GeneratorConfig:
             raise CganError("ngf, channels must be at least 1 and n_blocks at least 0")
         if self.arch == "unet" and self.num_downs < 5:
             raise CganError(f"a U-Net needs num_downs >= 5 (got {self.num_downs})")
-        if self.upsample not in ("transpose", "resize"):
-            raise CganError(f"unknown upsampling {self.upsample!r}: choose transpose or resize")
+        if (self.upsample == "shuffle") != (self.arch == "student") or self.upsample not in UPSAMPLING:
+            allowed = "shuffle" if self.arch == "student" else "transpose or resize"
+            raise CganError(f"upsampling {self.upsample!r} does not fit the {self.arch} generator: choose {allowed}")
         fast_start = self.identity_start or self.upsample != "transpose" or self.colour_map
-        if fast_start and self.arch not in FAST_START_ARCHES:
+        if fast_start and self.arch not in (*FAST_START_ARCHES, "student"):
             raise CganError(f"identity start, resize upsampling and the colour map are options of the "
                             f"{' and '.join(FAST_START_ARCHES)} generators")
         if self.identity_start and self.in_channels != self.out_channels:
@@ -60,6 +63,11 @@ class GeneratorConfig:
     @property
     def size_multiple(self) -> int:
         return 2**self.num_downs if self.arch == "unet" else 4
+
+    @property
+    def normalization(self) -> str:
+        """``instance`` (its statistics depend on each image) or ``none`` (the students: int8 keeps fixed ranges)."""
+        return "none" if self.arch == "student" else "instance"
 
     @classmethod
     def from_dict(cls, values: dict) -> "GeneratorConfig":
@@ -77,6 +85,10 @@ PRESETS: dict[str, dict] = {
     "unet256": dict(arch="unet", ngf=64, num_downs=8),
     "unet128": dict(arch="unet", ngf=64, num_downs=7),
     "mobile": dict(arch="mobile", ngf=32, n_blocks=9),  # depthwise-separable blocks, ~16x fewer MACs than resnet9
+    # Students for ``cgan distill`` (cgan/student_net.py): no normalisation, so int8 keeps its ranges. Widths chosen
+    # by measured CPU latency, not MACs (benchmarks/RESULTS.md).
+    "student": dict(arch="student", ngf=16, n_blocks=4, identity_start=True, upsample="shuffle", colour_map=True),
+    "student-tiny": dict(arch="student", ngf=8, n_blocks=4, identity_start=True, upsample="shuffle", colour_map=True),
 }
 
 
@@ -241,6 +253,10 @@ class PatchDiscriminator(nn.Module):
 
 def build_generator(config: GeneratorConfig) -> nn.Module:
     """A freshly initialised generator for ``config``."""
+    if config.arch == "student":
+        from .student_net import build_student
+
+        return build_student(config)
     net = init_weights(UnetGenerator(config) if config.arch == "unet" else ResnetGenerator(config))
     zeroed = [net.model[-2]] if config.identity_start else []  # a zero residual: the output starts as the input
     if config.colour_map:

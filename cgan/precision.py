@@ -12,7 +12,7 @@ PRECISIONS = ("fp32", "fp16", "bf16", "int8")
 HALF = "half"
 # What each consumer supports today (int8 comes with quantised exports).
 TORCH_PRECISIONS = ("fp32", "fp16", "bf16")  # the PyTorch backend: fp16 on CUDA, bf16 on CPUs with it
-EXPORT_PRECISIONS = ("fp32", "fp16")  # ONNX export and TensorRT engines
+EXPORT_PRECISIONS = ("fp32", "fp16", "int8")  # ONNX export (int8: statically quantised, for students)
 # What each short flag may stand for: it contradicts an explicit --precision outside this set.
 _SHORT_FLAGS = {"--half": (HALF, {"fp16", "bf16"}), "--fp16": ("fp16", {"fp16"})}
 

@@ -96,11 +96,13 @@ def test_convert_errors_are_one_line(tmp_path):
 
 @pytest.mark.slow
 def test_demo_writes_a_model_and_describes_it(tmp_path):
-    result = run("demo", "--out", tmp_path / "demo", "--train-time", "3s")
+    result = run("demo", "--out", tmp_path / "demo", "--train-time", "3s", "--distill-time", "3s")
     assert result.exit_code == 0, result.output
     assert "photo -> graded" in result.output and "iterations=" in result.output
     assert list((tmp_path / "demo" / "run" / "samples").glob("*.png"))
     assert (tmp_path / "demo" / "photo2graded.onnx").is_file() and (tmp_path / "demo" / "clip_graded.mp4").is_file()
+    assert (tmp_path / "demo" / "student" / "best" / "G_AtoB.safetensors").is_file()
+    assert (tmp_path / "demo" / "clip_graded_student.mp4").is_file() and "student:" in result.output
     page = (tmp_path / "demo" / "report.html").read_text()
     assert page.count("data:image/png;base64,") >= 2 and "Best validation" in page and "fps end to end" in page
     assert_one_line_error(run("demo", "--out", tmp_path / "demo"), "--overwrite")

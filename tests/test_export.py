@@ -14,7 +14,7 @@ from cgan.export.tensorrt import Profile
 from cgan.modelfile import load_model, new_meta, read_exported_meta, save_model
 from cgan.nets import PRESETS, build_generator, preset_config
 
-SMALL = {"resnet9": 4, "resnet6": 4, "unet256": 2, "unet128": 2, "mobile": 4}
+SMALL = {"resnet9": 4, "resnet6": 4, "unet256": 2, "unet128": 2, "mobile": 4, "student": 4, "student-tiny": 4}
 
 
 def _model_file(tmp_path, preset, ngf):
@@ -196,7 +196,7 @@ def test_export_options_are_checked_when_made_and_precision_is_one_vocabulary():
     from cgan.export import ExportOptions
 
     assert ExportOptions(verify_shapes=[[1, 3, 32, 32]]).verify_shapes == ((1, 3, 32, 32),)
-    for bad, message in [({"precision": "int8"}, "ONNX export does not run in int8"), ({"opset": 17}, "--opset 17"),
+    for bad, message in [({"precision": "bf16"}, "ONNX export does not run in bf16"), ({"opset": 17}, "--opset 17"),
                          ({"batch": 0}, "--batch"), ({"direction": "x"}, "unknown direction")]:
         with pytest.raises(CganError, match=message):
             ExportOptions(**bad)

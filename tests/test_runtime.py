@@ -326,12 +326,11 @@ def test_sources_sinks_and_backends_satisfy_their_protocols(models, tmp_path):
     assert all(isinstance(backend, Backend) and backend.precision == "fp32" for backend in backends)
 
 
-def test_openvino_runs_exported_and_model_files_and_agrees_with_pytorch(models, tmp_path, monkeypatch):
+def test_openvino_runs_exported_and_model_files_and_agrees_with_pytorch(models):
     pytest.importorskip("openvino")
     from cgan.runtime.backends import choose_backend
+    from cgan.runtime.openvino_backend import cache_dir
     from cgan.runtime.options import RuntimeOptions
-
-    monkeypatch.setenv("CGAN_CACHE", str(tmp_path / "cache"))
     image = np.random.default_rng(3).integers(0, 255, (40, 52, 3), dtype=np.uint8)
     exact = Translator(models["torch"], device="cpu")(image).astype(int)
     assert choose_backend(models["onnx"], RuntimeOptions(device="cpu")) == "openvino"  # auto, on a CPU
@@ -340,7 +339,7 @@ def test_openvino_runs_exported_and_model_files_and_agrees_with_pytorch(models, 
         translator = Translator(model, backend="openvino", device="cpu")
         assert translator.backend.name == "openvino" and translator.backend.precision == "fp32"
         assert np.abs(translator(image).astype(int) - exact).max() <= 1
-    assert list((tmp_path / "cache" / "openvino").iterdir())  # compiled once, kept for the next start
+    assert list(cache_dir().iterdir())  # compiled once, kept for the next start (a folder of the test session)
 
 
 def test_openvino_throughput_mode_keeps_the_order_of_a_batch(models):

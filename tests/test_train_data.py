@@ -1,3 +1,4 @@
+import sys
 import cv2
 import numpy as np
 import pytest
@@ -222,3 +223,17 @@ def test_hold_out_and_unreadable_count(tmp_path):
     split = find_data(TrainConfig(a=str(tmp_path / "a"), b=str(tmp_path / "b"), val_fraction=0.1))
     assert len(split.val_a) == 2 and len(split.train_a) == 18 and not set(split.val_a) & set(split.train_a)
     assert any("skipped 1 unreadable" in note for note in split.notes)
+
+
+def test_no_forked_workers_where_openvino_runs(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from cgan.sampledata import build_unpaired_dataset
+    from cgan.train.data import training_loader
+
+    data = build_unpaired_dataset(tmp_path / "data", n_train=4, n_test=2, size=40)
+    config = TrainConfig(data=str(data), size=32, workers=1)
+    split = find_data(config)
+    monkeypatch.setitem(sys.modules, "openvino", SimpleNamespace())
+    loader, _ = training_loader(split, config, 4, SimpleNamespace(rank=0, world=1), pin_memory=False)
+    assert loader.num_workers == 0 and any("OpenVINO" in note for note in split.notes)

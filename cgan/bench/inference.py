@@ -79,7 +79,18 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     return 10 * math.log10(1 / mse) if mse > 0 else float("inf")
 
 
-def _candidates(model: str, backends: list[str], half: bool, device: str, workdir: Path) -> tuple[list, dict]:
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """What to measure: the model file, on which device, with reduced precisions, int8 calibration images."""
+
+    model: str
+    device: str
+    half: bool
+    workdir: Path
+    calib: str | None = None
+
+
+def _candidates(plan: _Plan, backends: list[str]) -> tuple[list, dict]:
     """(label, precision, factory) for every backend variant available on ``device``, and why others were
     skipped. The first is the baseline: PyTorch fp32 eager on that device."""
     found: list = []
@@ -87,7 +98,7 @@ def _candidates(model: str, backends: list[str], half: bool, device: str, workdi
     for name, add in (("torch", _torch_variants), ("onnxruntime", _onnxruntime_variants),
                       ("openvino", _openvino_variants), ("tensorrt", _tensorrt_variants)):
         if name in backends:
-            add(model, half, device, workdir, found, skipped)
+            add(plan, found, skipped)
     return found, skipped
 
 
@@ -98,19 +109,33 @@ def _opener(backend_class, path, device: str, **fields) -> Callable:
     return lambda: backend_class(path, RuntimeOptions(device=device, **fields))
 
 
-def _onnx_file(model: str, workdir: Path, precision: str = "fp32") -> Path:
+def _onnx_file(plan: _Plan, precision: str = "fp32") -> Path:
     """The model exported once (unverified: the benchmark compares every output with PyTorch fp32 itself)."""
     from ..export import export_onnx
 
-    path = workdir / f"m_{precision}.onnx"
+    path = plan.workdir / f"m_{precision}.onnx"
     if not path.exists():
-        export_onnx(model, path, precision=precision, verify=False)
+        export_onnx(plan.model, path, precision=precision, verify=False,
+                    calib=plan.calib if precision == "int8" else None)
     return path
 
 
-def _torch_variants(model, half, device, workdir, found, skipped) -> None:
+def _int8_file(plan: _Plan, skipped: dict, name: str) -> Path | None:
+    """The int8 export where ``--calib`` is given and the model qualifies; else why not, under ``name``."""
+    if plan.calib is None:
+        skipped[f"{name} int8"] = "give --calib DIR (images for int8 calibration) to measure int8"
+        return None
+    try:
+        return _onnx_file(plan, "int8")
+    except CganError as e:
+        skipped[f"{name} int8"] = str(e)
+        return None
+
+
+def _torch_variants(plan: _Plan, found: list, skipped: dict) -> None:
     from ..runtime.backends import TorchBackend
 
+    model, device, half = plan.model, plan.device, plan.half
     if device == "cuda":
         for precision in ("fp32", "fp16") if half else ("fp32",):
             found.append(("torch cuda eager", precision, _opener(TorchBackend, model, device, precision=precision,
@@ -122,14 +147,17 @@ def _torch_variants(model, half, device, workdir, found, skipped) -> None:
         found.append(("torch", "bf16", _opener(TorchBackend, model, device, precision="bf16")))
 
 
-def _onnxruntime_variants(model, half, device, workdir, found, skipped) -> None:
+def _onnxruntime_variants(plan: _Plan, found: list, skipped: dict) -> None:
     import onnxruntime as ort
 
     from ..runtime.backends import ORT_PROVIDERS, OnnxBackend
 
+    device, half = plan.device, plan.half
     if device != "cuda":
-        found.append(("onnxruntime cpu", "fp32", _opener(OnnxBackend, _onnx_file(model, workdir), device,
-                                                          provider="cpu")))
+        found.append(("onnxruntime cpu", "fp32", _opener(OnnxBackend, _onnx_file(plan), device, provider="cpu")))
+        int8 = _int8_file(plan, skipped, "onnxruntime cpu")
+        if int8 is not None:
+            found.append(("onnxruntime cpu", "int8", _opener(OnnxBackend, int8, device, provider="cpu")))
         return
     for provider in ("cuda", "tensorrt"):
         if ORT_PROVIDERS[provider] not in ort.get_available_providers():
@@ -137,32 +165,37 @@ def _onnxruntime_variants(model, half, device, workdir, found, skipped) -> None:
             continue
         for precision in ("fp32", "fp16") if half else ("fp32",):
             found.append((f"onnxruntime {provider}", precision,
-                          _opener(OnnxBackend, _onnx_file(model, workdir, precision), device, provider=provider)))
+                          _opener(OnnxBackend, _onnx_file(plan, precision), device, provider=provider)))
 
 
-def _openvino_variants(model, half, device, workdir, found, skipped) -> None:
+def _openvino_variants(plan: _Plan, found: list, skipped: dict) -> None:
     from ..runtime.openvino_backend import OpenVinoBackend, openvino_available
 
-    if device == "cuda":
+    if plan.device == "cuda":
         skipped["openvino"] = "runs on CPUs (and Intel GPUs and NPUs): measure it with --device cpu"
-    elif not openvino_available():
+        return
+    if not openvino_available():
         skipped["openvino"] = 'not installed: pip install "cgan[openvino]"'
-    else:
-        for precision in ("fp32", "bf16") if half and cpu_has_fast_bf16() else ("fp32",):
-            found.append(("openvino cpu", precision, _opener(OpenVinoBackend, _onnx_file(model, workdir), "cpu",
-                                                             backend="openvino", precision=precision)))
+        return
+    for precision in ("fp32", "bf16") if plan.half and cpu_has_fast_bf16() else ("fp32",):
+        found.append(("openvino cpu", precision, _opener(OpenVinoBackend, _onnx_file(plan), "cpu",
+                                                         backend="openvino", precision=precision)))
+    int8 = _int8_file(plan, skipped, "openvino cpu")
+    if int8 is not None:
+        found.append(("openvino cpu", "int8", _opener(OpenVinoBackend, int8, "cpu", backend="openvino")))
 
 
-def _tensorrt_variants(model, half, device, workdir, found, skipped) -> None:
+def _tensorrt_variants(plan: _Plan, found: list, skipped: dict) -> None:
     from ..export import EngineOptions, ExportOptions, build_engine
     from ..runtime.backends import TensorRTBackend
 
+    model, device = plan.model, plan.device
     if device != "cuda":
         skipped["tensorrt"] = "needs a CUDA GPU"
         return
     try:
         for precision in ("fp32", "fp16"):
-            engine, _ = build_engine(model, workdir / f"m_{precision}.engine",
+            engine, _ = build_engine(model, plan.workdir / f"m_{precision}.engine",
                                      ExportOptions(precision=precision, verify=False, overwrite=True),
                                      EngineOptions(max_shape="4x3x1088x1920"))
             found.append(("tensorrt", precision, _opener(TensorRTBackend, engine, device)))
@@ -185,9 +218,11 @@ def _measure(backend, x: np.ndarray, max_seconds: float, device: str) -> tuple[f
 
 def benchmark(model: str, *, backends: list[str] | None = None, sizes: str = "256,512,720p,1080p",
               batches: list[int] | None = None, half: bool = True, pipeline: bool = True,
-              max_seconds: float = 30.0, device: str = "auto", on_row: Callable[[Row], None] | None = None) -> dict:
+              max_seconds: float = 30.0, device: str = "auto", calib: str | None = None,
+              on_row: Callable[[Row], None] | None = None) -> dict:
     """Measure every backend available on ``device`` (auto: the GPU if PyTorch sees one, else the CPU) against
-    PyTorch fp32 eager on the same device; returns machine, ceilings, rows, skipped backends and pipeline fps."""
+    PyTorch fp32 eager on the same device; returns machine, ceilings, rows, skipped backends and pipeline fps.
+    ``calib`` (images) adds int8 rows for models without instance normalisation (students)."""
     from ..modelfile import load_model, resolve_model_path
 
     backends = backends or list(BACKENDS)
@@ -202,7 +237,7 @@ def benchmark(model: str, *, backends: list[str] | None = None, sizes: str = "25
     result = {"machine": describe_machine(), "ceilings_gflops": peaks, "model": model, "device": device, "rows": [],
               "skipped": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        candidates, result["skipped"] = _candidates(model, backends, half, device, Path(tmp))
+        candidates, result["skipped"] = _candidates(_Plan(model, device, half, Path(tmp), calib), backends)
         for label, h, w in parse_sizes(sizes, net.size_multiple):
             macs = count_macs(net, h, w)
             for batch in batches:

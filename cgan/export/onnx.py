@@ -28,6 +28,8 @@ from .verify import ExportReport, ShapeCheck, compare_with_pytorch, require_with
 # Largest |ONNX Runtime - PyTorch fp32| accepted per output value (outputs lie in [-1, 1], where one
 # 8-bit grey level is 2/255 = 0.0078). fp16 keeps instance norm in fp32; its bound is 2.5 grey levels.
 TOLERANCE = {"fp32": 1e-3, "fp16": 2e-2}
+# int8 is judged by PSNR against fp32 on real images (its error is spread thinly over every pixel): at least this.
+MIN_INT8_PSNR = 30.0
 # Shapes (N, H, W) checked by default: several batch sizes, non-square, far from the training size.
 DEFAULT_CHECKS = ((1, 256, 256), (2, 320, 480), (1, 720, 1280))
 
@@ -147,21 +149,62 @@ def write_onnx(net: torch.nn.Module, model_path: Path, out: Path, options: Expor
     if out.suffix != ".onnx":
         raise CganError(f"output {out} must end in .onnx")
     refuse_overwrite(out, options.overwrite)
+    calibration = held_back = None
+    if precision == "int8":
+        from .int8 import calibration_inputs, require_quantisable, split_calibration
+
+        require_quantisable(net)
+        held_back, calibration = split_calibration(calibration_inputs(options.calib, multiple, options.calib_images))
     metadata = {**net.meta.to_dict(), "export": {
         "precision": precision, "opset": options.opset, "batch": options.batch or "dynamic",
         "size": f"{size[0]}x{size[1]}" if size else "dynamic", "source": model_path.name}}
-    shapes = list(options.verify_shapes or check_shapes(options.batch, size, multiple))
     import onnx
 
     with atomic_path(out) as tmp:
         _trace_to_onnx(net, tmp, options.opset, options.batch, size)
         graph = prepare_graph(onnx.load(str(tmp)), precision, options.simplify, metadata)
         onnx.save(graph, str(tmp))
+        if calibration is not None:
+            _quantise_in_place(tmp, calibration, metadata)
         try:
             onnx.checker.check_model(str(tmp), full_check=True)
         except onnx.checker.ValidationError as e:
             raise CganError(f"the exported graph fails onnx.checker ({str(e).splitlines()[0]}); nothing written") from None
+        if calibration is not None:
+            return out, _verify_int8(tmp, out, net, held_back, options, on_check, started)
+        shapes = list(options.verify_shapes or check_shapes(options.batch, size, multiple))
         checks = verify_onnx(tmp, net, shapes, on_check=on_check) if options.verify else []
         require_within(checks, TOLERANCE[precision], precision, "ONNX Runtime")
     report = ExportReport(out, precision, options.opset, TOLERANCE[precision], checks, time.perf_counter() - started)
     return out, report
+
+
+def _quantise_in_place(path: Path, calibration: list, metadata: dict) -> None:
+    """Replace the fp32 graph at ``path`` by its int8 (QDQ) version, keeping the cgan metadata."""
+    import onnx
+
+    from .int8 import quantise
+
+    fp32 = path.with_name(path.name + ".fp32.onnx")
+    os.replace(path, fp32)
+    try:
+        quantise(fp32, path, calibration)
+    finally:
+        fp32.unlink(missing_ok=True)
+    graph = onnx.load(str(path))
+    onnx.helper.set_model_props(graph, {"cgan": json.dumps(metadata)})
+    graph.producer_name = "cgan"
+    onnx.save(graph, str(path))
+
+
+def _verify_int8(tmp: Path, out: Path, net: torch.nn.Module, held_back: list, options: ExportOptions,
+                 on_check, started: float) -> ExportReport:
+    """The int8 file against PyTorch fp32 on the calibration images held back from calibration."""
+    from .int8 import verify_int8
+
+    psnr_db, checks = verify_int8(tmp, net, held_back, on_check) if options.verify else (None, [])
+    if psnr_db is not None and psnr_db < MIN_INT8_PSNR:
+        raise CganError(f"verification failed: the int8 file reaches {psnr_db:.1f} dB PSNR against fp32 on "
+                        f"{len(held_back)} held-back calibration images (at least {MIN_INT8_PSNR:g} dB needed); "
+                        f"nothing written: calibrate on more images like the ones it will translate, or use fp32")
+    return ExportReport(out, "int8", options.opset, MIN_INT8_PSNR, checks, time.perf_counter() - started, psnr_db)

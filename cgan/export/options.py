@@ -24,12 +24,18 @@ class ExportOptions:
     verify: bool = True  # run the file against PyTorch; fail and write nothing above tolerance
     verify_shapes: tuple[tuple[int, ...], ...] | None = None  # NCHW shapes to verify at; None: the defaults
     overwrite: bool = False
+    calib: str | None = None  # int8: a folder of images like those the model will translate
+    calib_images: int = 64  # int8: how many of them (a quarter is held back to verify the quantised file)
 
     def __post_init__(self) -> None:
         check_direction(self.direction)
         check_precision(self.precision, EXPORT_PRECISIONS, "ONNX export")
         if self.opset < DEFAULT_OPSET:
             raise CganError(f"--opset {self.opset} is too low: the exporter needs {DEFAULT_OPSET} or higher")
+        if self.calib is not None and self.precision != "int8":
+            raise CganError("--calib gives int8 calibration images: it needs --precision int8")
+        if self.calib_images < 2:
+            raise CganError("--calib-images must be at least 2")
         if self.batch is not None and self.batch < 1:
             raise CganError("--batch must be at least 1 (or dynamic)")
         if self.verify_shapes is not None:  # lists from callers become tuples: the options stay hashable

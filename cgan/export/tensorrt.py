@@ -121,6 +121,9 @@ def build_engine(model: str | os.PathLike, out: str | os.PathLike | None = None,
     """
     options = export_options(options, **fields)
     engine = engine or EngineOptions()
+    if options.precision == "int8":
+        raise CganError("TensorRT engines are built in fp32 or fp16 here: int8 runs from the quantised ONNX "
+                        "(cgan export --precision int8) in OpenVINO or ONNX Runtime")
     if options.batch is not None or options.size is not None:
         raise CganError("an engine takes its shapes from its profile (--min/--opt/--max), not --batch or --size: "
                         "leave those out with --trt")

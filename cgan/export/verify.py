@@ -35,6 +35,7 @@ class ExportReport:
     tolerance: float
     checks: list[ShapeCheck]
     seconds: float
+    psnr_db: float | None = None  # int8: PSNR against PyTorch fp32 on held-back calibration images
 
     def lines(self) -> list[str]:
         return [check.text() for check in self.checks]

@@ -1,8 +1,9 @@
-"""Training: ``train(...)`` for one call, ``Trainer`` with callbacks for more control."""
+"""Training: ``train(...)`` for one call, ``Trainer`` with callbacks for more control; ``distill(...)`` for students."""
 from __future__ import annotations
 
 from .config import TrainConfig, read_run_config, resolve_config
 from .callbacks import Callback, TrainResult
+from .distillation import DistillConfig, Distiller, distill
 from .trainer import Trainer
 
 
@@ -18,4 +19,4 @@ def train(config: TrainConfig | None = None, callbacks: list[Callback] | tuple =
     return Trainer(config, callbacks, resume=resume).fit()
 
 
-__all__ = ["Callback", "TrainConfig", "TrainResult", "Trainer", "train"]
+__all__ = ["Callback", "DistillConfig", "Distiller", "TrainConfig", "TrainResult", "Trainer", "distill", "train"]

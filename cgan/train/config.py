@@ -10,6 +10,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import yaml
 
@@ -35,27 +36,23 @@ FAST_PROFILE = {"identity_start": True, "upsample": "resize", "colour_map": True
 
 
 @dataclass
-class TrainConfig:
+class RunConfig:
+    """The options every training run has (``cgan train`` and ``cgan distill``): data, preset, preprocessing,
+    optimisation, speed, observation. Field names are the flags, with underscores."""
+
+    monitors: ClassVar[dict[str, str]] = MONITORS  # the metrics --monitor takes, and which way is better
+    command: ClassVar[str] = "train"  # the command whose flags these are
     # data
     data: str | None = None  # holds trainA/ trainB/ [testA/ testB/]
     a: str | None = None  # or any two folders
-    b: str | None = None
-    name_a: str | None = None  # domain names stored in the model files (default: from the folder names)
-    name_b: str | None = None
     out: str | None = None  # run directory (default runs/<a>2<b>, numbered if taken)
     val_truth: str | None = None  # paired ground truth for the A validation images (same file names)
     val_fraction: float = 0.05  # held out for validation when there is no testA/testB
     val_images: int = 64  # validation images per domain (the sample grids show the first 8)
     val_size: int | None = None  # side of the validation views (default: --size)
-    fast: bool = False  # start from FAST_PROFILE (applied by resolve_config)
     # networks
     preset: str = "resnet9"
     ngf: int | None = None  # default: the preset's
-    ndf: int = 64
-    n_layers_d: int = 3
-    identity_start: bool = False  # generators start as the identity mapping (resnet and mobile)
-    upsample: str = "transpose"  # transpose (the paper's) or resize (no checkerboard)
-    colour_map: bool = False  # generators get a per-pixel colour mapping beside the convolutions (resnet, mobile)
     # preprocessing
     size: int = 256  # training crop
     load_size: int | None = None  # default: size * 286 / 256, the reference's ratio
@@ -68,13 +65,7 @@ class TrainConfig:
     max_iters: int | None = None
     max_time: str | None = None  # e.g. 90s, 30m, 2h, 1h30m
     lr: float = 2e-4
-    colour_map_lr: float = 1.0  # the colour map's learning rate, as a multiple of --lr
     beta1: float = 0.5
-    gan_loss: str = "lsgan"
-    lambda_cycle: float = 10.0
-    lambda_identity: float = 0.5  # relative to lambda_cycle, as in the reference code
-    pool: int = 50
-    ema: float = 0.0  # validate and save a moving average of the generators' weights with this decay; 0 = off
     # speed
     amp: bool = True  # bf16 autocast on CPUs that support it, fp16 + gradient scaling on CUDA
     compile: bool = False
@@ -93,18 +84,17 @@ class TrainConfig:
     def validate(self) -> None:
         if self.preset not in PRESETS:
             raise CganError(f"unknown --preset {self.preset!r}: choose one of {', '.join(PRESETS)}")
-        for name, allowed in (("preprocess", PREPROCESS), ("gan_loss", GAN_LOSSES)):
-            if getattr(self, name) not in allowed:
-                raise CganError(f"unknown --{name.replace('_', '-')} {getattr(self, name)!r}: choose one of {', '.join(allowed)}")
-        if self.monitor is not None and self.monitor not in MONITORS:
-            raise CganError(f"unknown --monitor {self.monitor!r}: choose one of {', '.join(MONITORS)}")
+        if self.preprocess not in PREPROCESS:
+            raise CganError(f"unknown --preprocess {self.preprocess!r}: choose one of {', '.join(PREPROCESS)}")
+        if self.monitor is not None and self.monitor not in self.monitors:
+            raise CganError(f"unknown --monitor {self.monitor!r}: choose one of {', '.join(self.monitors)}")
         if self.monitor in ("psnr", "ssim") and not self.val_truth:
             raise CganError(f"--monitor {self.monitor} needs paired ground truth: give --val-truth DIR")
         check_device_name(self.device)
-        for name in ("size", "batch", "ndf", "n_layers_d", "log_every"):
+        for name in ("size", "batch", "log_every"):
             if getattr(self, name) < 1:
                 raise CganError(f"--{name.replace('_', '-')} must be at least 1")
-        for name in ("epochs", "epochs_decay", "pool", "patience", "save_every", "seed"):
+        for name in ("epochs", "epochs_decay", "patience", "save_every", "seed"):
             if getattr(self, name) < 0:
                 raise CganError(f"--{name.replace('_', '-')} must not be negative")
         if self.epochs + self.epochs_decay < 1:
@@ -113,25 +103,11 @@ class TrainConfig:
             raise CganError("--max-iters must be at least 1")
         if not 0.0 <= self.val_fraction < 1.0:
             raise CganError("--val-fraction must be in [0, 1)")
-        if self.lr <= 0 or self.colour_map_lr <= 0:
-            raise CganError("--lr and --colour-map-lr must be positive")
-        if self.colour_map_lr != 1.0 and not self.colour_map:
-            raise CganError("--colour-map-lr sets the colour map's learning rate: it needs --colour-map (or --fast)")
-        if not 0.0 <= self.ema < 1.0:
-            raise CganError("--ema must be in [0, 1): a decay such as 0.999, or 0 for none")
+        if self.lr <= 0:
+            raise CganError("--lr must be positive")
         if self.preprocess == "none" and self.batch > 1:
             raise CganError("--preprocess none keeps each image's own size, so it needs --batch 1")
         parse_duration(self.max_time)
-
-    @property
-    def domain_names(self) -> tuple[str, str]:
-        """--name-a/--name-b, else from the folders: ``horse2zebra/`` -> horse, zebra; ``--a tom/`` -> tom."""
-        if self.data:
-            parts = Path(os.path.abspath(self.data)).name.split("2")
-            default = parts if len(parts) == 2 and all(parts) else ("A", "B")
-        else:
-            default = (Path(os.path.abspath(self.a)).name or "A", Path(os.path.abspath(self.b)).name or "B")
-        return self.name_a or default[0], self.name_b or default[1]
 
     @property
     def resolved_val_size(self) -> int:
@@ -153,6 +129,53 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
+@dataclass
+class TrainConfig(RunConfig):
+    """``cgan train``: a CycleGAN's two domains, its networks, losses and the fast-start options."""
+
+    b: str | None = None  # domain B's folder, with --a
+    name_a: str | None = None  # domain names stored in the model files (default: from the folder names)
+    name_b: str | None = None
+    fast: bool = False  # start from FAST_PROFILE (applied by resolve_config)
+    ndf: int = 64
+    n_layers_d: int = 3
+    identity_start: bool = False  # generators start as the identity mapping (resnet and mobile)
+    upsample: str = "transpose"  # transpose (the paper's) or resize (no checkerboard)
+    colour_map: bool = False  # generators get a per-pixel colour mapping beside the convolutions (resnet, mobile)
+    colour_map_lr: float = 1.0  # the colour map's learning rate, as a multiple of --lr
+    gan_loss: str = "lsgan"
+    lambda_cycle: float = 10.0
+    lambda_identity: float = 0.5  # relative to lambda_cycle, as in the reference code
+    pool: int = 50
+    ema: float = 0.0  # validate and save a moving average of the generators' weights with this decay; 0 = off
+
+    def validate(self) -> None:
+        super().validate()
+        if self.gan_loss not in GAN_LOSSES:
+            raise CganError(f"unknown --gan-loss {self.gan_loss!r}: choose one of {', '.join(GAN_LOSSES)}")
+        for name in ("ndf", "n_layers_d"):
+            if getattr(self, name) < 1:
+                raise CganError(f"--{name.replace('_', '-')} must be at least 1")
+        if self.pool < 0:
+            raise CganError("--pool must not be negative")
+        if self.colour_map_lr <= 0:
+            raise CganError("--lr and --colour-map-lr must be positive")
+        if self.colour_map_lr != 1.0 and not self.colour_map:
+            raise CganError("--colour-map-lr sets the colour map's learning rate: it needs --colour-map (or --fast)")
+        if not 0.0 <= self.ema < 1.0:
+            raise CganError("--ema must be in [0, 1): a decay such as 0.999, or 0 for none")
+
+    @property
+    def domain_names(self) -> tuple[str, str]:
+        """--name-a/--name-b, else from the folders: ``horse2zebra/`` -> horse, zebra; ``--a tom/`` -> tom."""
+        if self.data:
+            parts = Path(os.path.abspath(self.data)).name.split("2")
+            default = parts if len(parts) == 2 and all(parts) else ("A", "B")
+        else:
+            default = (Path(os.path.abspath(self.a)).name or "A", Path(os.path.abspath(self.b)).name or "B")
+        return self.name_a or default[0], self.name_b or default[1]
+
+
 def parse_duration(text: str | None) -> float | None:
     """'90' or '90s' -> 90.0, '30m' -> 1800.0, '1h30m' -> 5400.0, None -> None."""
     if text is None:
@@ -166,8 +189,8 @@ def parse_duration(text: str | None) -> float | None:
     return sum(float(n) * {"h": 3600, "m": 60, "s": 1}[u] for n, u in parts)
 
 
-def load_yaml(path: str | Path) -> dict:
-    """Options from a YAML file; keys may use dashes or underscores."""
+def load_yaml(path: str | Path, config_class: type[RunConfig] = TrainConfig) -> dict:
+    """Options of ``config_class`` from a YAML file; keys may use dashes or underscores."""
     path = Path(path)
     if not path.is_file():
         raise CganError(f"config file not found: {path}")
@@ -178,20 +201,21 @@ def load_yaml(path: str | Path) -> dict:
     if not isinstance(data, dict):
         raise CganError(f"{path} must hold a mapping of option: value")
     data = {str(k).replace("-", "_"): v for k, v in data.items()}
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    known = {f.name for f in dataclasses.fields(config_class)}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise CganError(f"{path}: unknown options {', '.join(unknown)} (see: cgan train --help)")
+        raise CganError(f"{path}: unknown options {', '.join(unknown)} (see: cgan {config_class.command} --help)")
     return data
 
 
-def resolve_config(flags: dict, config_file: str | None = None, resume_config: dict | None = None) -> TrainConfig:
+def resolve_config(flags: dict, config_file: str | None = None, resume_config: dict | None = None,
+                   config_class: type[RunConfig] = TrainConfig) -> RunConfig:
     """Defaults < --fast profile < resumed run's config < YAML file < flags given (None means not given)."""
     given = {k: v for k, v in flags.items() if v is not None}
     values: dict = {}
     if resume_config is not None:
         values.update(resume_config)
-        file_values = load_yaml(config_file) if config_file else {}
+        file_values = load_yaml(config_file, config_class) if config_file else {}
         changed = sorted(k for k, v in {**file_values, **given}.items()
                          if k not in RESUMABLE and resume_config.get(k) != v)
         if changed:
@@ -199,14 +223,14 @@ def resolve_config(flags: dict, config_file: str | None = None, resume_config: d
                             f"start a new run instead")
         values.update(file_values)
     elif config_file:
-        values.update(load_yaml(config_file))
+        values.update(load_yaml(config_file, config_class))
     values.update(given)
     if values.get("fast") and resume_config is None:
         values = {**fast_profile(values), **values}
     try:
-        return TrainConfig(**values)
+        return config_class(**values)
     except TypeError as e:
-        raise CganError(f"bad training options: {e}") from None
+        raise CganError(f"bad {config_class.command} options: {e}") from None
 
 
 def fast_profile(values: dict) -> dict:
@@ -222,9 +246,10 @@ def fast_profile(values: dict) -> dict:
     return profile
 
 
-def read_run_config(run_dir: str | Path) -> dict:
+def read_run_config(run_dir: str | Path, config_class: type[RunConfig] = TrainConfig) -> dict:
     """The resolved config a run directory was started with."""
     path = Path(run_dir) / "config.yaml"
     if not path.is_file():
-        raise CganError(f"{run_dir} has no config.yaml: --resume needs a run directory written by cgan train")
-    return load_yaml(path)
+        raise CganError(f"{run_dir} has no config.yaml: --resume needs a run directory written by "
+                        f"cgan {config_class.command}")
+    return load_yaml(path, config_class)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from pathlib import Path
 
 import cv2
@@ -128,6 +129,32 @@ def find_data(config: TrainConfig) -> DataSplit:
     return DataSplit(train_a, train_b, val_a, val_b, truth, notes)
 
 
+def find_source_data(config) -> DataSplit:
+    """Distillation's data: one domain only, from ``--data`` (``trainA/`` [``testA/``]) or ``--a``."""
+    notes: list[str] = []
+    if config.data:
+        root = Path(config.data)
+        folder, test = root / "trainA", root / "testA"
+        if not folder.is_dir():
+            raise CganError(f"{root} has no trainA/ folder: --data needs trainA/ (and optionally testA/); "
+                            f"for a plain folder of the teacher's input images use --a")
+    elif config.a:
+        folder, test = Path(config.a), None
+    else:
+        raise CganError("give the teacher's input images: --a DIR, or --data DIR with trainA/")
+    train = _require_images(folder, list_images(folder), notes)
+    if test is not None and test.is_dir() and list_images(test):
+        val = list_images(test)
+    else:
+        train, val = _hold_out(train, config.val_fraction, config.seed)
+        if not val:
+            notes.append("too few images to hold any out: validating on training images")
+            val = train
+    val = val[: config.val_images]
+    truth = _match_truth(config.val_truth, val, test if config.data else folder) if config.val_truth else None
+    return DataSplit(train, [], val, [], truth, notes)
+
+
 def _match_truth(truth_dir: str, val_a: list[Path], val_root: Path) -> list[Path]:
     """The truth file for each validation A image: same relative path, any image suffix."""
     truth_root = Path(truth_dir)
@@ -165,6 +192,34 @@ class UnpairedDataset(Dataset):
         a, skipped_a = self._load(self.files_a, a_index, rng)
         b, skipped_b = self._load(self.files_b, b_index, rng)
         return {"A": a, "B": b, "skipped": skipped_a + skipped_b}
+
+
+def colour_jitter(image: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:
+    """Random saturation, contrast and brightness changes of up to ``strength`` (0.1: 10%, and 10% of the
+    range in brightness), so that a student sees colours beyond those of its training photos."""
+    if strength <= 0:
+        return image
+    saturation, contrast, brightness = rng.uniform(-strength, strength, 3)
+    x = image.astype(np.float32)
+    grey = x.mean(axis=2, keepdims=True)
+    x = grey + (x - grey) * (1 + saturation)
+    mean = x.mean()
+    x = (x - mean) * (1 + contrast) + mean + 255 * brightness
+    return np.clip(x + 0.5, 0, 255).astype(np.uint8)
+
+
+class SourceDataset(UnpairedDataset):
+    """One domain's images for distillation: each key's A image, augmented and colour-jittered."""
+
+    def __getitem__(self, key: tuple[int, int, int]) -> dict:
+        a_index, _, item_seed = key
+        rng = np.random.default_rng(item_seed)
+        for skipped in range(len(self.files_a)):  # an unreadable file is replaced by the next readable one
+            image = read_rgb(self.files_a[(a_index + skipped) % len(self.files_a)])
+            if image is not None:
+                image = augment(image, self.config, self.multiple, rng)
+                return {"A": to_tensor(colour_jitter(image, self.config.jitter, rng)), "skipped": skipped}
+        raise CganError(f"none of the {len(self.files_a)} images in {self.files_a[0].parent} can be read")
 
 
 class EpochSampler(Sampler):
@@ -211,14 +266,24 @@ def load_views(files: list[Path], size: int, truth: list[Path] | None = None) ->
 
 
 def training_loader(split: DataSplit, config: TrainConfig, multiple: int, dist, pin_memory: bool):
-    """The DataLoader of training batches for this process's shard, and its sampler (which ``set_epoch`` moves)."""
+    """The DataLoader of training batches for this process's shard, and its sampler (which ``set_epoch`` moves).
+    A split without B images (distillation) loads A images alone."""
     from torch.utils.data import DataLoader
 
-    dataset = UnpairedDataset(split.train_a, split.train_b, config, multiple)
-    sampler = EpochSampler(len(split.train_a), len(split.train_b), config.seed, dist.rank, dist.world)
+    if split.train_b:
+        dataset = UnpairedDataset(split.train_a, split.train_b, config, multiple)
+    else:
+        dataset = SourceDataset(split.train_a, split.train_a, config, multiple)
+    sampler = EpochSampler(len(split.train_a), len(split.train_b or split.train_a), config.seed, dist.rank,
+                           dist.world)
     if len(sampler) == 0:
         raise CganError(f"fewer training images than the {dist.world} processes: use fewer processes")
     workers = config.workers if config.workers is not None else min(4, (os.cpu_count() or 2) // 2)
+    if workers and "openvino" in sys.modules:
+        # Workers forked from a process in which OpenVINO has started its threads crash (a library user who ran
+        # a model before training in the same process). Batches do not depend on the worker count: load here.
+        split.notes.append("data loading in this process: OpenVINO runs here, and forked workers would crash")
+        workers = 0
     loader = DataLoader(dataset, batch_size=config.batch, sampler=sampler, num_workers=workers,
                         pin_memory=pin_memory, persistent_workers=workers > 0)
     return loader, sampler

@@ -11,7 +11,6 @@ import torch
 
 from ..fileio import atomic_path, atomic_write_bytes
 from ..images import to_image
-from .losses import LOSS_NAMES
 
 LABEL_WIDTH = 120
 
@@ -56,18 +55,19 @@ def _labelled_row(label: str, images: torch.Tensor) -> np.ndarray:
     return np.concatenate([margin, row], axis=1)
 
 
+def labelled_grid(*groups: list[tuple[str, torch.Tensor]]) -> np.ndarray:
+    """Groups of labelled rows of images (RGB uint8), a gap between groups; each row as long as the shortest."""
+    n = min(len(images) for group in groups for _, images in group)
+    blocks = [np.concatenate([_labelled_row(label, images[:n]) for label, images in group]) for group in groups]
+    gap = np.full((6, blocks[0].shape[1], 3), 255, np.uint8)
+    return np.concatenate([part for block in blocks for part in (gap, block)][1:], axis=0)
+
+
 def sample_grid(name_a: str, name_b: str, real_a: torch.Tensor, fake_b: torch.Tensor, rec_a: torch.Tensor,
                 real_b: torch.Tensor, fake_a: torch.Tensor, rec_b: torch.Tensor) -> np.ndarray:
     """Rows per direction: input, translation, reconstruction (RGB uint8)."""
-    n = min(len(real_a), len(real_b))
-    rows = [
-        _labelled_row(f"{name_a}", real_a[:n]), _labelled_row(f"-> {name_b}", fake_b[:n]),
-        _labelled_row(f"-> {name_a} again", rec_a[:n]),
-        _labelled_row(f"{name_b}", real_b[:n]), _labelled_row(f"-> {name_a}", fake_a[:n]),
-        _labelled_row(f"-> {name_b} again", rec_b[:n]),
-    ]
-    gap = np.full((6, rows[0].shape[1], 3), 255, np.uint8)
-    return np.concatenate(rows[:3] + [gap] + rows[3:], axis=0)
+    return labelled_grid([(name_a, real_a), (f"-> {name_b}", fake_b), (f"-> {name_a} again", rec_a)],
+                         [(name_b, real_b), (f"-> {name_a}", fake_a), (f"-> {name_b} again", rec_b)])
 
 
 def write_png(path: str | os.PathLike, rgb: np.ndarray) -> None:
@@ -89,19 +89,21 @@ def plot_losses(records: list[dict], path: str | os.PathLike, monitor: str | Non
         return
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
     x = [r["iteration"] for r in train]
-    for name in LOSS_NAMES:
-        if name in train[0]:
-            left.plot(x, [r[name] for r in train], label=name, linewidth=1)
+    for name in (k for k in train[0] if k not in ("type", "iteration", "epoch", "lr")):  # the losses, in order
+        left.plot(x, [r[name] for r in train], label=name, linewidth=1)
     left.set_xlabel("iteration")
     left.set_title("training losses")
     left.legend(fontsize=7, ncol=2)
     if val:
         vx = [r["iteration"] for r in val]
-        for name in ("cycle_l1", "identity_l1"):
-            right.plot(vx, [r[name] for r in val], marker="o", label=name)
-        if "psnr" in val[0]:
+        for name in ("cycle_l1", "identity_l1", "teacher_l1"):
+            if name in val[0]:
+                right.plot(vx, [r[name] for r in val], marker="o", label=name)
+        psnrs = [name for name in ("psnr", "teacher_psnr") if name in val[0]]
+        if psnrs:
             twin = right.twinx()
-            twin.plot(vx, [r["psnr"] for r in val], marker="s", color="tab:red", label="psnr (dB)")
+            for colour, name in zip(("tab:red", "tab:purple"), psnrs):
+                twin.plot(vx, [r[name] for r in val], marker="s", color=colour, label=f"{name} (dB)")
             twin.set_ylabel("PSNR (dB)")
             twin.legend(loc="upper right", fontsize=8)
         right.legend(loc="upper left", fontsize=8)

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 import yaml
@@ -22,7 +23,7 @@ from ..fileio import atomic_write_text, numbered_path
 from ..modelfile import new_meta, save_model
 from ..nets import preset_config
 from . import distributed
-from .config import MONITORS, TrainConfig, parse_duration
+from .config import TrainConfig, parse_duration
 from .callbacks import Callback, TrainResult
 from .cyclegan import (CycleDiscriminators, CycleGenerators, build_cycle_networks, generator_parameter_groups,
                        wrap_for_speed_and_ranks)
@@ -39,23 +40,33 @@ GRID_IMAGES = 8
 
 
 class Trainer:
-    """Trains two generators and two discriminators on unpaired folders; see ``TrainConfig``."""
+    """Trains two generators and two discriminators on unpaired folders; see ``TrainConfig``.
+
+    The loop, logging, schedule, validation bookkeeping, checkpoints and resume are shared with
+    ``cgan distill`` (``Distiller``), which overrides what differs: the data, the networks, ``_step``,
+    ``_evaluate``, what is saved and the resume state.
+    """
+
+    loss_names = LOSS_NAMES  # what _step returns, in order
+    shown_losses = ("G_gan_B", "cycle_A", "D_B")  # on the progress bar
 
     def __init__(self, config: TrainConfig, callbacks: list[Callback] | tuple = (), resume: str | None = None) -> None:
         self.config = config
         self.callbacks = list(callbacks)
         self._setup_device()
-        self.name_a, self.name_b = config.domain_names
+        self.name_a, self.name_b = self._domain_names()
         torch.manual_seed(config.seed)
         self._setup_data()  # every problem with the data is reported before any work starts
         self._setup_networks()
         self._setup_progress()
         self.run_dir = self._resume(Path(resume)) if resume else self._new_run_dir()
-        self.generators, self.discriminators = wrap_for_speed_and_ranks(
-            CycleGenerators(self.g_ab, self.g_ba), self.raw_discriminators, self.config.compile, self.dist, self.device)
+        self._wrap_for_speed_and_ranks()
         self.log = RunLog(self.run_dir, self.iteration if resume else None) if self.dist.main else None
 
     # ----------------------------------------------------------------------------------------- setup
+    def _domain_names(self) -> tuple[str, str]:
+        return self.config.domain_names
+
     def _setup_device(self) -> None:
         """This process's rank and device, and the mixed precision that device supports."""
         self.dist = distributed.setup(device_kind(self.config.device))
@@ -90,6 +101,15 @@ class Trainer:
         self.pool_a, self.pool_b = ImagePool(config.pool, config.seed), ImagePool(config.pool, config.seed + 1)
         self.averages = [WeightAverage(g, config.ema) for g in (self.g_ab, self.g_ba)] if config.ema else []
 
+    def _wrap_for_speed_and_ranks(self) -> None:
+        self.generators, self.discriminators = wrap_for_speed_and_ranks(
+            CycleGenerators(self.g_ab, self.g_ba), self.raw_discriminators, self.config.compile, self.dist, self.device)
+
+    @property
+    def optimizers(self) -> tuple[torch.optim.Optimizer, ...]:
+        """Every optimiser; the schedule sets their learning rates, the first one's is logged."""
+        return self.opt_g, self.opt_d
+
     def _setup_progress(self) -> None:
         """Where the run stands: a new run starts here, a resumed one overwrites it from its state."""
         self.iteration, self.epoch, self.batch_in_epoch, self.elapsed = 0, 0, 0, 0.0
@@ -107,6 +127,9 @@ class Trainer:
                 stale.unlink(missing_ok=True)
         return run_dir
 
+    def _default_run_name(self) -> str:
+        return f"{self.name_a}2{self.name_b}"
+
     def _new_run_dir(self) -> Path:
         path = ""
         if self.dist.main:
@@ -115,9 +138,10 @@ class Trainer:
                 if run.exists() and any(run.iterdir()):
                     raise CganError(f"{run} already holds files: continue it with --resume {run}, or pick another --out")
             else:
-                run = numbered_path(Path("runs") / f"{self.name_a}2{self.name_b}")
+                run = numbered_path(Path("runs") / self._default_run_name())
             (run / "samples").mkdir(parents=True, exist_ok=True)
-            config = {**self.config.to_dict(), "out": str(run), "name_a": self.name_a, "name_b": self.name_b}
+            resolved = {"out": str(run), "name_a": self.name_a, "name_b": self.name_b}  # what the defaults became
+            config = {**self.config.to_dict(), **{k: v for k, v in resolved.items() if hasattr(self.config, k)}}
             atomic_write_text(run / "config.yaml", yaml.safe_dump(config, sort_keys=False))
             path = str(run)
         return Path(distributed.share_from_main(path, self.dist))
@@ -165,7 +189,7 @@ class Trainer:
                    unit="it", disable=not self.dist.main, dynamic_ncols=True, leave=False,
                    mininterval=0.1 if sys.stderr.isatty() else 10.0)  # a log file gets a line every 10 s
         for batch in self.loader:
-            self._accumulate(self.train_step(batch["A"], batch["B"]), int(batch["skipped"].sum()))
+            self._accumulate(self._step(batch), int(batch["skipped"].sum()))
             self.iteration += 1
             self.batch_in_epoch += 1
             self.elapsed = time.monotonic() - started
@@ -189,6 +213,10 @@ class Trainer:
                 self._save_checkpoint()
         bar.close()
         return not self.stop_reason
+
+    def _step(self, batch: dict) -> torch.Tensor:
+        """One optimisation step on a loader batch; returns the losses (``loss_names``) as one tensor."""
+        return self.train_step(batch["A"], batch["B"])
 
     def train_step(self, real_a: torch.Tensor, real_b: torch.Tensor) -> torch.Tensor:
         """One optimisation step of both generators and both discriminators; returns the losses (LOSS_NAMES)."""
@@ -240,15 +268,15 @@ class Trainer:
             return None
         values = (self._loss_sum / self._loss_count).tolist()
         self._loss_sum, self._loss_count = None, 0
-        losses = dict(zip(LOSS_NAMES, values))
+        losses = dict(zip(self.loss_names, values))
         if not all(math.isfinite(v) for v in values):
             bad = ", ".join(k for k, v in losses.items() if not math.isfinite(v))
             raise CganError(f"loss became NaN or infinite ({bad}) by iteration {self.iteration}: the last good "
                             f"checkpoint in {self.run_dir} is kept; resume it with a lower --lr, or with --no-amp")
-        losses["lr"] = self.opt_g.param_groups[0]["lr"]
+        losses["lr"] = self.optimizers[0].param_groups[0]["lr"]
         if self.dist.main:
             if bar is not None:
-                bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items() if k in ("G_gan_B", "cycle_A", "D_B")})
+                bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items() if k in self.shown_losses})
             self.log.log("train", self.iteration, self.epoch, losses)
         if self._skipped and self.dist.main:
             tqdm.write(f"note: skipped {self._skipped} unreadable image reads so far (each replaced by the next "
@@ -260,7 +288,7 @@ class Trainer:
         """Constant for --epochs, then linear decay to zero over --epochs-decay (the reference schedule)."""
         config = self.config
         factor = 1.0 - max(0, self.epoch + 1 - config.epochs) / (config.epochs_decay + 1)
-        for opt in (self.opt_g, self.opt_d):
+        for opt in self.optimizers:
             for group in opt.param_groups:
                 group["lr"] = config.lr * group.get("lr_scale", 1.0) * factor
 
@@ -285,27 +313,33 @@ class Trainer:
     def _validate_and_checkpoint(self, tag: str) -> None:
         self._log_losses(None)  # what is pending, so that a NaN is caught before anything is saved
         if self.dist.main:
-            metrics, images = validate(*self.kept_generators, self.val_a, self.val_b, self.truth_a, self.device,
-                                       self.autocast, batch=max(1, self.config.batch))
-            self._record_validation(metrics, images, tag)
+            metrics, grid = self._evaluate()
+            self._record_validation(metrics, grid, tag)
         self._last_validated = self.iteration
         self._save_checkpoint()
         if self.config.patience and distributed.any_rank(self.bad_validations >= self.config.patience, self.dist):
             self.stop_reason = self.stop_reason or (f"early stop: {self.config.monitor_metric} did not improve in "
                                                     f"{self.config.patience} validations")
 
-    def _record_validation(self, metrics: dict, images: dict, tag: str) -> None:
+    def _evaluate(self) -> tuple[dict, np.ndarray]:
+        """The validation metrics and the sample grid (RGB uint8) of the generators kept."""
+        metrics, images = validate(*self.kept_generators, self.val_a, self.val_b, self.truth_a, self.device,
+                                   self.autocast, batch=max(1, self.config.batch))
         n = GRID_IMAGES
         grid = sample_grid(self.name_a, self.name_b, self.val_a[:n], images["fake_b"][:n], images["rec_a"][:n],
                            self.val_b[:n], images["fake_a"][:n], images["rec_b"][:n])
+        return metrics, grid
+
+    def _record_validation(self, metrics: dict, grid: np.ndarray, tag: str) -> None:
         write_png(self.run_dir / "samples" / f"{tag}.png", grid)
         self.log.add_image("samples", grid, self.iteration)
         self.log.log("val", self.iteration, self.epoch, metrics)
         plot_losses(self.log.records, self.run_dir / "loss_curves.png", self.config.monitor_metric)
-        shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if "_" not in k or k.endswith("_l1") or k == "psnr_gain")
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()
+                          if "_" not in k or k.endswith("_l1") or k.endswith("_psnr") or k == "psnr_gain")
         print(f"validation at iteration {self.iteration} (epoch {self.epoch}): {shown}")
         name = self.config.monitor_metric
-        better = max if MONITORS[name] == "max" else min
+        better = max if self.config.monitors[name] == "max" else min
         if self.best is None or better(metrics[name], self.best[name]) != self.best[name]:
             self.best = {"iteration": self.iteration, "epoch": self.epoch, **metrics}
             self.bad_validations = 0
@@ -341,14 +375,12 @@ class Trainer:
 
     def _state(self) -> dict:
         return {
-            "iteration": self.iteration, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
-            "elapsed": self.elapsed, "best": self.best, "bad_validations": self.bad_validations,
+            **self._progress_state(),
             "G_AtoB": self.g_ab.state_dict(), "G_BtoA": self.g_ba.state_dict(),
             "D_A": self.d_a.state_dict(), "D_B": self.d_b.state_dict(),
-            "opt_G": self.opt_g.state_dict(), "opt_D": self.opt_d.state_dict(), "scaler": self.scaler.state_dict(),
+            "opt_G": self.opt_g.state_dict(), "opt_D": self.opt_d.state_dict(),
             "pool_A": self.pool_a.state_dict(), "pool_B": self.pool_b.state_dict(),
             "EMA": [average.net.state_dict() for average in self.averages],
-            "torch_rng": torch.get_rng_state(),
         }
 
     def _load_state(self, state: dict) -> None:
@@ -358,10 +390,19 @@ class Trainer:
             average.net.load_state_dict(weights)
         self.opt_g.load_state_dict(state["opt_G"])
         self.opt_d.load_state_dict(state["opt_D"])
-        if state["scaler"]:
-            self.scaler.load_state_dict(state["scaler"])
         self.pool_a.load_state_dict(state["pool_A"], self.device)
         self.pool_b.load_state_dict(state["pool_B"], self.device)
+        self._load_progress(state)
+
+    def _progress_state(self) -> dict:
+        """Where the run stands, the gradient scaler and the RNG: what every training run's state holds."""
+        return {"iteration": self.iteration, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
+                "elapsed": self.elapsed, "best": self.best, "bad_validations": self.bad_validations,
+                "scaler": self.scaler.state_dict(), "torch_rng": torch.get_rng_state()}
+
+    def _load_progress(self, state: dict) -> None:
+        if state["scaler"]:
+            self.scaler.load_state_dict(state["scaler"])
         torch.set_rng_state(state["torch_rng"])
         self.iteration, self.epoch = state["iteration"], state["epoch"]
         self.batch_in_epoch, self.elapsed = state["batch_in_epoch"], state["elapsed"]

@@ -1,0 +1,83 @@
+"""The students' section of RESULTS.md, from ``results/distill/*.json`` (``benchmarks/distill_quality.py``)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def students(d: dict) -> list[str]:
+    """A distillation run (benchmarks/distill_quality.py): quality against the teacher, then speed."""
+    m = d["machine"]
+    lines = [
+        "",
+        f"## Students (`cgan distill`) on the {d['task']} task: quality and CPU speed against the teacher",
+        "",
+        f"`{d['command']}`, measured {d['measured']} on {m['cpu']}, {m['cores']} cores, bf16 instructions: "
+        f"{'yes' if m['cpu_bf16'] else 'no'}. The teacher is the task's `--fast` generator (resnet6 ngf 32);",
+        "each student is distilled from it on the task's photos for the minutes shown and scored on the held-out",
+        "pairs: gain over doing nothing (the teacher's beside it) and PSNR against the teacher's output.",
+        "",
+        "| student | minutes | iterations | student gain | teacher gain | PSNR against the teacher |",
+        "|---|---|---|---|---|---|",
+    ]
+    for student in d["students"]:
+        for s in student["scores"]:
+            lines.append(f"| {student['preset']} | {s['minutes']:g} | {s['iterations']} | {s['psnr_gain']:+.2f} dB | "
+                         f"{s['teacher_gain']:+.2f} dB | {s['teacher_psnr']:.2f} dB |")
+    return lines + (student_speed(d) if d["speed"] else [])
+
+
+def student_speed(d: dict) -> list[str]:
+    reference = next(r for r in d["speed"] if r["model"] == "resnet9 ngf 64")["images_per_s_256"]
+    lines = [
+        "",
+        "Speed, batch 1, each row against resnet9 ngf 64 in PyTorch fp32 eager at 256x256 (the paper's generator);",
+        "int8 is the `cgan export --precision int8` file, calibrated on the task's training photos:",
+        "",
+        "| model | backend | precision | G MACs at 256x256 | parameters | images/s at 256x256 | x resnet9 fp32 | "
+        "images/s at 640x480 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in d["speed"]:
+        lines.append(f"| {r['model']} | {r['backend']} | {r['precision']} | {r['macs_256'] / 1e9:.2f} | "
+                     f"{r['parameters'] / 1e3:.0f} k | {r['images_per_s_256']:.1f} | "
+                     f"{r['images_per_s_256'] / reference:.1f}x | {r['images_per_s_640x480']:.1f} |")
+    lines += ["", "int8 against the fp32 student on held-back calibration photos: "
+              + ", ".join(f"{name} {value:.1f} dB" for name, value in d["int8_psnr_vs_fp32"].items()) + ".",
+              "", "`cgan translate` of a 640x480 clip end to end (the webcam's path), batch 1:", "",
+              "| student | path | frames/s end to end | frames/s in the model |", "|---|---|---|---|"]
+    lines += [f"| {p['model']} | {p['path']} | {p['fps']:.1f} | {p['model_fps']:.1f} |" for p in d["pipeline"]]
+    return lines
+
+
+def student_candidates(path: Path) -> list[str]:
+    """How the student presets were chosen (benchmarks/student_candidates.py)."""
+    if not path.is_file():
+        return []
+    c = json.loads(path.read_text())
+    m = c["machine"]
+    columns = list(c["rows"][0]["at_256"])
+    lines = [
+        "",
+        "### How the student presets were chosen: candidate shapes by measured speed, not MACs",
+        "",
+        f"`{c['command']}`, measured {c['measured']} on {m['cpu']}, {m['cores']} cores; batch 1, images/s.",
+        "",
+        "| candidate | G MACs at 256x256 | " + " | ".join(f"{k} at 256x256" for k in columns) + " | "
+        + " | ".join(f"{k} at 640x480" for k in columns) + " |",
+        "|---|---|" + "---|" * (2 * len(columns)),
+    ]
+    for r in c["rows"]:
+        cells = [f"{r['at_256'][k]:.0f}" for k in columns] + [f"{r['at_640x480'][k]:.0f}" for k in columns]
+        lines.append(f"| {r['candidate']} | {r['macs_256'] / 1e9:.2f} | " + " | ".join(cells) + " |")
+    by_name = {r["candidate"]: r for r in c["rows"]}
+    plain, separable = by_name["w16 d2 b4 (student)"], by_name["w16 d2 b4 separable"]
+    best = max(columns, key=lambda k: plain["at_640x480"][k])
+    return lines + [
+        "",
+        f"Depthwise-separable blocks divide the MACs by {plain['macs_256'] / separable['macs_256']:.1f} but the time "
+        f"at 640x480 ({best}) only by {separable['at_640x480'][best] / plain['at_640x480'][best]:.1f}; plain 3x3",
+        "blocks fuse with their ReLUs and quantise to int8 without depthwise kernels, so the presets use them, with",
+        "pixel-shuffle upsampling (the resize row shows what upsampling by convolution at full resolution costs).",
+    ]
+

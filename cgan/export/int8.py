@@ -1,0 +1,116 @@
+"""int8 export: a statically quantised ONNX (QDQ, per-channel weights) calibrated on the user's images.
+
+Only generators without instance normalisation qualify (the ``student`` presets of ``cgan
+distill``): instance norm computes its statistics from each image, so the activation ranges that
+static quantisation fixes at calibration time do not hold for the next image. The quantised file
+is verified like every export, against the fp32 generator on held-back calibration images, by
+PSNR (int8 errors are spread thinly over every pixel, so a PSNR says more than a worst pixel).
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import CganError
+from ..images import list_images, pad_to_multiple, read_rgb
+from .verify import ShapeCheck
+
+CALIBRATION_SIDE = 256  # calibration images are scaled to this long side (and padded to the size multiple)
+
+
+def require_quantisable(net: torch.nn.Module) -> None:
+    if net.config.normalization != "none":
+        raise CganError(f"int8 needs a generator without instance normalisation ({net.meta.preset or net.config.arch} "
+                        f"normalises each image by its own statistics, so static int8 ranges do not hold): distil a "
+                        f"student with cgan distill and export that")
+
+
+def calibration_inputs(folder: str | None, multiple: int, count: int) -> list[np.ndarray]:
+    """Up to ``count`` model inputs (1x3xHxW float32 in [-1, 1]) from the images in ``folder``."""
+    if not folder:
+        raise CganError("int8 export needs calibration images of the kind the model will see: --calib DIR")
+    root = Path(folder)
+    if not root.is_dir():
+        raise CganError(f"--calib {root}: folder not found")
+    inputs = []
+    for path in list_images(root):
+        image = read_rgb(path)
+        if image is None:
+            continue
+        scale = CALIBRATION_SIDE / max(image.shape[:2])
+        if scale < 1:
+            import cv2
+
+            size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        image = pad_to_multiple(image, multiple)
+        inputs.append((image.transpose(2, 0, 1)[None].astype(np.float32) / 127.5 - 1.0))
+        if len(inputs) == count:
+            break
+    if len(inputs) < 2:
+        raise CganError(f"--calib {root} has {len(inputs)} readable images: give at least 2 (32 or more calibrate "
+                        f"better)")
+    return inputs
+
+
+def split_calibration(inputs: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(held back for verification, used for calibration): every fourth image is held back; with fewer than
+    four images all serve both."""
+    if len(inputs) < 4:
+        return inputs, inputs
+    return inputs[::4], [x for i, x in enumerate(inputs) if i % 4]
+
+
+class _Reader:
+    """ONNX Runtime's calibration data reader over a list of inputs."""
+
+    def __init__(self, name: str, inputs: list[np.ndarray]) -> None:
+        self.items = iter([{name: x} for x in inputs])
+
+    def get_next(self) -> dict | None:
+        return next(self.items, None)
+
+    def rewind(self) -> None:  # noqa: D401 - part of the reader interface; one pass is all calibration needs
+        pass
+
+
+def quantise(fp32_path: Path, out: Path, inputs: list[np.ndarray]) -> None:
+    """Write the QDQ int8 version of ``fp32_path`` to ``out``, calibrated on ``inputs`` (MinMax ranges)."""
+    import onnx
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    with tempfile.TemporaryDirectory(prefix="cgan-int8-") as tmp, contextlib.redirect_stdout(None):
+        prepared = Path(tmp) / "prepared.onnx"
+        quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
+        name = onnx.load(str(prepared), load_external_data=False).graph.input[0].name
+        quantize_static(str(prepared), str(out), _Reader(name, inputs), quant_format=QuantFormat.QDQ,
+                        per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        calibrate_method=CalibrationMethod.MinMax,
+                        # Conv only: the float tail (colour map sum, atanh, tanh) keeps full precision.
+                        op_types_to_quantize=["Conv"], extra_options={"ActivationSymmetric": False})
+
+
+def verify_int8(path: Path, net: torch.nn.Module, inputs: list[np.ndarray], on_check=None) -> tuple[float, list]:
+    """PSNR (dB, on [-1, 1] outputs) of the int8 file in ONNX Runtime against PyTorch fp32 on ``inputs``."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    squared, count, checks = 0.0, 0, []
+    for x in inputs:
+        with torch.no_grad():
+            expected = net(torch.from_numpy(x)).numpy()
+        error = np.asarray(session.run(None, {name: x})[0], dtype=np.float32) - expected
+        squared += float(np.sum(error.astype(np.float64) ** 2))
+        count += error.size
+        checks.append(ShapeCheck(tuple(x.shape), float(np.abs(error).max()), float(np.abs(error).mean())))
+        if on_check:
+            on_check(checks[-1])
+    mse = squared / count / 4  # outputs span [-1, 1]: a peak-to-peak of 2
+    return (10 * math.log10(1 / mse) if mse > 0 else float("inf")), checks
