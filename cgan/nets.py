@@ -155,10 +155,7 @@ class ResnetGenerator(nn.Module):
         if config.colour_map:
             # Instance norm right after the stem makes the convolutional path blind to global brightness and
             # contrast, so on its own it cannot learn tone curves that depend on absolute colour; this path can.
-            self.colour_map = nn.Sequential(
-                nn.Conv2d(config.in_channels, COLOUR_MAP_WIDTH, 1), nn.LeakyReLU(0.2, True),
-                nn.Conv2d(COLOUR_MAP_WIDTH, COLOUR_MAP_WIDTH, 1), nn.LeakyReLU(0.2, True),
-                nn.Conv2d(COLOUR_MAP_WIDTH, config.out_channels, 1))
+            self.colour_map = colour_map(config.in_channels, config.out_channels)
 
     @property
     def size_multiple(self) -> int:
@@ -173,6 +170,14 @@ class ResnetGenerator(nn.Module):
         if self.config.identity_start:  # the network learns a change to its input, not the whole image
             before_tanh = before_tanh + torch.atanh(x.clamp(-0.999, 0.999))
         return torch.tanh(before_tanh)
+
+
+def colour_map(in_channels: int, out_channels: int) -> nn.Sequential:
+    """A per-pixel colour mapping added to a generator's output: three 1x1 convolutions, no normalisation."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, COLOUR_MAP_WIDTH, 1), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(COLOUR_MAP_WIDTH, COLOUR_MAP_WIDTH, 1), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(COLOUR_MAP_WIDTH, out_channels, 1))
 
 
 def _upsample(in_channels: int, out_channels: int, mode: str) -> nn.Module:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .nets import COLOUR_MAP_WIDTH, GeneratorConfig
+from .nets import GeneratorConfig, colour_map
 
 
 class PlainResidualBlock(nn.Module):
@@ -53,10 +53,7 @@ class StudentGenerator(nn.Module):
             nn.Conv2d(2 * ngf, 4 * ngf, 1), nn.PixelShuffle(2), nn.ReLU(True),
             nn.Conv2d(ngf, config.out_channels, 3, padding=1))
         if config.colour_map:
-            self.colour_map = nn.Sequential(
-                nn.Conv2d(config.in_channels, COLOUR_MAP_WIDTH, 1), nn.LeakyReLU(0.2, True),
-                nn.Conv2d(COLOUR_MAP_WIDTH, COLOUR_MAP_WIDTH, 1), nn.LeakyReLU(0.2, True),
-                nn.Conv2d(COLOUR_MAP_WIDTH, config.out_channels, 1))
+            self.colour_map = colour_map(config.in_channels, config.out_channels)
 
     @property
     def size_multiple(self) -> int:
