@@ -1,11 +1,11 @@
 """``cgan demo``: the product end to end on data built from sample photos that ship with installed packages."""
 from __future__ import annotations
 
-import dataclasses
 import html
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,6 +13,9 @@ from .errors import CganError
 from .html_report import build_report
 from .info import describe_model, format_description
 from .sampledata import build_unpaired_dataset, write_panning_clip
+
+if TYPE_CHECKING:
+    from .runtime.pipeline import Summary
 
 
 def run_demo(out: str | os.PathLike = "demo-out", overwrite: bool = False, train_time: str = "60s",
@@ -54,13 +57,13 @@ def run_demo(out: str | os.PathLike = "demo-out", overwrite: bool = False, train
     click.echo("[7/7] writing the report")
     sections = [
         ("Export", "<pre>" + html.escape("\n".join(report.lines())) + "</pre>"),
-        ("Video", f"<p>A 320x240 clip, input | output. Teacher ({html.escape(teacher_run.description)}): "
-                  f"{html.escape(teacher_run.summary.text())}, <a href=\"clip_graded.mp4\">clip_graded.mp4</a>. "
-                  f"Student ({html.escape(student_run.description)}): {html.escape(student_run.summary.text())}, "
+        ("Video", f"<p>A 320x240 clip, input | output. Teacher ({html.escape(teacher_run.backend)}): "
+                  f"{html.escape(teacher_run.text())}, <a href=\"clip_graded.mp4\">clip_graded.mp4</a>. "
+                  f"Student ({html.escape(student_run.backend)}): {html.escape(student_run.text())}, "
                   f'<a href="clip_graded_student.mp4">clip_graded_student.mp4</a>.</p>'),
     ]
     page = build_report(result.run_dir, out / "report.html", extra_sections=sections)
-    click.echo(f"\nteacher: {teacher_run.summary.fps:.1f} frames/s, student: {student_run.summary.fps:.1f} frames/s "
+    click.echo(f"\nteacher: {teacher_run.fps:.1f} frames/s, student: {student_run.fps:.1f} frames/s "
                f"end to end")
     click.echo(f"look at: {page} (the whole run on one page), {out / 'clip_graded.mp4'} and "
                f"{out / 'clip_graded_student.mp4'} (input | output), tensorboard --logdir {result.run_dir / 'tb'}")
@@ -87,17 +90,9 @@ def _distil(teacher: Path, data: Path, out: Path, distill_time: str) -> tuple[Pa
     return student, path
 
 
-@dataclasses.dataclass
-class _Run:
-    description: str
-    summary: object
-
-
-def _translate(model: Path, clip: Path, out: Path, who: str) -> _Run:
+def _translate(model: Path, clip: Path, out: Path, who: str) -> Summary:
     from .runtime.apps import translate
-    from .runtime.translator import Translator
 
-    description = Translator(model).description
     summary = translate(model, str(clip), str(out), batch=1, side_by_side=True)
-    click.echo(f"      {who}: {summary.fps:.1f} frames/s end to end with {description}")
-    return _Run(description, summary)
+    click.echo(f"      {who}: {summary.fps:.1f} frames/s end to end with {summary.backend}")
+    return summary

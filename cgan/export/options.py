@@ -41,9 +41,6 @@ class ExportOptions:
         if self.verify_shapes is not None:  # lists from callers become tuples: the options stay hashable
             object.__setattr__(self, "verify_shapes", tuple(tuple(s) for s in self.verify_shapes))
 
-    def replace(self, **changes) -> "ExportOptions":
-        return dataclasses.replace(self, **changes)
-
 
 @dataclass(frozen=True)
 class EngineOptions:
@@ -58,4 +55,4 @@ class EngineOptions:
 
 def export_options(options: ExportOptions | None = None, **fields) -> ExportOptions:
     """``options`` (default: the defaults) with ``fields`` changed: ``export_options(precision="fp16")``."""
-    return (options or ExportOptions()).replace(**fields) if fields else (options or ExportOptions())
+    return dataclasses.replace(options or ExportOptions(), **fields)

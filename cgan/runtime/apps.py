@@ -93,7 +93,7 @@ def webcam(model: str | os.PathLike, camera: str = "0", *, size: tuple[int, int]
     ``size`` the capture size (width, height). A live view translates one frame per call, so ``options.batch``
     is 1. Without a display the window is left out (``show=None`` decides by itself).
     """
-    options = runtime_options(options, **fields).replace(batch=1)
+    options = runtime_options(options, **{**fields, "batch": 1})
     frames = FrameOptions(side_by_side=side_by_side, max_frames=max_frames, progress=False)
     source = LiveSource(int(camera) if str(camera).isdigit() else str(camera), size)
     try:

@@ -11,6 +11,7 @@ files, at the latency of the slowest.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import tempfile
 from pathlib import Path
@@ -38,11 +39,8 @@ def import_openvino():
 
 
 def openvino_available() -> bool:
-    try:
-        import openvino  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether OpenVINO is installed, without importing it (importing starts its threads, see train/data.py)."""
+    return importlib.util.find_spec("openvino") is not None
 
 
 def cache_dir() -> Path:

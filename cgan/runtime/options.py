@@ -49,9 +49,6 @@ class RuntimeOptions:
         if self.imgsz is not None and self.imgsz < 1:
             raise CganError("--imgsz must be at least 1")
 
-    def replace(self, **changes) -> "RuntimeOptions":
-        return dataclasses.replace(self, **changes)
-
 
 @dataclass(frozen=True)
 class FrameOptions:
@@ -69,4 +66,4 @@ class FrameOptions:
 
 def runtime_options(options: RuntimeOptions | None = None, **fields) -> RuntimeOptions:
     """``options`` (default: the defaults) with ``fields`` changed: ``runtime_options(batch=4, device="cpu")``."""
-    return (options or RuntimeOptions()).replace(**fields) if fields else (options or RuntimeOptions())
+    return dataclasses.replace(options or RuntimeOptions(), **fields)

@@ -31,6 +31,7 @@ class Summary:
     skipped: int = 0
     seconds: float = 0.0
     model_seconds: float = 0.0  # time inside the model alone
+    backend: str = ""  # what ran the model, in words (the backend's description)
 
     @property
     def fps(self) -> float:
@@ -81,7 +82,7 @@ class Pipeline:
         self.frames_in: queue.Queue = queue.Queue(maxsize=2 * translator.batch + 2)
         self.frames_out: queue.Queue = queue.Queue(maxsize=2 * translator.batch + 2)
         self.errors: list[BaseException] = []
-        self.summary = Summary()
+        self.summary = Summary(backend=translator.description)
         total = len(source) or None
         if options.max_frames:
             total = min(total or options.max_frames, options.max_frames)
