@@ -18,3 +18,11 @@ def paper_generator(folder: Path) -> Path:
         for p in net.parameters():
             p.mul_(2)
     return save_model(net, folder / "resnet9.safetensors", new_meta(config, "resnet9", "photo", "graded"))
+
+
+def student_generator(folder: Path, preset: str) -> Path:
+    """A student preset with its initial weights (its speed is that of a distilled one)."""
+    torch.manual_seed(0)
+    config = preset_config(preset)
+    return save_model(build_generator(config), folder / f"{preset}.safetensors",
+                      new_meta(config, preset, "photo", "graded"))

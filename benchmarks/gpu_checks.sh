@@ -15,7 +15,7 @@ status=0
 timeout 100 "$python" -m pytest -q -m gpu -rs -p no:cacheprovider tests 2>&1 | tee "$logs/gpu_tests.log"
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 if [ "${BENCH:-1}" != 0 ]; then
-  timeout 270 "$python" benchmarks/run_all.py --only gpu 2>&1 | tee "$logs/bench.log"
+  timeout 420 "$python" benchmarks/run_all.py --only gpu 2>&1 | tee "$logs/bench.log"
   [ "${PIPESTATUS[0]}" = 0 ] || status=1
   cp benchmarks/results/all.json benchmarks/RESULTS.md "$logs/" 2>/dev/null
 fi

@@ -12,7 +12,7 @@ from pathlib import Path
 from quality_curves import label as variant_label
 
 from render_gpu import gpu_sections, pipeline_table
-from render_students import student_candidates, students
+from render_students import student_candidates, student_pipeline, students
 
 from cgan.bench.inference import format_table
 from cgan.nets import build_generator, count_macs, preset_config
@@ -36,7 +36,8 @@ def render(r: dict) -> str:
                 long_runs(read_folder("long_run")), second_task(read_folder("second_task")),
                 variants(read_folder("fast_start"), r["quality"].get("fast")), flicker(r["quality"]["flicker"]),
                 *(students(result) for result in read_folder("distill")),
-                student_candidates(RESULTS / "student_candidates.json")]
+                student_candidates(RESULTS / "student_candidates.json"),
+                student_pipeline(RESULTS / "student_pipeline.json"), compiled_on_cpu(RESULTS / "compile_cpu.json")]
     if "gpu" in r:
         sections.append(gpu_sections(r["gpu"]))
     return "\n".join(line for section in sections for line in section) + "\n"
@@ -340,3 +341,18 @@ def flicker(f: dict) -> list[str]:
     for name in ("input", "plain", "temporal"):
         lines.append(f"| {name} | {f[name]['consecutive_mad']:.2f} | {f[name]['motion_compensated_mad']:.2f} |")
     return lines
+
+
+def compiled_on_cpu(path: Path) -> list[str]:
+    """``--compile`` (torch.compile) on the CPU against eager and OpenVINO, from one ``cgan benchmark`` run."""
+    if not path.is_file():
+        return []
+    d = json.loads(path.read_text())
+    m = d["machine"]
+    rows = {(r["backend"], r["precision"], r["size"]): r for r in d["rows"]}
+    sizes = list(dict.fromkeys(r["size"] for r in d["rows"]))
+    ratios = "; ".join(f"{size}: {rows['torch compiled', 'bf16', size]['images_per_s'] / rows['torch', 'bf16', size]['images_per_s']:.2f}x"
+                       for size in sizes if ("torch compiled", "bf16", size) in rows and ("torch", "bf16", size) in rows)
+    return ["", f"## `--compile` on the CPU: {d['model']}", "",
+            f"`{d['command']}`, measured {d['measured']} on {m['cpu']}, {m['cores']} cores. Compiled bf16 against",
+            f"today's bf16 path (bf16 weights, eager): {ratios}.", "", format_table(d["rows"])]

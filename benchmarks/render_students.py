@@ -81,3 +81,28 @@ def student_candidates(path: Path) -> list[str]:
         "pixel-shuffle upsampling (the resize row shows what upsampling by convolution at full resolution costs).",
     ]
 
+
+
+def student_pipeline(path: Path) -> list[str]:
+    """The students through ``cgan translate`` of a 640x480 clip on each path (benchmarks/student_pipeline.py)."""
+    if not path.is_file():
+        return []
+    d = json.loads(path.read_text())
+    m = d["machine"]
+    lines = [
+        "",
+        "## Students in the video pipeline: `cgan translate` of a 640x480 clip on each CPU path",
+        "",
+        f"`{d['command']}`, measured {d['measured']} on {m['cpu']}, {m['cores']} cores; a {d['clip']} clip.",
+        "Latency mode, batch 1 is what `cgan webcam` runs (each frame as soon as it arrives); throughput mode is",
+        "what `cgan translate` chooses for files (`--performance auto`). Medians of the runs shown; the model alone",
+        "is the same path on decoded frames, without decoding or encoding.",
+        "",
+        "| student | path | frames/s end to end | runs | frames/s, model alone | end to end / model alone |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in d["rows"]:
+        runs = ", ".join(f"{f:.1f}" for f in r["fps_runs"])
+        lines.append(f"| {r['model']} | {r['path']} | {r['fps']:.1f} | {runs} | {r['model_alone_fps']:.1f} | "
+                     f"{r['fps'] / r['model_alone_fps']:.2f} |")
+    return lines

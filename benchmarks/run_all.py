@@ -27,6 +27,8 @@ sys.path.insert(0, str(HERE))
 
 from bench_models import paper_generator  # noqa: E402
 from distill_quality import measure_students  # noqa: E402
+from student_pipeline import STUDENTS  # noqa: E402
+from student_pipeline import measure as measure_student_pipeline  # noqa: E402
 from gpu_profile import profile_generator  # noqa: E402
 from pipeline_speed import measure_flicker  # noqa: E402
 from quality import run_quality  # noqa: E402
@@ -98,11 +100,17 @@ def gpu_section(folder: Path, quick: bool, args: argparse.Namespace) -> dict:
                        batches=[1], max_seconds=seconds, pipeline=False, device="cuda")
     result["rows"] += benchmark(str(model), backends=["torch"], sizes="256", batches=[8], max_seconds=seconds,
                                 pipeline=False, device="cuda")["rows"]
+    print("GPU inference compiled by torch.compile (720p, 1080p) ...", flush=True)
+    result["compiled_rows"] = benchmark(str(model), backends=["torch"], sizes="720p,1080p", batches=[1],
+                                        max_seconds=seconds, pipeline=False, device="cuda", compiled=True)["rows"]
     print("GPU profile of one 720p call ...", flush=True)
     result["profile"] = profile_generator(720, 1280)
     print("GPU video pipeline (resnet9 ngf 64, 1280x720) ...", flush=True)
     result["pipeline"] = [pipeline_fps(str(model), half=half, width=1280, height=720, frames=96, device="cuda")
                           for half in (False, True)]
+    print("GPU video pipeline compiled, fp16 (1280x720, 1920x1080) ...", flush=True)
+    result["pipeline"] += [pipeline_fps(str(model), half=True, width=w, height=h, frames=96 if quick else 240,
+                                        device="cuda", compiled=True) for w, h in ((1280, 720), (1920, 1080))]
     print("GPU training speed ...", flush=True)
     data = build_unpaired_dataset(folder / "data", n_train=40, n_test=8, size=288)
     result["training"] = []
@@ -125,6 +133,9 @@ def students_section(folder: Path, quick: bool, args: argparse.Namespace) -> dic
         run_quality(minutes, [minutes], keep_model=teacher, fast=True)
     result = measure_students(teacher, minutes=minutes, checkpoints=tuple(m for m in (2, 5, 10) if m <= minutes))
     atomic_write_text(HERE / "results" / IN_FOLDERS["students"] / f"{result['task']}.json", json.dumps(result, indent=2))
+    print("students in the video pipeline ...", flush=True)
+    pipeline = measure_student_pipeline(list(STUDENTS), repeats=2 if quick else 5, frames=60 if quick else 150)
+    atomic_write_text(HERE / "results" / "student_pipeline.json", json.dumps(pipeline, indent=2))
     return {"tasks": [result["task"]]}
 
 

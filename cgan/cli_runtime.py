@@ -15,6 +15,8 @@ HALF_OPTION = click.option("--half", is_flag=True,
 BACKEND_OPTION = click.option("--backend", type=click.Choice(BACKEND_NAMES), default="auto", show_default=True,
                               help="What runs the model; auto: from the file (OpenVINO for .onnx on CPUs where "
                                    "installed, else ONNX Runtime).")
+COMPILE_OPTION = click.option("--compile", is_flag=True,
+                              help="PyTorch: compile the network with torch.compile (once per frame size, cached).")
 
 
 @click.command()
@@ -32,8 +34,10 @@ BACKEND_OPTION = click.option("--backend", type=click.Choice(BACKEND_NAMES), def
               help="auto, cpu, cuda or cuda:N (openvino:GPU or openvino:NPU with --backend openvino).")
 @click.option("--provider", type=click.Choice(["tensorrt", "cuda", "cpu"]), default=None,
               help="ONNX Runtime execution provider [default: the best installed].")
-@click.option("--performance", type=click.Choice(PERFORMANCE_MODES), default="latency", show_default=True,
-              help="OpenVINO: one request per batch, or a batch's images as parallel requests.")
+@COMPILE_OPTION
+@click.option("--performance", type=click.Choice(PERFORMANCE_MODES), default="auto", show_default=True,
+              help="OpenVINO: latency (one request per batch), throughput (frames as parallel requests), or auto "
+                   "(throughput for files, latency for cameras and streams).")
 @click.option("--imgsz", type=click.IntRange(1), default=None, help="Scale the long side to N before translating.")
 @click.option("--keep-imgsz", is_flag=True, help="With --imgsz, keep the output at that size (no scaling back).")
 @click.option("--temporal", is_flag=True, help="Reduce frame-to-frame flicker in video (optical-flow blending).")
@@ -74,6 +78,7 @@ def translate(model: str, source: str, out: str | None, half: bool, precision: s
 @BACKEND_OPTION
 @click.option("--device", default="auto", show_default=True,
               help="auto, cpu, cuda or cuda:N (openvino:GPU or openvino:NPU with --backend openvino).")
+@COMPILE_OPTION
 @click.option("--max-frames", type=click.IntRange(1), default=None, help="Stop after N frames.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --record file.")
 def webcam(model: str, camera: str, size: tuple[int, int] | None, half: bool, record: str | None,
@@ -110,9 +115,10 @@ def webcam(model: str, camera: str, size: tuple[int, int] | None, half: bool, re
               help="Where to measure; the baseline is PyTorch fp32 eager on the same device.")
 @click.option("--calib", type=click.Path(), default=None,
               help="Images for int8 calibration: adds int8 rows for students (cgan distill).")
+@click.option("--compile", "compiled", is_flag=True, help="Also measure PyTorch compiled by torch.compile.")
 @click.option("--json", "json_path", type=click.Path(), default=None, help="Also write the results as JSON.")
 def benchmark(model: str, backends: str, sizes: str, batches: str, half: bool, pipeline: bool,
-              max_seconds: float, device: str, calib: str | None, json_path: str | None) -> None:
+              max_seconds: float, device: str, calib: str | None, compiled: bool, json_path: str | None) -> None:
     """Measure inference speed of every available backend against PyTorch fp32 eager on the same device.
 
     A table of ms per image (median and 10th-90th percentile), images/s, peak memory, speed-up,
@@ -137,7 +143,7 @@ def benchmark(model: str, backends: str, sizes: str, batches: str, half: bool, p
 
     result = run_benchmark(model, backends=[b.strip() for b in backends.split(",")], sizes=sizes,
                            batches=batch_sizes, half=half, pipeline=pipeline, max_seconds=max_seconds, device=device,
-                           calib=calib, on_row=show)
+                           calib=calib, compiled=compiled, on_row=show)
     machine = result["machine"]
     click.echo(f"machine: {machine['cpu']}, {machine['cores']} cores, GPU: {machine['gpu'] or 'none'}; "
                + ", ".join(f"{k} {v}" for k, v in machine["versions"].items()))

@@ -219,6 +219,24 @@ def test_cuda_graphs_replay_what_eager_computes(models):
     assert len(graphs.forward.graphs) == 2 and "CUDA graphs" in graphs.description
 
 
+@pytest.mark.gpu
+def test_gpu_takes_uint8_frames_and_compiled_graphs_match_eager(models, tmp_path):
+    from cgan.runtime.backends import TorchBackend
+    from cgan.runtime.options import RuntimeOptions
+
+    eager = TorchBackend(models["torch"], RuntimeOptions(device="cuda", cuda_graphs=False))
+    compiled = TorchBackend(models["torch"], RuntimeOptions(device="cuda", compile=True))
+    assert eager.uint8_io and "compiled, CUDA graphs" in compiled.description
+    rng = np.random.default_rng(1)
+    for shape in [(1, 32, 48, 3), (2, 32, 48, 3), (1, 32, 48, 3)]:
+        frames = rng.integers(0, 255, shape, dtype=np.uint8)
+        assert np.abs(compiled.run_images(frames).astype(int) - eager.run_images(frames).astype(int)).max() <= 1
+    clip = panning_clip(tmp_path / "clip.mp4", frames=9)
+    summary = translate(models["torch"], str(clip), str(tmp_path / "out.mp4"), device="cuda", compile=True,
+                        batch=2, progress=False)
+    assert summary.frames == 9 and len(read_video(tmp_path / "out.mp4")[0]) == 9
+
+
 class FakeCapture:
     """A camera that opens and then hangs (``hang``) or fails every read."""
 
@@ -349,6 +367,51 @@ def test_openvino_throughput_mode_keeps_the_order_of_a_batch(models):
     batched = Translator(models["onnx"], backend="openvino", device="cpu", performance="throughput",
                          batch=5).translate(images)
     assert all(np.abs(a.astype(int) - b.astype(int)).max() <= 1 for a, b in zip(one_by_one, batched))
+
+
+def test_openvino_converts_uint8_frames_in_its_graph_as_numpy_does(models):
+    pytest.importorskip("openvino")
+    from cgan.runtime.translator import to_model_input
+    translator = Translator(models["onnx"], backend="openvino", device="cpu")
+    assert translator.uint8_io
+    frames = np.random.default_rng(4).integers(0, 255, (2, 32, 48, 3), dtype=np.uint8)
+    in_graph = translator.backend.run_images(frames)
+    floats = translator.backend.run(to_model_input(list(frames)))
+    by_numpy = ((np.clip(floats, -1, 1) + 1) * 127.5).round().astype(np.uint8).transpose(0, 2, 3, 1)
+    assert in_graph.dtype == np.uint8 and in_graph.shape == frames.shape
+    assert np.abs(in_graph.astype(int) - by_numpy).max() <= 1
+
+
+def test_torch_uint8_frames_match_the_float_path(models):
+    from cgan.runtime.backends import TorchBackend
+    from cgan.runtime.options import RuntimeOptions
+    from cgan.runtime.translator import to_model_input
+    backend = TorchBackend(models["torch"], RuntimeOptions(device="cpu"))
+    assert not backend.uint8_io  # on a CPU the reader and writer threads convert; on CUDA the GPU does
+    frames = np.random.default_rng(5).integers(0, 255, (2, 32, 48, 3), dtype=np.uint8)
+    floats = backend.run(to_model_input(list(frames)))
+    by_numpy = ((np.clip(floats, -1, 1) + 1) * 127.5).round().astype(np.uint8).transpose(0, 2, 3, 1)
+    assert np.array_equal(backend.run_images(frames), by_numpy)
+
+
+def test_openvino_runs_files_in_parallel_and_cameras_one_frame_at_a_time(models, tmp_path):
+    pytest.importorskip("openvino")
+    clip = panning_clip(tmp_path / "clip.mp4", frames=6)
+    summary = translate(models["onnx"], str(clip), str(tmp_path / "out.mp4"), device="cpu", progress=False)
+    assert "throughput" in summary.backend and summary.frames == 6
+    assert len(read_video(tmp_path / "out.mp4")[0]) == 6
+    live = webcam(models["onnx"], str(clip), record=str(tmp_path / "rec.mp4"), show=False, device="cpu")
+    assert "latency" in live.backend
+
+
+def test_compiled_path_agrees_with_eager_and_compiles_once_per_shape(models, capsys):
+    image = np.random.default_rng(6).integers(0, 255, (32, 40, 3), dtype=np.uint8)
+    eager = Translator(models["torch"], device="cpu")
+    compiled = Translator(models["torch"], device="cpu", compile=True)
+    assert "compiled" in compiled.description
+    for _ in range(2):
+        assert np.abs(compiled(image).astype(int) - eager(image).astype(int)).max() <= 1
+    assert capsys.readouterr().err.count("compiling for 1x3x32x40") == 1
 
 
 def test_a_backend_that_cannot_run_the_file_is_refused(models):

@@ -88,6 +88,7 @@ class _Plan:
     half: bool
     workdir: Path
     calib: str | None = None
+    compiled: bool = False  # also PyTorch compiled by torch.compile
 
 
 def _candidates(plan: _Plan, backends: list[str]) -> tuple[list, dict]:
@@ -141,10 +142,17 @@ def _torch_variants(plan: _Plan, found: list, skipped: dict) -> None:
             found.append(("torch cuda eager", precision, _opener(TorchBackend, model, device, precision=precision,
                                                                  cuda_graphs=False)))
             found.append(("torch cuda graphs", precision, _opener(TorchBackend, model, device, precision=precision)))
+            if plan.compiled:
+                found.append(("torch cuda compiled+graphs", precision,
+                              _opener(TorchBackend, model, device, precision=precision, compile=True)))
         return
+    precisions = ("fp32", "bf16") if half and cpu_has_fast_bf16() else ("fp32",)
     found.append(("torch eager", "fp32", _opener(TorchBackend, model, device, precision="fp32")))
-    if half and cpu_has_fast_bf16():
+    if "bf16" in precisions:
         found.append(("torch", "bf16", _opener(TorchBackend, model, device, precision="bf16")))
+    for precision in precisions if plan.compiled else ():
+        found.append(("torch compiled", precision, _opener(TorchBackend, model, device, precision=precision,
+                                                           compile=True)))
 
 
 def _onnxruntime_variants(plan: _Plan, found: list, skipped: dict) -> None:
@@ -218,11 +226,12 @@ def _measure(backend, x: np.ndarray, max_seconds: float, device: str) -> tuple[f
 
 def benchmark(model: str, *, backends: list[str] | None = None, sizes: str = "256,512,720p,1080p",
               batches: list[int] | None = None, half: bool = True, pipeline: bool = True,
-              max_seconds: float = 30.0, device: str = "auto", calib: str | None = None,
+              max_seconds: float = 30.0, device: str = "auto", calib: str | None = None, compiled: bool = False,
               on_row: Callable[[Row], None] | None = None) -> dict:
     """Measure every backend available on ``device`` (auto: the GPU if PyTorch sees one, else the CPU) against
     PyTorch fp32 eager on the same device; returns machine, ceilings, rows, skipped backends and pipeline fps.
-    ``calib`` (images) adds int8 rows for models without instance normalisation (students)."""
+    ``calib`` (images) adds int8 rows for models without instance normalisation (students); ``compiled`` adds
+    PyTorch compiled by torch.compile (and the pipeline runs compiled)."""
     from ..modelfile import load_model, resolve_model_path
 
     backends = backends or list(BACKENDS)
@@ -237,7 +246,7 @@ def benchmark(model: str, *, backends: list[str] | None = None, sizes: str = "25
     result = {"machine": describe_machine(), "ceilings_gflops": peaks, "model": model, "device": device, "rows": [],
               "skipped": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        candidates, result["skipped"] = _candidates(_Plan(model, device, half, Path(tmp), calib), backends)
+        candidates, result["skipped"] = _candidates(_Plan(model, device, half, Path(tmp), calib, compiled), backends)
         for label, h, w in parse_sizes(sizes, net.size_multiple):
             macs = count_macs(net, h, w)
             for batch in batches:
@@ -259,12 +268,12 @@ def benchmark(model: str, *, backends: list[str] | None = None, sizes: str = "25
                     if on_row:
                         on_row(row)
         if pipeline:
-            result["pipeline"] = pipeline_fps(model, half=half, device=device)
+            result["pipeline"] = pipeline_fps(model, half=half, device=device, compiled=compiled)
     return result
 
 
 def pipeline_fps(model: str, *, half: bool, width: int = 640, height: int = 360, frames: int = 48,
-                 device: str = "auto") -> dict:
+                 device: str = "auto", compiled: bool = False) -> dict:
     """End-to-end ``translate`` of a synthesised clip against the backend alone, same run, batch 1."""
     from ..precision import HALF
     from ..runtime.apps import translate
@@ -275,7 +284,7 @@ def pipeline_fps(model: str, *, half: bool, width: int = 640, height: int = 360,
     with tempfile.TemporaryDirectory() as tmp:
         clip = Path(tmp) / "clip.mp4"
         images = write_panning_clip(clip, width, height, frames)
-        options = RuntimeOptions(device=device, precision=HALF if half else None)
+        options = RuntimeOptions(device=device, precision=HALF if half else None, compile=compiled)
         translator = Translator(model, options)
         prepared = to_model_input([translator.prepare(images[0])])
         raw = 1 / statistics.median(time_runs(lambda: translator.backend.run(prepared), max_seconds=20))

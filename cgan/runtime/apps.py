@@ -64,7 +64,10 @@ def translate(model: str | os.PathLike, source: str, out: str | None = None, *,
     frames = FrameOptions(side_by_side=side_by_side, temporal=temporal, max_frames=max_frames, progress=progress)
     src = open_source(source)
     try:
-        translator = Translator(model, options, **fields)
+        options = runtime_options(options, **fields)
+        if options.performance == "auto":  # files: frames in parallel; live sources: each frame as soon as it can
+            options = runtime_options(options, performance="latency" if src.live else "throughput")
+        translator = Translator(model, options)
         sinks = _open_sinks(src, translator, out, show, overwrite)
         if frames.progress:
             click.echo(f"{translator.meta.source_domain} -> {translator.meta.target_domain} with "
@@ -94,6 +97,8 @@ def webcam(model: str | os.PathLike, camera: str = "0", *, size: tuple[int, int]
     is 1. Without a display the window is left out (``show=None`` decides by itself).
     """
     options = runtime_options(options, **{**fields, "batch": 1})
+    if options.performance == "auto":
+        options = runtime_options(options, performance="latency")
     frames = FrameOptions(side_by_side=side_by_side, max_frames=max_frames, progress=False)
     source = LiveSource(int(camera) if str(camera).isdigit() else str(camera), size)
     try:

@@ -37,6 +37,9 @@ class Backend(Protocol):
     def run(self, batch: np.ndarray) -> np.ndarray:
         """An NCHW float32 batch in [-1, 1] -> the translated NCHW float32 batch."""
 
+    # A backend may also set ``uint8_io = True`` and define ``run_images(images)``: an NHWC uint8 RGB batch
+    # -> the translated NHWC uint8 batch, converting on its own device; the Translator then hands it frames.
+
 
 class TorchBackend:
     """PyTorch: fp32, or fp16 on CUDA / bf16 on CPUs with bf16 instructions (weights converted once:
@@ -64,20 +67,46 @@ class TorchBackend:
         self.dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision, torch.float32)
         self.net.to(self.dtype)
         self.forward = self.net
+        self.compiled = options.compile
+        if options.compile:
+            from .compiled import compiled_forward
+
+            self.forward = compiled_forward(self.net)
+        # On a GPU frames travel as uint8 (a quarter of float32's bytes) and are converted there; on a CPU
+        # NumPy does the same work in the pipeline's reader and writer threads, beside the model.
+        self.uint8_io = self.device.type == "cuda"
+        self._staging: torch.Tensor | None = None  # pinned host buffer for uint8 frames on their way to the GPU
         if options.cuda_graphs and self.device.type == "cuda":
             from .cuda_graphs import CudaGraphRunner
 
-            self.forward = CudaGraphRunner(self.net)
+            self.forward = CudaGraphRunner(self.forward)
 
     @property
     def description(self) -> str:
-        graphs = ", CUDA graphs" if self.forward is not self.net else ""
-        return f"PyTorch {torch.__version__} on {self.device} ({self.precision}{graphs})"
+        from .cuda_graphs import CudaGraphRunner
+
+        compiled = ", compiled" if self.compiled else ""
+        graphs = ", CUDA graphs" if isinstance(self.forward, CudaGraphRunner) else ""
+        return f"PyTorch {torch.__version__} on {self.device} ({self.precision}{compiled}{graphs})"
 
     @torch.inference_mode()
     def run(self, batch: np.ndarray) -> np.ndarray:
         x = torch.from_numpy(batch).to(self.device, self.dtype, non_blocking=True)
         return self.forward(x).float().cpu().numpy()
+
+    @torch.inference_mode()
+    def run_images(self, images: np.ndarray) -> np.ndarray:
+        """NHWC uint8 RGB -> translated NHWC uint8 RGB; scaling to [-1, 1], layout, clamping and rounding run
+        on the model's device. On CUDA the frames are copied from a pinned buffer without blocking."""
+        x = torch.from_numpy(images)
+        if self.device.type == "cuda":
+            if self._staging is None or self._staging.shape != x.shape:
+                self._staging = torch.empty(x.shape, dtype=torch.uint8, pin_memory=True)
+            self._staging.copy_(x)
+            x = self._staging
+        x = x.to(self.device, non_blocking=True).permute(0, 3, 1, 2).to(self.dtype).contiguous()
+        y = self.forward(x.div_(127.5).sub_(1.0)).float()
+        return y.clamp_(-1, 1).add_(1).mul_(127.5).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
 class OnnxBackend:

@@ -7,6 +7,7 @@ is captured once per input shape (a stream's frames all share one) and replayed 
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import Callable
 
 import torch
 
@@ -18,7 +19,7 @@ class CudaGraphRunner:
     copy it (to the host, usually) before calling again.
     """
 
-    def __init__(self, net: torch.nn.Module, max_shapes: int = 4) -> None:
+    def __init__(self, net: Callable[[torch.Tensor], torch.Tensor], max_shapes: int = 4) -> None:
         self.net = net
         self.max_shapes = max_shapes
         self.graphs: OrderedDict[tuple, tuple[torch.cuda.CUDAGraph, torch.Tensor, torch.Tensor]] = OrderedDict()

@@ -15,7 +15,7 @@ from ..precision import HALF, PRECISIONS
 
 ORT_PROVIDER_NAMES = ("tensorrt", "cuda", "cpu")
 BACKEND_NAMES = ("auto", "torch", "onnxruntime", "openvino", "tensorrt")
-PERFORMANCE_MODES = ("latency", "throughput")
+PERFORMANCE_MODES = ("auto", "latency", "throughput")
 
 
 @dataclass(frozen=True)
@@ -31,14 +31,17 @@ class RuntimeOptions:
     imgsz: int | None = None  # scale the long side to this before translating
     keep_imgsz: bool = False  # with imgsz: keep the output at that size
     cuda_graphs: bool = True  # PyTorch on CUDA: replay the network as a CUDA graph per input shape
-    performance: str = "latency"  # OpenVINO: latency (one request per batch) or throughput (parallel requests)
+    compile: bool = False  # PyTorch: compile the network with torch.compile (inductor), once per input shape
+    # OpenVINO: latency (one request per batch), throughput (parallel requests: at least one frame per request
+    # per call), or auto: throughput for files, latency for cameras and streams (latency alone in a Translator)
+    performance: str = "auto"
 
     def __post_init__(self) -> None:
         check_direction(self.direction)
         if self.backend not in BACKEND_NAMES:
             raise CganError(f"unknown backend {self.backend!r}: choose one of {', '.join(BACKEND_NAMES)}")
         if self.performance not in PERFORMANCE_MODES:
-            raise CganError(f"unknown performance mode {self.performance!r}: choose latency or throughput")
+            raise CganError(f"unknown performance mode {self.performance!r}: choose auto, latency or throughput")
         check_device_name(self.device)
         if self.precision is not None and self.precision not in (*PRECISIONS, HALF):
             raise CganError(f"unknown precision {self.precision!r}: choose one of {', '.join(PRECISIONS)} or {HALF}")

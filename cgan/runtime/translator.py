@@ -53,7 +53,11 @@ class Translator:
             raise CganError(f"the model expects {self.meta.channel_order} in {self.meta.input_range}, which this "
                             f"cgan does not handle: upgrade cgan")
         self.multiple = self.meta.size_multiple
-        self.batch, self.imgsz, self.keep_imgsz = self.options.batch, self.options.imgsz, self.options.keep_imgsz
+        # Backends that convert frames themselves (on the GPU, or inside OpenVINO's graph) take uint8.
+        self.uint8_io = bool(getattr(self.backend, "uint8_io", False))
+        self.imgsz, self.keep_imgsz = self.options.imgsz, self.options.keep_imgsz
+        # A backend that runs frames as parallel requests (OpenVINO's throughput mode) needs one per request.
+        self.batch = max(self.options.batch, getattr(self.backend, "requests", 1))
 
     @property
     def description(self) -> str:
@@ -70,8 +74,10 @@ class Translator:
     # The three stages below are separate so that the video pipeline can run pre- and post-processing
     # in its reader and writer threads, leaving the model alone on the main thread.
     def preprocess(self, image: np.ndarray) -> np.ndarray:
-        """An RGB uint8 image -> the model's 3xHxW float32 input: scaled (``imgsz``), padded, in [-1, 1]."""
-        return to_model_input([self.prepare(image)])[0]
+        """An RGB uint8 image -> the model's input: scaled (``imgsz``) and padded, then 3xHxW float32 in
+        [-1, 1], or left HxWx3 uint8 for a backend that converts it itself."""
+        prepared = self.prepare(image)
+        return prepared if self.uint8_io else to_model_input([prepared])[0]
 
     def infer(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         """Model outputs for preprocessed inputs of any sizes: grouped by size, ``batch`` at a time."""
@@ -79,10 +85,11 @@ class Translator:
         for i, x in enumerate(inputs):
             by_size[x.shape].append(i)
         outputs: list[np.ndarray | None] = [None] * len(inputs)
+        run = self.backend.run_images if self.uint8_io else self.backend.run
         for indices in by_size.values():
             for start in range(0, len(indices), self.batch):
                 chunk = indices[start:start + self.batch]
-                for i, out in zip(chunk, self.backend.run(np.stack([inputs[i] for i in chunk]))):
+                for i, out in zip(chunk, run(np.stack([inputs[i] for i in chunk]))):
                     outputs[i] = out
         return outputs
 
@@ -95,11 +102,15 @@ class Translator:
         return pad_to_multiple(image, self.multiple)
 
     def postprocess(self, output: np.ndarray, original: np.ndarray) -> np.ndarray:
-        """A model output -> RGB uint8 at the original's size (or the ``imgsz`` size if kept)."""
+        """A model output (3xHxW float32, or HxWx3 uint8 from a backend that converts) -> RGB uint8 at the
+        original's size (or the ``imgsz`` size if kept)."""
         h, w = original.shape[:2]
         if self.imgsz:
             h, w = scaled_size(h, w, self.imgsz)
-        image = ((np.clip(output[:, :h, :w], -1, 1) + 1) * 127.5).round().astype(np.uint8).transpose(1, 2, 0)
+        if output.dtype == np.uint8:
+            image = output[:h, :w]
+        else:
+            image = ((np.clip(output[:, :h, :w], -1, 1) + 1) * 127.5).round().astype(np.uint8).transpose(1, 2, 0)
         if self.imgsz and not self.keep_imgsz:
             image = cv2.resize(image, (original.shape[1], original.shape[0]), interpolation=cv2.INTER_CUBIC)
         return np.ascontiguousarray(image)
