@@ -46,6 +46,7 @@ def describe_model(model: str | os.PathLike, direction: str = "AtoB", size: int 
         "format": f"cgan generator, format version {net.meta.format_version}",
         **_common(net.meta, net, size),
         "generator_config": dict(vars(net.meta.config)),
+        "weights_sha256": net.meta.weights_sha256 or "none (written by an older cgan: damage cannot be detected)",
     }
 
 
@@ -56,7 +57,7 @@ def _describe_exported(path: Path, size: int) -> dict:
     export = record.get("export", {})
     info = {"file": str(path), "file_size_mb": round(path.stat().st_size / 1e6, 2)}
     if path.suffix.lower() == ".onnx":
-        info.update(_onnx_details(path, export))
+        info.update(_onnx_details(path, export, meta.size_multiple))
     else:
         info.update(_engine_details(record.get("tensorrt", {})))
     info.update(_common(meta, net, size))
@@ -64,13 +65,18 @@ def _describe_exported(path: Path, size: int) -> dict:
     return info
 
 
-def _onnx_details(path: Path, export: dict) -> dict:
+def _onnx_details(path: Path, export: dict, multiple: int) -> dict:
     import onnx
 
     model = onnx.load(str(path), load_external_data=False)
 
     def dims(value) -> str:
-        return "x".join(d.dim_param or str(d.dim_value) for d in value.type.tensor_type.shape.dim)
+        """NCHW with fixed sizes as numbers and free ones by axis name (the exporter's own names are expressions)."""
+        shape = value.type.tensor_type.shape.dim
+        names = "NCHW" if len(shape) == 4 else [f"d{i}" for i in range(len(shape))]
+        text = "x".join(str(d.dim_value) if d.dim_value else names[i] for i, d in enumerate(shape))
+        free_sides = any(not d.dim_value for d in shape[2:])
+        return text + (f" (any H, W that are multiples of {multiple})" if free_sides else "")
 
     types = {onnx.TensorProto.FLOAT: "fp32", onnx.TensorProto.FLOAT16: "fp16", onnx.TensorProto.BFLOAT16: "bf16"}
     weights = [types.get(t.data_type, onnx.TensorProto.DataType.Name(t.data_type)) for t in model.graph.initializer]
@@ -85,8 +91,8 @@ def _onnx_details(path: Path, export: dict) -> dict:
 
 
 def _engine_details(trt_info: dict) -> dict:
-    profile = trt_info.get("profile", {})
-    gpu = trt_info.get("gpu", {})
+    # A sidecar is a file a user may have edited: sections of the wrong type read as missing.
+    profile, gpu = (trt_info.get(key) if isinstance(trt_info.get(key), dict) else {} for key in ("profile", "gpu"))
     details = {
         "format": f"TensorRT engine, {trt_info.get('precision', '?')}",
         "tensorrt": trt_info.get("version", "?"),

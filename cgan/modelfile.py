@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import hashlib
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +52,7 @@ class ModelMeta:
     input_range: tuple[float, float] = (-1.0, 1.0)
     normalization: str = "instance"
     format_version: int = FORMAT_VERSION
+    weights_sha256: str | None = None  # of the tensor data, written by save_model; None in files made before it
 
     @property
     def size_multiple(self) -> int:
@@ -67,10 +70,14 @@ class ModelMeta:
             "input": {"channel_order": self.channel_order, "layout": "NCHW", "range": list(self.input_range)},
             "normalization": self.normalization,
             "provenance": self.provenance,
+            **({"weights_sha256": self.weights_sha256} if self.weights_sha256 else {}),
         }
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "model file") -> "ModelMeta":
+        if not isinstance(data, dict):
+            raise CganError(f"{source} has cgan metadata that is a {type(data).__name__}, not an object: the file is "
+                            f"corrupt")
         if data.get("format") != FORMAT:
             raise CganError(f"{source} is not a cgan generator (format {data.get('format')!r})")
         version = data.get("format_version")
@@ -80,7 +87,7 @@ class ModelMeta:
             raise CganError(f"{source} has format version {version}, newer than this cgan reads "
                             f"({FORMAT_VERSION}): upgrade cgan (pip install -U cgan)")
         try:
-            return cls(
+            meta = cls(
                 config=GeneratorConfig.from_dict(data["generator"]),
                 preset=data.get("preset"),
                 source_domain=data["domains"]["source"],
@@ -91,9 +98,31 @@ class ModelMeta:
                 input_range=tuple(data["input"]["range"]),
                 normalization=data.get("normalization", "instance"),
                 format_version=version,
+                weights_sha256=data.get("weights_sha256"),
             )
-        except (KeyError, TypeError) as e:
+        except KeyError as e:
             raise CganError(f"{source} has incomplete cgan metadata (missing {e}): the file is corrupt") from None
+        except TypeError:
+            raise CganError(f"{source} has cgan metadata with a section of the wrong type: the file is corrupt") from None
+        except CganError as e:
+            raise CganError(f"{source} has invalid cgan metadata ({e}): the file is corrupt") from None
+        meta._check_types(source)
+        return meta
+
+    def _check_types(self, source: str) -> None:
+        """Every field read from a file has the type the code relies on."""
+        text = {"preset": self.preset, "source domain": self.source_domain, "target domain": self.target_domain,
+                "channel order": self.channel_order, "normalization": self.normalization,
+                "weights checksum": self.weights_sha256}
+        bad = [name for name, value in text.items() if value is not None and not isinstance(value, str)]
+        if not isinstance(self.provenance, dict):
+            bad.append("provenance")
+        if len(self.input_range) != 2 or not all(type(v) in (int, float) for v in self.input_range):
+            bad.append("input range")
+        if self.direction not in DIRECTIONS:
+            bad.append("direction")
+        if bad:
+            raise CganError(f"{source} has invalid cgan metadata ({', '.join(bad)}): the file is corrupt")
 
 
 def new_meta(config: GeneratorConfig, preset: str | None = None, source_domain: str = "A",
@@ -116,9 +145,20 @@ def save_model(net: nn.Module, path: str | os.PathLike, meta: ModelMeta, overwri
     net = getattr(net, "module", net)
     net = getattr(net, "_orig_mod", net)
     tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in net.state_dict().items()}
+    meta = dataclasses.replace(meta, weights_sha256=weights_checksum(tensors))
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata={METADATA_KEY: json.dumps(meta.to_dict())})
     return path
+
+
+def weights_checksum(tensors: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over every tensor's name, dtype, shape and bytes, in name order: a flipped bit changes it."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        tensor = tensors[name].detach().cpu().contiguous()
+        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)};".encode())
+        digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+    return digest.hexdigest()
 
 
 def resolve_model_path(model: str | os.PathLike, direction: str = "AtoB") -> Path:
@@ -150,11 +190,14 @@ def read_meta(path: str | os.PathLike) -> ModelMeta:
     if METADATA_KEY not in header:
         raise CganError(f"{path} is a safetensors file without cgan metadata: if it holds reference "
                         f"CycleGAN weights, convert them with cgan convert")
+    return ModelMeta.from_dict(_parse_json(header[METADATA_KEY], str(path)), source=str(path))
+
+
+def _parse_json(text: str, source: str):
     try:
-        data = json.loads(header[METADATA_KEY])
-    except json.JSONDecodeError:
-        raise CganError(f"{path} has unreadable cgan metadata: the file is corrupt") from None
-    return ModelMeta.from_dict(data, source=str(path))
+        return json.loads(text)
+    except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
+        raise CganError(f"{source} has unreadable cgan metadata: the file is corrupt") from None
 
 
 def load_model(model: str | os.PathLike, direction: str = "AtoB", device: str | torch.device = "cpu") -> nn.Module:
@@ -166,18 +209,54 @@ def load_model(model: str | os.PathLike, direction: str = "AtoB", device: str | 
 
     path = resolve_model_path(model, direction)
     meta = read_meta(path)
+    # The architecture is built on the meta device (no memory) and its shapes compared with the file's before
+    # anything is allocated: metadata that declares a huge network next to small weights is refused, not built.
+    with torch.device("meta"):
+        skeleton = build_generator(meta.config)
+    expected = {name: tuple(t.shape) for name, t in skeleton.state_dict().items()}
+    stored, dtypes = _stored_shapes(path)
+    if stored != expected:
+        raise CganError(f"{path}: the weights do not match the architecture in its metadata: the file is corrupt")
+    if dtypes - {"F32"}:
+        raise CganError(f"{path}: weights stored as {', '.join(sorted(dtypes - {'F32'}))}, not float32: cgan did not "
+                        f"write this file; convert the original weights with cgan convert")
     try:
         tensors = load_file(str(path))
     except Exception as e:
         raise CganError(f"{path}: weights unreadable ({_first_line(e)}): the file is truncated or corrupt") from None
+    _verify_checksum(path, meta, tensors)
     net = build_generator(meta.config)
-    try:
-        net.load_state_dict(tensors, strict=True)
-    except RuntimeError:
-        raise CganError(f"{path}: the weights do not match the architecture in its metadata: "
-                        f"the file is corrupt") from None
+    net.load_state_dict(tensors, strict=True)
     net.meta = meta
     return net.to(device).eval()
+
+
+def _stored_shapes(path: Path) -> tuple[dict[str, tuple[int, ...]], set[str]]:
+    """Each tensor's shape as the file's header declares it, and the dtypes used, without reading the data."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            slices = {name: f.get_slice(name) for name in f.keys()}
+            return {name: tuple(s.get_shape()) for name, s in slices.items()}, {s.get_dtype() for s in slices.values()}
+    except Exception as e:
+        raise CganError(f"{path}: weights unreadable ({_first_line(e)}): the file is truncated or corrupt") from None
+
+
+def _verify_checksum(path: Path, meta: ModelMeta, tensors: dict[str, torch.Tensor]) -> None:
+    """The weights are the ones saved (a flipped byte can turn -0.02 into 313) and all finite."""
+    for name, tensor in tensors.items():
+        if not torch.isfinite(tensor).all():
+            raise CganError(f"{path}: weight {name} holds NaN or infinite values: the model is broken (training "
+                            f"diverged); use an earlier checkpoint")
+    if meta.weights_sha256 is None:
+        logging.getLogger(__name__).warning(
+            f"note: {path} has no checksum of its weights (written by an older cgan): damage to them cannot be "
+            f"detected; save it again (cgan convert) to add one")
+        return
+    if weights_checksum(tensors) != meta.weights_sha256:
+        raise CganError(f"{path}: the weights do not match their checksum: the file is damaged; copy or download "
+                        f"it again")
 
 
 def read_exported_meta(path: str | os.PathLike) -> tuple[ModelMeta, dict]:
@@ -203,11 +282,12 @@ def read_exported_meta(path: str | os.PathLike) -> tuple[ModelMeta, dict]:
             raise CganError(f"{path} has no sidecar {sidecar.name} beside it: keep the .json that cgan export "
                             f"--trt wrote next to the engine, or rebuild the engine")
         text, source = sidecar.read_text(), str(sidecar)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        raise CganError(f"{source} has unreadable cgan metadata: the file is corrupt") from None
-    return ModelMeta.from_dict(data, source=source), data
+    data = _parse_json(text, source)
+    meta = ModelMeta.from_dict(data, source=source)
+    for section in ("export", "tensorrt"):
+        if not isinstance(data.get(section, {}), dict):
+            raise CganError(f"{source} has an invalid {section} section: the file is corrupt")
+    return meta, data
 
 
 def _refuse_foreign_formats(path: Path) -> None:

@@ -48,6 +48,9 @@ class GeneratorConfig:
             raise CganError(f"unknown generator architecture {self.arch!r}: choose one of {', '.join(ARCHES)}")
         if self.ngf < 1 or self.n_blocks < 0 or self.in_channels < 1 or self.out_channels < 1:
             raise CganError("ngf, channels must be at least 1 and n_blocks at least 0")
+        for name, limit in LIMITS.items():  # a model file may declare anything: bound what it can make us build
+            if getattr(self, name) > limit:
+                raise CganError(f"{name} {getattr(self, name)} is over the limit of {limit}")
         if self.arch == "unet" and self.num_downs < 5:
             raise CganError(f"a U-Net needs num_downs >= 5 (got {self.num_downs})")
         if (self.upsample == "shuffle") != (self.arch == "student") or self.upsample not in UPSAMPLING:
@@ -71,12 +74,24 @@ class GeneratorConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "GeneratorConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
+        """Values read from a file: every option of the type its default has (a bool is not an int here)."""
+        if not isinstance(values, dict):
+            raise CganError(f"generator options are a {type(values).__name__}, not an object")
+        fields = {f.name: type(f.default) for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(fields))
         if unknown:
             raise CganError(f"unknown generator options {unknown}: the file needs a newer cgan (pip install -U cgan)")
+        for name, value in values.items():
+            if type(value) is not fields[name]:
+                kind = {"int": "a whole number", "bool": "true or false", "str": "text"}[fields[name].__name__]
+                raise CganError(f"generator option {name} is {value!r}, not {kind}")
         return cls(**values)
 
+
+# The most a generator may declare: well above every preset (ngf 64, 9 blocks, 8 downsamplings). A model file's
+# weights are checked against its declared shapes before anything is allocated (modelfile.load_model); these
+# bounds keep options typed on a command line or in a config from asking for absurd networks.
+LIMITS = {"ngf": 512, "n_blocks": 64, "num_downs": 10, "in_channels": 16, "out_channels": 16}
 
 # Named presets: thin entries, each a set of GeneratorConfig values.
 PRESETS: dict[str, dict] = {

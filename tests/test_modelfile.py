@@ -130,3 +130,78 @@ def test_written_files_get_the_usual_permissions(tmp_path, tiny_model_file):
     mask = os.umask(0)
     os.umask(mask)
     assert stat.S_IMODE(tiny_model_file.stat().st_mode) == 0o666 & ~mask
+
+
+def _tensor_bytes_start(path):
+    import struct
+
+    raw = path.read_bytes()
+    return raw, 8 + struct.unpack("<Q", raw[:8])[0]
+
+
+def test_a_flipped_byte_in_the_weights_is_caught_by_the_checksum(tmp_path, tiny_model_file):
+    raw, start = _tensor_bytes_start(tiny_model_file)
+    damaged = bytearray(raw)
+    damaged[start + len(raw[start:]) // 2] ^= 0x40
+    (tmp_path / "damaged.safetensors").write_bytes(bytes(damaged))
+    assert read_meta(tiny_model_file).weights_sha256
+    with pytest.raises(CganError, match="do not match their checksum: the file is damaged"):
+        load_model(tmp_path / "damaged.safetensors")
+
+
+def test_files_without_a_checksum_still_load_with_a_note(tmp_path, tiny_model_file, caplog):
+    path = _with_metadata(tmp_path, tiny_model_file, lambda m: m.pop("weights_sha256"))
+    load_model(path)
+    assert "no checksum of its weights" in caplog.text
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda m: m["generator"].update(ngf=20000), "ngf 20000 is over the limit"),
+    (lambda m: m["generator"].update(ngf=256, n_blocks=20), "do not match the architecture"),
+    (lambda m: m["generator"].update(ngf=8.5), "ngf is 8.5, not a whole number"),
+    (lambda m: m["generator"].update(colour_map="yes"), "colour_map is 'yes', not true or false"),
+    (lambda m: m.update(domains=[1, 2]), "section of the wrong type"),
+    (lambda m: m.update(generator=[1]), "generator options are a list"),
+    (lambda m: m["input"].update(range="ab"), r"invalid cgan metadata \(input range\)"),
+    (lambda m: m.update(direction=3), r"invalid cgan metadata \(direction\)"),
+])
+def test_hostile_metadata_is_refused_before_anything_is_built(tmp_path, tiny_model_file, change, message):
+    import resource
+
+    path = _with_metadata(tmp_path, tiny_model_file, change)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(CganError, match=message):
+        load_model(path)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KB: nothing huge allocated
+
+
+@pytest.mark.parametrize("metadata", ["[1, 2]", "[" * 100_000 + "]" * 100_000, '"text"'])
+def test_metadata_that_is_not_an_object_is_one_clear_error(tmp_path, tiny_model_file, metadata):
+    from safetensors.torch import load_file
+
+    save_file(load_file(str(tiny_model_file)), str(tmp_path / "m.safetensors"), metadata={"cgan": metadata})
+    with pytest.raises(CganError, match="corrupt"):
+        read_meta(tmp_path / "m.safetensors")
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_weights_that_are_not_finite_are_refused(tmp_path, value):
+    config = preset_config("resnet6", ngf=4)
+    net = build_generator(config)
+    with torch.no_grad():
+        next(net.parameters())[0] = value
+    path = save_model(net, tmp_path / "broken.safetensors", new_meta(config, "resnet6"))
+    with pytest.raises(CganError, match="NaN or infinite values: the model is broken"):
+        load_model(path)
+
+
+def test_weights_of_another_dtype_are_refused(tmp_path, tiny_model_file):
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    with safe_open(str(tiny_model_file), framework="pt") as f:
+        metadata = f.metadata()
+    tensors = {k: v.to(torch.float16) for k, v in load_file(str(tiny_model_file)).items()}
+    save_file(tensors, str(tmp_path / "half.safetensors"), metadata=metadata)
+    with pytest.raises(CganError, match="stored as F16, not float32"):
+        load_model(tmp_path / "half.safetensors")

@@ -129,7 +129,12 @@ class OnnxBackend:
         providers = [(p, settings[p]) if p in settings else p for p in chosen]
         session_options = ort.SessionOptions()
         session_options.log_severity_level = 3  # errors only; a provider that fails to load is reported below
-        self.session = ort.InferenceSession(str(model), session_options, providers=providers)
+        try:
+            self.session = ort.InferenceSession(str(model), session_options, providers=providers)
+        except Exception as e:  # onnxruntime raises its own types for damaged graphs and missing external data
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise CganError(f"ONNX Runtime cannot load {Path(model).name} ({first}): the file is damaged or its "
+                            f"external data is missing; export it again with cgan export") from None
         active = self.session.get_providers()
         # onnxruntime-gpu silently falls back to the CPU when CUDA libraries or the driver are missing.
         if options.provider and active[0] != chosen[0]:

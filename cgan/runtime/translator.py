@@ -47,6 +47,7 @@ class Translator:
 
     def __init__(self, model: str | os.PathLike, options: RuntimeOptions | None = None, **fields) -> None:
         self.options = runtime_options(options, **fields)
+        self.model_name = os.fspath(model)
         self.backend: Backend = open_backend(model, self.options)
         self.meta = self.backend.meta
         if self.meta.channel_order != "RGB" or tuple(self.meta.input_range) != (-1.0, 1.0):
@@ -89,7 +90,11 @@ class Translator:
         for indices in by_size.values():
             for start in range(0, len(indices), self.batch):
                 chunk = indices[start:start + self.batch]
-                for i, out in zip(chunk, run(np.stack([inputs[i] for i in chunk]))):
+                results = run(np.stack([inputs[i] for i in chunk]))
+                if results.dtype != np.uint8 and not np.isfinite(results).all():
+                    raise CganError(f"{self.model_name} produced NaN or infinite values: the model is broken (its "
+                                    f"training diverged, or the file is damaged); use an earlier checkpoint")
+                for i, out in zip(chunk, results):
                     outputs[i] = out
         return outputs
 
