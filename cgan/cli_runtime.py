@@ -44,9 +44,12 @@ COMPILE_OPTION = click.option("--compile", is_flag=True,
 @click.option("--side-by-side", is_flag=True, help="Write input | output next to each other.")
 @click.option("--show", is_flag=True, help="Show the result in a window with the frame rate (q or Esc quits).")
 @click.option("--max-frames", type=click.IntRange(1), default=None, help="Stop after N frames.")
+@click.option("--live", is_flag=True,
+              help="Read a URL as a live stream (newest frame wins, reconnects); an http(s) address of a video "
+                   "file is otherwise read as a file, every frame.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 def translate(model: str, source: str, out: str | None, half: bool, precision: str | None, temporal: bool,
-              side_by_side: bool, show: bool, max_frames: int | None, overwrite: bool, **fields) -> None:
+              side_by_side: bool, show: bool, max_frames: int | None, live: bool, overwrite: bool, **fields) -> None:
     """Apply a model to images, folders, videos, cameras or streams.
 
     Images keep their names and sizes under --out; a video becomes a video with the source's fps, size and
@@ -62,8 +65,12 @@ def translate(model: str, source: str, out: str | None, half: bool, precision: s
     from .runtime.options import RuntimeOptions
 
     options = RuntimeOptions(precision=precision_from_flags(precision, half=half), **fields)
-    run_translate(model, source, out, options=options, side_by_side=side_by_side, temporal=temporal,
-                  max_frames=max_frames, show=show, overwrite=overwrite)
+    summary = run_translate(model, source, out, options=options, side_by_side=side_by_side, temporal=temporal,
+                            max_frames=max_frames, show=show, overwrite=overwrite, live=True if live else None)
+    if summary.lost:
+        raise CganError(f"{summary.lost} of {summary.frames + summary.lost} frames of {source} could not be decoded "
+                        f"(the video is damaged): the output has the other {summary.frames}; repair or re-encode "
+                        f"the source to keep every frame")
 
 
 @click.command()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import click
 
 from .errors import EXIT_INTERRUPTED
+from .interrupt import INTERRUPTED
 from .nets import PRESETS
 from .train.config import FAST_PROFILE, GAN_LOSSES, MONITORS, PREPROCESS, TrainConfig
 from .train.distillation import DistillConfig
@@ -138,7 +139,7 @@ def train(config_file: str | None, resume: str | None, **options) -> int:
     from .train import train as run_training
 
     result = run_training(resume=resume, config_file=config_file, **options)
-    return EXIT_INTERRUPTED if result.stop_reason.startswith("interrupted") else 0
+    return EXIT_INTERRUPTED if result.stop_reason.startswith(INTERRUPTED) else 0
 
 
 @click.command()
@@ -164,4 +165,4 @@ def distill(teacher: str, config_file: str | None, resume: str | None, **options
     from .train import distill as run_distillation
 
     result = run_distillation(teacher, resume=resume, config_file=config_file, **options)
-    return EXIT_INTERRUPTED if result.stop_reason.startswith("interrupted") else 0
+    return EXIT_INTERRUPTED if result.stop_reason.startswith(INTERRUPTED) else 0

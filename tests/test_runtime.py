@@ -1,6 +1,7 @@
 import shutil
 import subprocess
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -272,6 +273,113 @@ def test_a_camera_that_stops_delivering_is_reported_not_waited_for(monkeypatch, 
         list(source)
     source.close()
     assert time.monotonic() - started < 5
+
+
+class FlakyStream(FakeCapture):
+    """A stream whose first two connections fail every read; the third delivers frames."""
+
+    opened = 0
+
+    def __init__(self, target):
+        FlakyStream.opened += 1
+        self.works = FlakyStream.opened >= 3
+
+    def read(self):
+        return (True, np.zeros((8, 8, 3), np.uint8)) if self.works else (False, None)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])
+def test_a_headless_webcam_stopped_by_a_signal_keeps_its_recording(models, tmp_path, stop):
+    import signal
+    import sys
+
+    clip = panning_clip(tmp_path / "clip.mp4", frames=300, fps=30.0)  # 10 s played in real time
+    process = subprocess.Popen([sys.executable, "-m", "cgan", "webcam", "--model", str(models["torch"]), "--camera",
+                                str(clip), "--record", str(tmp_path / "rec.mp4"), "--device", "cpu"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**__import__("os").environ, "DISPLAY": ""})
+    deadline = time.time() + 60
+    while not list(tmp_path.glob(".rec*")) and time.time() < deadline:  # recording has begun
+        time.sleep(0.2)
+    time.sleep(1.0)
+    process.send_signal(getattr(signal, stop))
+    output = process.communicate(timeout=60)[0]
+    assert process.returncode == 0, output
+    assert "Ctrl-C stops and keeps the recording" in output and "q or Esc" not in output
+    assert "stopped by Ctrl-C or SIGTERM" in output and "wrote" in output
+    assert 0 < len(read_video(tmp_path / "rec.mp4")[0]) < 300
+
+
+def test_every_reconnect_gets_its_try_even_past_the_stall_timeout(monkeypatch):
+    import cgan.runtime.sources as sources
+
+    FlakyStream.opened = 0
+    monkeypatch.setattr(sources.cv2, "VideoCapture", FlakyStream)
+    source = LiveSource("rtsp://camera.local/stream", stall_timeout=0.2, reconnects=3)  # backoffs: 0.5 s, then 1 s
+    frame = next(iter(source))
+    source.close()
+    assert frame.image.shape == (8, 8, 3) and FlakyStream.opened >= 3
+
+
+def damaged_clip(tmp_path, name, damage, frames=60):
+    """A clip written with random frames (every frame its own content), then damaged."""
+    fourcc = "MJPG" if name.endswith(".avi") else "mp4v"
+    path = tmp_path / f"whole{Path(name).suffix}"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 30, (96, 72))
+    rng = np.random.default_rng(0)
+    for _ in range(frames):
+        writer.write(rng.integers(0, 255, (72, 96, 3), dtype=np.uint8))
+    writer.release()
+    raw = bytearray(path.read_bytes())
+    if damage == "cut":
+        raw = raw[:len(raw) // 2]
+    else:
+        middle = len(raw) // 2
+        raw[middle:middle + 2000] = rng.integers(0, 255, 2000, dtype=np.uint8).tobytes()
+    (tmp_path / name).write_bytes(bytes(raw))
+    return tmp_path / name
+
+
+@pytest.mark.parametrize("name,damage", [("noisy.mp4", "noise"), ("half.avi", "cut")])
+def test_frames_a_damaged_video_loses_are_counted_and_fail_the_command(models, tmp_path, name, damage):
+    from click.testing import CliRunner
+
+    from cgan.cli import cli
+
+    clip = damaged_clip(tmp_path, name, damage)
+    summary = translate(models["torch"], str(clip), str(tmp_path / "out.mp4"), progress=False)
+    assert summary.lost > 0 and summary.frames + summary.lost == 60
+    assert len(read_video(tmp_path / "out.mp4")[0]) == summary.frames  # what could be decoded is kept
+    result = CliRunner().invoke(cli, ["translate", "--model", str(models["torch"]), "--source", str(clip),
+                                      "--out", str(tmp_path / "again.mp4")])
+    assert result.exit_code == 2 and f"{summary.lost} of 60 frames" in result.output
+    assert "Traceback" not in result.output and "[mpeg4" not in result.output
+
+
+def test_a_video_file_over_http_is_a_file_not_a_stream(models, tmp_path):
+    import functools
+    import http.server
+    import threading
+
+    from cgan.runtime.sources import VideoSource
+
+    panning_clip(tmp_path / "clip.mp4", frames=15)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/clip.mp4"
+    try:
+        source = open_source(url)
+        assert isinstance(source, VideoSource)
+        source.close()
+        summary = translate(models["torch"], url, str(tmp_path / "out.mp4"), progress=False)
+        assert summary.frames == 15 and summary.dropped == 0 and summary.lost == 0
+        live = open_source(url, live=True)
+        assert isinstance(live, LiveSource)
+        live.close()
+    finally:
+        server.shutdown()
 
 
 @pytest.mark.skipif(shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None, reason="needs ffmpeg and ffprobe")

@@ -218,10 +218,11 @@ def test_sigkill_mid_epoch_then_resume(data, tmp_path):
 
 
 @pytest.mark.slow
-def test_ctrl_c_saves_and_exits_cleanly(data, tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])  # Ctrl-C, and what schedulers and docker send
+def test_ctrl_c_and_sigterm_save_and_exit_cleanly(data, tmp_path, stop):
     run, process = _endless_training(data, tmp_path)
     _wait_for_state(run, 2, process)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     output = process.communicate(timeout=60)[0]
     assert process.returncode == 130, output
     assert "interrupted" in output and "Traceback" not in output

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import CganError
+from ..interrupt import terminate_as_interrupt
 from ..images import IMAGE_SUFFIXES
 from .options import FrameOptions, RuntimeOptions, runtime_options
 from .pipeline import Summary, run_pipeline
@@ -56,13 +57,15 @@ def _open_sinks(src: Source, translator: Translator, out: str | None, show: bool
 def translate(model: str | os.PathLike, source: str, out: str | None = None, *,
               options: RuntimeOptions | None = None, side_by_side: bool = False, temporal: bool = False,
               max_frames: int | None = None, show: bool = False, overwrite: bool = False, progress: bool = True,
-              **fields) -> Summary:
+              live: bool | None = None, **fields) -> Summary:
     """Translate an image, folder, glob, video, camera or stream; outputs keep names, sizes and frame rates.
 
-    ``options`` says how the model runs (a ``RuntimeOptions``, or its fields by name: ``batch=4``).
+    ``options`` says how the model runs (a ``RuntimeOptions``, or its fields by name: ``batch=4``). ``live``
+    forces a URL to be read as a live stream (True) or as a file (False); by default an http(s) address of a
+    video file is a file. Frames of a damaged video that could not be decoded are counted in ``Summary.lost``.
     """
     frames = FrameOptions(side_by_side=side_by_side, temporal=temporal, max_frames=max_frames, progress=progress)
-    src = open_source(source)
+    src = open_source(source, live=live)
     try:
         options = runtime_options(options, **fields)
         if options.performance == "auto":  # files: frames in parallel; live sources: each frame as soon as it can
@@ -72,7 +75,8 @@ def translate(model: str | os.PathLike, source: str, out: str | None = None, *,
         if frames.progress:
             click.echo(f"{translator.meta.source_domain} -> {translator.meta.target_domain} with "
                        f"{translator.description}", err=True)
-        summary = run_pipeline(src, translator, sinks, frames)
+        with terminate_as_interrupt():
+            summary = run_pipeline(src, translator, sinks, frames)
     finally:
         src.close()
     if summary.frames == 0 and summary.skipped:
@@ -109,10 +113,15 @@ def webcam(model: str | os.PathLike, camera: str = "0", *, size: tuple[int, int]
             sinks.append(VideoSink(Path(record), source.fps, overwrite))
         if not sinks:
             raise CganError("no display for the window and no --record file: nothing to show or save")
-        click.echo(f"{source.label} -> {translator.meta.target_domain} with {translator.description}"
-                   f"{'' if show else ' (no display: recording only)'}; q or Esc quits", err=True)
-        summary = run_pipeline(source, translator, sinks, frames)
+        stop = "q or Esc quits" if show else "no display: recording only; Ctrl-C stops and keeps the recording"
+        click.echo(f"{source.label} -> {translator.meta.target_domain} with {translator.description}; {stop}",
+                   err=True)
+        with terminate_as_interrupt():
+            summary = run_pipeline(source, translator, sinks, frames)
     finally:
         source.close()
     click.echo(f"webcam: {summary.text()}", err=True)
+    for sink in sinks:
+        if sink.output is not None:
+            click.echo(f"wrote {sink.output}", err=True)
     return summary

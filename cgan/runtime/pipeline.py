@@ -28,7 +28,9 @@ _END = object()
 class Summary:
     frames: int = 0
     dropped: int = 0
+    lost: int = 0  # frames of a video file that could not be decoded
     skipped: int = 0
+    interrupted: bool = False  # a live run stopped by Ctrl-C or SIGTERM (what it recorded is kept)
     seconds: float = 0.0
     model_seconds: float = 0.0  # time inside the model alone
     backend: str = ""  # what ran the model, in words (the backend's description)
@@ -46,8 +48,12 @@ class Summary:
                  f"{self.model_fps:.1f} fps in the model"]
         if self.dropped:
             parts.append(f"{self.dropped} dropped (live source: the newest frame wins)")
+        if self.lost:
+            parts.append(f"{self.lost} lost (could not be decoded: the video is damaged)")
         if self.skipped:
             parts.append(f"{self.skipped} unreadable files skipped")
+        if self.interrupted:
+            parts.append("stopped by Ctrl-C or SIGTERM")
         return "; ".join(parts)
 
 
@@ -71,7 +77,9 @@ class Pipeline:
     ``translator.batch`` frames at a time, a writer thread postprocesses and hands frames to the sinks.
 
     A sink with ``stop_requested`` set (a window where q was pressed) ends the run. Errors in either
-    thread, and Ctrl-C, stop all three; the sinks are then aborted and the error raised.
+    thread stop all three; the sinks are then aborted and the error raised. Ctrl-C (and SIGTERM, see
+    ``interrupt.terminate_as_interrupt``) does the same for files, whose outputs would be incomplete; for
+    a live source it is the way to stop, so what was translated so far is finished and kept.
     """
 
     def __init__(self, source: Source, translator: Translator, sinks: list[Sink], options: FrameOptions) -> None:
@@ -99,13 +107,18 @@ class Pipeline:
         failure: BaseException | None = None
         try:
             self._translate_batches()
-        except BaseException as e:  # KeyboardInterrupt included: clean up, then raise it
+        except KeyboardInterrupt as e:
+            self.summary.interrupted = self.source.live
+            failure = None if self.source.live else e
+            self.stop.set()
+        except BaseException as e:  # clean up, then raise it
             failure = e
             self.stop.set()
         finally:
             self._shut_down()
         self.summary.seconds = time.perf_counter() - started
         self.summary.dropped = self.source.dropped
+        self.summary.lost = self.source.lost
         self.summary.skipped = len(self.source.skipped)
         self._finish_sinks(failure or (self.errors[0] if self.errors else None))
         return self.summary

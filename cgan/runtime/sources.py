@@ -14,6 +14,7 @@ import glob
 import os
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Iterator, Protocol, runtime_checkable
 
@@ -24,6 +25,11 @@ from ..errors import CganError
 from ..images import IMAGE_SUFFIXES, list_images, read_rgb
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
+# Containers whose header states the exact frame count (others estimate it from the duration), so that frames
+# missing at the end count as lost.
+EXACT_COUNT_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi")
+# Failed reads in a row after which a video is taken to end where it is (a damaged tail, a hostile header).
+MAX_FAILED_READS = 50
 STREAM_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
 
 
@@ -54,6 +60,7 @@ class Source(Protocol):
     live: bool
     fps: float | None  # frames per second of a video or camera; None for images
     dropped: int  # frames a live source dropped so far
+    lost: int  # frames of a video file that could not be decoded
     skipped: list[Path]  # files that could not be read
 
     def __len__(self) -> int:
@@ -71,6 +78,7 @@ class ImageSource:
 
     live = False
     dropped = 0
+    lost = 0
 
     def __init__(self, files: list[Path], root: Path) -> None:
         self.files, self.root = files, root
@@ -93,12 +101,17 @@ class ImageSource:
 
 
 class VideoSource:
-    """A video file, every frame in order."""
+    """A video file (a path, or an http(s) URL of one), every frame in order.
+
+    A frame that fails to decode is skipped and counted in ``lost``, and reading goes on; frames missing at
+    the end of a container that states its frame count are counted too, so a damaged file is never
+    translated short without saying so.
+    """
 
     live = False
     dropped = 0
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | str) -> None:
         self.path = path
         with quiet_opencv():
             self.capture = cv2.VideoCapture(str(path))
@@ -106,20 +119,31 @@ class VideoSource:
             raise CganError(f"cannot open video {path}: the file is damaged or its codec is not supported by OpenCV")
         fps = self.capture.get(cv2.CAP_PROP_FPS)
         self.fps = fps if fps and np.isfinite(fps) and fps > 0 else 30.0  # some containers report 0
-        self.frame_count = int(self.capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None
+        declared = self.capture.get(cv2.CAP_PROP_FRAME_COUNT)
+        self.frame_count = int(declared) if np.isfinite(declared) and declared > 0 else None
+        self.exact_count = str(path).lower().endswith(EXACT_COUNT_SUFFIXES)
+        self.lost = 0
         self.skipped: list[Path] = []
 
     def __len__(self) -> int:
         return self.frame_count or 0
 
     def __iter__(self) -> Iterator[Frame]:
-        index = 0
+        index, failed_in_a_row = 0, 0
         while True:
             ok, bgr = self.capture.read()
-            if not ok:
-                return
-            yield Frame(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), index)
-            index += 1
+            if ok:
+                self.lost += failed_in_a_row  # failures followed by a good frame: frames lost in the middle
+                failed_in_a_row = 0
+                yield Frame(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), index)
+                index += 1
+                continue
+            failed_in_a_row += 1
+            expected_more = self.frame_count is not None and index + self.lost + failed_in_a_row < self.frame_count
+            if not expected_more or failed_in_a_row >= MAX_FAILED_READS:
+                break
+        if self.exact_count and self.frame_count is not None:
+            self.lost = max(self.lost, self.frame_count - index)
 
     def close(self) -> None:
         self.capture.release()
@@ -132,10 +156,12 @@ class LiveSource:
     """
 
     live = True
+    lost = 0
 
     def __init__(self, target: int | str, size: tuple[int, int] | None = None, buffer: int = 1,
                  stall_timeout: float = 10.0, reconnects: int = 5) -> None:
         self.target, self.stall_timeout, self.reconnects = target, stall_timeout, reconnects
+        self.reconnecting = False  # the reader is backing off or reopening: a wait then is not a stall
         self.is_file = isinstance(target, str) and Path(target).is_file()
         self.label = f"camera {target}" if isinstance(target, int) else str(target)
         self.frames: collections.deque = collections.deque(maxlen=buffer)
@@ -178,12 +204,13 @@ class LiveSource:
                 if failures > self.reconnects:
                     self.error = f"{self.label} stopped delivering frames and did not come back after {self.reconnects} reconnects"
                     break
-                self._stop.wait(min(8.0, 0.5 * 2 ** (failures - 1)))  # back off, then reopen
+                self.reconnecting = True
+                self._stop.wait(_backoff(failures))  # back off, then reopen
                 self.capture.release()
                 with quiet_opencv():
                     self.capture = cv2.VideoCapture(self.target)
                 continue
-            failures = 0
+            failures, self.reconnecting = 0, False
             with self._lock:
                 if len(self.frames) == self.frames.maxlen:
                     self.dropped += 1
@@ -203,7 +230,10 @@ class LiveSource:
         index = 0
         while True:
             with self._lock:
-                if not self._lock.wait_for(lambda: self.frames or self.finished, timeout=self.stall_timeout):
+                # Every reconnect gets its try: the stall timeout counts only while the reader is not reconnecting.
+                while not self._lock.wait_for(lambda: self.frames or self.finished, timeout=self.stall_timeout):
+                    if self.reconnecting:
+                        continue
                     raise CganError(f"{self.label} delivered no frame for {self.stall_timeout:g} s: check the "
                                     f"camera or stream")
                 if not self.frames:
@@ -220,13 +250,30 @@ class LiveSource:
         self.capture.release()
 
 
-def open_source(spec: str, camera_size: tuple[int, int] | None = None, live_buffer: int = 1):
-    """The source a ``--source`` value names: a camera index, a URL, a video, an image, a folder or a glob."""
+def _backoff(failures: int) -> float:
+    """Seconds to wait before reopening a stream after its ``failures``-th failed read in a row."""
+    return min(8.0, 0.5 * 2 ** (failures - 1))
+
+
+def is_video_file_url(spec: str) -> bool:
+    """An http(s) address of a video file (its path ends in a video suffix): read as a file, not a stream."""
+    parsed = urllib.parse.urlparse(spec)
+    return parsed.scheme.lower() in ("http", "https") and parsed.path.lower().endswith(VIDEO_SUFFIXES)
+
+
+def open_source(spec: str, camera_size: tuple[int, int] | None = None, live_buffer: int = 1,
+                live: bool | None = None):
+    """The source a ``--source`` value names: a camera index, a URL, a video, an image, a folder or a glob.
+
+    A URL is a live stream unless it is the address of a video file over http(s), which is read like a local
+    file: every frame, in order, ending at its end. ``live`` forces one or the other.
+    """
     spec = str(spec)
     if spec.isdigit():
         return LiveSource(int(spec), camera_size, live_buffer)
     if spec.lower().startswith(STREAM_PREFIXES):
-        return LiveSource(spec, camera_size, live_buffer)
+        as_file = is_video_file_url(spec) if live is None else not live
+        return VideoSource(spec) if as_file else LiveSource(spec, camera_size, live_buffer)
     path = Path(spec)
     if path.is_dir():
         files = list_images(path)

@@ -30,7 +30,7 @@ from .cyclegan import (CycleDiscriminators, CycleGenerators, build_cycle_network
 from .data import find_data, load_views, training_loader
 from .ema import WeightAverage
 from .evaluate import validate
-from .interrupt import INTERRUPTED, stop_on_interrupt
+from ..interrupt import INTERRUPTED, stop_on_interrupt
 from .losses import LOSS_NAMES, discriminator_loss, generator_loss
 from .pool import ImagePool
 from .report import RunLog, plot_losses, sample_grid, write_png
@@ -292,13 +292,13 @@ class Trainer:
             for group in opt.param_groups:
                 group["lr"] = config.lr * group.get("lr_scale", 1.0) * factor
 
-    def _on_interrupt(self) -> bool:
-        """The first Ctrl-C finishes the current step, saves and exits; True (abort) for a second one."""
-        if self.stop_reason == INTERRUPTED:
+    def _on_interrupt(self, signal_name: str) -> bool:
+        """The first Ctrl-C or SIGTERM finishes the current step, saves and exits; True (abort) for a second one."""
+        if self.stop_reason.startswith(INTERRUPTED):
             return True
-        self.stop_reason = INTERRUPTED
+        self.stop_reason = f"{INTERRUPTED} ({signal_name})"
         if self.dist.main:
-            print("\nCtrl-C: saving after this step (press again to abort without saving)")
+            print(f"\n{signal_name}: saving after this step (send it again to abort without saving)")
         return False
 
     def _print_start(self) -> None:
