@@ -1,7 +1,6 @@
 """``cgan demo``: the product end to end on data built from sample photos that ship with installed packages."""
 from __future__ import annotations
 
-import html
 import os
 import shutil
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .errors import CganError
-from .html_report import build_report
+from .html_report import Link, ReportSection, build_report
 from .info import describe_model, format_description
 from .sampledata import build_unpaired_dataset, write_panning_clip
 
@@ -56,11 +55,11 @@ def run_demo(out: str | os.PathLike = "demo-out", overwrite: bool = False, train
     student_run = _translate(student_onnx, clip, out / "clip_graded_student.mp4", "student")
     click.echo("[7/7] writing the report")
     sections = [
-        ("Export", "<pre>" + html.escape("\n".join(report.lines())) + "</pre>"),
-        ("Video", f"<p>A 320x240 clip, input | output. Teacher ({html.escape(teacher_run.backend)}): "
-                  f"{html.escape(teacher_run.text())}, <a href=\"clip_graded.mp4\">clip_graded.mp4</a>. "
-                  f"Student ({html.escape(student_run.backend)}): {html.escape(student_run.text())}, "
-                  f'<a href="clip_graded_student.mp4">clip_graded_student.mp4</a>.</p>'),
+        ReportSection("Export", pre="\n".join(report.lines())),
+        ReportSection("Video", text=f"A 320x240 clip, input | output. Teacher ({teacher_run.backend}): "
+                                    f"{teacher_run.text()}. Student ({student_run.backend}): {student_run.text()}.",
+                      links=(Link("clip_graded.mp4", "clip_graded.mp4 (teacher)"),
+                             Link("clip_graded_student.mp4", "clip_graded_student.mp4 (student)"))),
     ]
     page = build_report(result.run_dir, out / "report.html", extra_sections=sections)
     click.echo(f"\nteacher: {teacher_run.fps:.1f} frames/s, student: {student_run.fps:.1f} frames/s "

@@ -113,3 +113,18 @@ def test_demo_writes_a_model_and_describes_it(tmp_path):
     assert "G_AtoB.safetensors" in (run_dir / "report.html").read_text()
     assert_one_line_error(run("report", run_dir), "--overwrite")
     assert_one_line_error(run("report", tmp_path), "not a run directory")
+
+
+def test_the_report_escapes_everything_it_reads_and_refuses_alias_bombs(tmp_path):
+    run_dir = tmp_path / "run"
+    (run_dir / "samples").mkdir(parents=True)
+    (run_dir / "config.yaml").write_text('name_a: "<script>alert(1)</script>"\nsize: 32\n')
+    (run_dir / "metrics.jsonl").write_text(json.dumps({"type": "val", "iteration": 1, "epoch": 0,
+                                                       "cycle_l1": "<script>alert(2)</script>"}) + "\n")
+    result = run("report", run_dir)
+    assert result.exit_code == 0, result.output
+    page = (run_dir / "report.html").read_text()
+    assert "<script" not in page and page.count("&lt;script&gt;alert(") >= 2
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nname_a: [*b, *b, *b]\n"
+    (run_dir / "config.yaml").write_text(bomb)
+    assert_one_line_error(run("report", run_dir, "--overwrite"), "aliases (*name) are not allowed")

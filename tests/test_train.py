@@ -317,3 +317,86 @@ def test_fast_start_options_reach_the_model_files(data, tmp_path):
                    colour_map=True, val_size=40, **TINY)
     config = load_model(result.run_dir).meta.config
     assert config.identity_start and config.upsample == "resize" and config.colour_map
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--size", "1"], "--size 1 does not fit the resnet9 generator, which takes multiples of 4 from 8 up: use --size 8"),
+    (["--size", "30"], "--size 30 does not fit the resnet9 generator, which takes multiples of 4 from 8 up: use --size 32"),
+    (["--size", "64", "--preset", "unet256"], "does not fit the unet256 generator, which takes multiples of 256"),
+    (["--workers", "-3"], "--workers must not be negative"),
+    (["--load-size", "16", "--size", "32"], "--load-size 16 is smaller than --size 32"),
+])
+def test_options_that_do_not_fit_are_refused_before_anything_is_written(data, tmp_path, flags, message):
+    from click.testing import CliRunner
+
+    from cgan.cli import cli
+
+    result = CliRunner().invoke(cli, ["train", "--data", str(data), "--out", str(tmp_path / "run"), *flags])
+    assert result.exit_code == 2 and result.output.startswith("error: ") and message in result.output
+    assert not (tmp_path / "run").exists()
+
+
+def test_training_without_images_is_one_line(tmp_path):
+    from click.testing import CliRunner
+
+    from cgan.cli import cli
+
+    result = CliRunner().invoke(cli, ["train", "--max-iters", "1"])
+    assert result.exit_code == 2 and "error: give the images: --data DIR" in result.output
+
+
+def test_config_values_are_type_checked_and_aliases_refused(data, tmp_path):
+    from click.testing import CliRunner
+
+    from cgan.cli import cli
+
+    (tmp_path / "typed.yaml").write_text("name_a: [1, 2]\nworkers: many\nlr: 1\n")
+    result = CliRunner().invoke(cli, ["train", "--data", str(data), "--config", str(tmp_path / "typed.yaml")])
+    assert result.exit_code == 2
+    assert "--workers must be a whole number or empty, not 'many'" in result.output
+    assert "--name-a must be text or empty, not [1, 2]" in result.output and "--lr" not in result.output
+    laughs = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi")) + "name_a: *i\n"
+    (tmp_path / "laughs.yaml").write_text(laughs)
+    result = CliRunner().invoke(cli, ["train", "--data", str(data), "--config", str(tmp_path / "laughs.yaml")])
+    assert result.exit_code == 2 and "aliases (*name) are not allowed" in result.output
+
+
+def test_a_run_that_never_saved_is_started_again_in_its_folder(data, tmp_path):
+    from click.testing import CliRunner
+
+    from cgan.cli import cli
+
+    run = tmp_path / "run"
+    (run / "samples").mkdir(parents=True)
+    (run / "tb").mkdir()
+    (run / "config.yaml").write_text(yaml.safe_dump({"data": str(data), "out": str(run), "preset": "resnet6", "ngf": 4,
+                                                     "ndf": 4, "size": 32, "workers": 0}))
+    (run / "metrics.jsonl").write_text('{"type": "train", "iteration": 1}\n{"type": "tr')
+    resumed = CliRunner().invoke(cli, ["train", "--resume", str(run)])
+    assert resumed.exit_code == 2 and "start it again with the same --out" in resumed.output
+    again = CliRunner().invoke(cli, ["train", "--data", str(data), "--out", str(run), "--max-iters", "1",
+                                     *map(str, TINY_FLAGS)])
+    assert again.exit_code == 0, again.output
+    assert "starting it again" in again.output and (run / "state.safetensors").is_file()
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    refused = CliRunner().invoke(cli, ["train", "--data", str(data), "--out", str(tmp_path / "other")])
+    assert refused.exit_code == 2 and "already holds files" in refused.output
+
+
+def test_a_half_written_last_metrics_line_does_not_stop_a_resume(data, tmp_path):
+    from cgan.train.report import read_metrics
+
+    run = tmp_path / "run"
+    done = _cgan("train", "--data", data, "--out", run, "--max-iters", 2, *TINY_FLAGS, cwd=tmp_path)
+    assert done.wait(timeout=120) == 0
+    with open(run / "metrics.jsonl", "a") as f:
+        f.write('{"type": "train", "iteration": 3, "loss')
+    resumed = _cgan("train", "--resume", run, "--max-iters", 4, cwd=tmp_path)
+    output = resumed.communicate(timeout=120)[0]
+    assert resumed.returncode == 0, output
+    assert [r["iteration"] for r in read_metrics(run / "metrics.jsonl") if r["type"] == "train"][-1] == 4
+    (run / "metrics.jsonl").write_text('{"iteration": 1}\nnot json\n{"iteration": 2}\n')
+    with pytest.raises(CganError, match="damaged at line 2"):
+        read_metrics(run / "metrics.jsonl")

@@ -6,6 +6,7 @@ resolved config is saved in the run directory as ``config.yaml``.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -16,9 +17,12 @@ import yaml
 
 from ..devices import check_device_name
 from ..errors import CganError
-from ..nets import PRESETS, preset_has_fast_start
+from ..nets import PRESETS, preset_config, preset_has_fast_start
 
 PREPROCESS = ("resize_crop", "scale_width_crop", "crop", "none")
+# What each annotation in the configs admits, and how an error names it.
+_TYPES = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,), "None": (type(None),)}
+_TYPE_WORDS = {"str": "text", "int": "a whole number", "float": "a number", "bool": "true or false", "None": "empty"}
 GAN_LOSSES = ("lsgan", "vanilla", "hinge")
 MONITORS = {"cycle_l1": "min", "identity_l1": "min", "psnr": "max", "ssim": "max"}
 
@@ -31,6 +35,7 @@ RESUMABLE = {"epochs", "epochs_decay", "max_iters", "max_time", "patience", "sav
 # whatever the YAML file and the flags say, so any of it can still be changed.
 # Crops of 64 are cut from images loaded at the paper's 286, so the model learns at the scale it will run at.
 # Batches of 2 take 1.3x the images per second of single images on a 2-core CPU.
+CPU_FAST_NETWORK = {"preset": "resnet6", "ngf": 32}  # what --fast trains on a CPU unless told otherwise
 FAST_PROFILE = {"identity_start": True, "upsample": "resize", "colour_map": True, "colour_map_lr": 3.0, "size": 64,
                 "load_size": 286, "batch": 2, "lambda_identity": 0.0, "ema": 0.999}
 
@@ -81,7 +86,22 @@ class RunConfig:
     def __post_init__(self) -> None:
         self.validate()
 
+    def check_types(self) -> None:
+        """Each option has its annotated type (values from YAML files arrive untyped): one line names every
+        bad key. Whole numbers are accepted where decimals are expected; true/false is not a number."""
+        bad = []
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            allowed = tuple(t for name in str(field.type).split("|") for t in _TYPES[name.strip()])
+            if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+                words = " or ".join(_TYPE_WORDS[name.strip()] for name in str(field.type).split("|"))
+                shown = repr(value) if len(repr(value)) < 40 else f"a {type(value).__name__}"
+                bad.append(f"--{field.name.replace('_', '-')} must be {words}, not {shown}")
+        if bad:
+            raise CganError("; ".join(bad))
+
     def validate(self) -> None:
+        self.check_types()
         if self.preset not in PRESETS:
             raise CganError(f"unknown --preset {self.preset!r}: choose one of {', '.join(PRESETS)}")
         if self.preprocess not in PREPROCESS:
@@ -91,12 +111,15 @@ class RunConfig:
         if self.monitor in ("psnr", "ssim") and not self.val_truth:
             raise CganError(f"--monitor {self.monitor} needs paired ground truth: give --val-truth DIR")
         check_device_name(self.device)
-        for name in ("size", "batch", "log_every"):
-            if getattr(self, name) < 1:
+        for name in ("size", "batch", "log_every", "val_images", "val_size", "load_size", "ngf"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise CganError(f"--{name.replace('_', '-')} must be at least 1")
-        for name in ("epochs", "epochs_decay", "patience", "save_every", "seed"):
-            if getattr(self, name) < 0:
+        for name in ("epochs", "epochs_decay", "patience", "save_every", "seed", "workers"):
+            if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise CganError(f"--{name.replace('_', '-')} must not be negative")
+        if not 0.0 <= self.beta1 < 1.0:
+            raise CganError("--beta1 must be in [0, 1)")
+        self.check_sizes()
         if self.epochs + self.epochs_decay < 1:
             raise CganError("--epochs plus --epochs-decay must be at least 1")
         if self.max_iters is not None and self.max_iters < 1:
@@ -108,6 +131,22 @@ class RunConfig:
         if self.preprocess == "none" and self.batch > 1:
             raise CganError("--preprocess none keeps each image's own size, so it needs --batch 1")
         parse_duration(self.max_time)
+
+    def check_sizes(self) -> None:
+        """The crop and validation sizes fit the preset's generator: a multiple of its size multiple, and at
+        least its smallest input (a U-Net halves the image num_downs times; a ResNet needs 2x2 after its two
+        downsamplings for reflection padding)."""
+        generator = preset_config(self.preset, **({"ngf": self.ngf} if self.ngf else {}))
+        multiple = generator.size_multiple
+        smallest = max(multiple, 8)
+        for flag, value in (("--size", self.size), ("--val-size", self.resolved_val_size)):
+            if value % multiple or value < smallest:
+                fits = smallest if value < smallest else (value // multiple + 1) * multiple
+                raise CganError(f"{flag} {value} does not fit the {self.preset} generator, which takes multiples of "
+                                f"{multiple} from {smallest} up: use {flag} {fits}, or another --preset")
+        if self.preprocess in ("resize_crop", "scale_width_crop") and self.resolved_load_size < self.size:
+            raise CganError(f"--load-size {self.resolved_load_size} is smaller than --size {self.size}: the crop must "
+                            f"fit in the loaded image")
 
     @property
     def resolved_val_size(self) -> int:
@@ -171,6 +210,8 @@ class TrainConfig(RunConfig):
         if self.data:
             parts = Path(os.path.abspath(self.data)).name.split("2")
             default = parts if len(parts) == 2 and all(parts) else ("A", "B")
+        elif not (self.a and self.b):
+            raise CganError("give the images: --data DIR (with trainA/ trainB/) or --a DIR_A --b DIR_B")
         else:
             default = (Path(os.path.abspath(self.a)).name or "A", Path(os.path.abspath(self.b)).name or "B")
         return self.name_a or default[0], self.name_b or default[1]
@@ -194,10 +235,7 @@ def load_yaml(path: str | Path, config_class: type[RunConfig] = TrainConfig) -> 
     path = Path(path)
     if not path.is_file():
         raise CganError(f"config file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise CganError(f"{path} is not valid YAML ({str(e).splitlines()[0]})") from None
+    data = load_plain_yaml(path) or {}
     if not isinstance(data, dict):
         raise CganError(f"{path} must hold a mapping of option: value")
     data = {str(k).replace("-", "_"): v for k, v in data.items()}
@@ -206,6 +244,31 @@ def load_yaml(path: str | Path, config_class: type[RunConfig] = TrainConfig) -> 
     if unknown:
         raise CganError(f"{path}: unknown options {', '.join(unknown)} (see: cgan {config_class.command} --help)")
     return data
+
+
+MAX_CONFIG_BYTES = 1 << 20
+
+
+class _PlainLoader(yaml.SafeLoader):
+    """YAML without anchors and aliases: a config never needs them, and a few hundred bytes of nested aliases
+    expand to gigabytes when the values are used (the "billion laughs")."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in a cgan config",
+                                              event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def load_plain_yaml(path: Path):
+    """A small YAML (or JSON) file of plain values: bounded in size, without aliases or tags."""
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise CganError(f"{path} is {path.stat().st_size} bytes: a config holds a few dozen options, not this")
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_PlainLoader)
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as e:
+        raise CganError(f"{path} is not valid YAML ({(str(e).splitlines() or [type(e).__name__])[0]})") from None
 
 
 def resolve_config(flags: dict, config_file: str | None = None, resume_config: dict | None = None,
@@ -234,16 +297,38 @@ def resolve_config(flags: dict, config_file: str | None = None, resume_config: d
 
 
 def fast_profile(values: dict) -> dict:
-    """The part of FAST_PROFILE that applies under ``values`` (the options given, which still override it)."""
+    """The part of FAST_PROFILE that applies under ``values`` (the options given, which still override it).
+
+    On a CPU with neither --preset nor --ngf given it also picks the small network (resnet6 ngf 32: the
+    paper's resnet9 ngf 64 takes about 28 s for its first step on a 2-core CPU), and says so.
+    """
     profile = dict(FAST_PROFILE)
-    preset = values.get("preset", TrainConfig.preset)
+    if "preset" not in values and "ngf" not in values and not _cuda_in_reach(values.get("device", "auto")):
+        profile.update(CPU_FAST_NETWORK)
+        logging.getLogger(__name__).warning(
+            "note: --fast on a CPU trains the small network (--preset resnet6 --ngf 32); give --preset or --ngf "
+            "to choose another")
+    preset = profile.get("preset", values.get("preset", TrainConfig.preset))
     if preset in PRESETS and not preset_has_fast_start(preset):
         del profile["identity_start"], profile["upsample"], profile["colour_map"]
     if values.get("preprocess") == "none":  # whole images of different sizes do not stack into batches
         del profile["batch"]
+    if preset in PRESETS and profile["size"] % preset_config(preset).size_multiple:  # a U-Net's crop stays its own
+        del profile["size"], profile["load_size"]
     if not {**profile, **values}.get("colour_map"):  # a preset without it, or --fast --no-colour-map
         del profile["colour_map_lr"]
     return profile
+
+
+def _cuda_in_reach(device: str) -> bool:
+    """Whether training will run on a CUDA GPU (``auto`` takes one where PyTorch sees it)."""
+    if device.startswith("cuda"):
+        return True
+    if device != "auto":
+        return False
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def read_run_config(run_dir: str | Path, config_class: type[RunConfig] = TrainConfig) -> dict:

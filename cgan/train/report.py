@@ -9,10 +9,34 @@ import cv2
 import numpy as np
 import torch
 
-from ..fileio import atomic_path, atomic_write_bytes
+from ..errors import CganError
+from ..fileio import atomic_path, atomic_write_bytes, atomic_write_text
 from ..images import to_image
 
 LABEL_WIDTH = 120
+
+
+def read_metrics(path: Path) -> list[dict]:
+    """The records of a ``metrics.jsonl``. A last line cut short (the process was killed while appending it)
+    is left out; any other line that is not a JSON object means the file is damaged."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise CganError(f"{path} is damaged (not UTF-8 text): move it aside to continue without it") from None
+    records = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError):
+            record = None
+        if not isinstance(record, dict) or not isinstance(record.get("iteration", 0), int):
+            if number == len(lines):
+                break  # a half-written last line
+            raise CganError(f"{path} is damaged at line {number}: move it aside to continue without it")
+        records.append(record)
+    return records
 
 
 class RunLog:
@@ -23,9 +47,8 @@ class RunLog:
         self.records: list[dict] = []
         if resume_iteration is not None and self.path.exists():
             # Lines written after the checkpoint we resume from describe steps that will be redone.
-            self.records = [r for r in map(json.loads, self.path.read_text().splitlines())
-                            if r.get("iteration", 0) <= resume_iteration]
-            self.path.write_text("".join(json.dumps(r) + "\n" for r in self.records))
+            self.records = [r for r in read_metrics(self.path) if r.get("iteration", 0) <= resume_iteration]
+            atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in self.records))
         self._file = open(self.path, "a", encoding="utf-8")
         from torch.utils.tensorboard import SummaryWriter
 

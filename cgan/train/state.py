@@ -64,6 +64,9 @@ def load_state(path: str | os.PathLike) -> dict:
 
     path = Path(path)
     if not path.is_file():
+        if (path.parent / "config.yaml").is_file():
+            raise CganError(f"{path.parent} stopped before its first checkpoint, so there is nothing to resume: start "
+                            f"it again with the same --out (the folder is reused)")
         raise CganError(f"no training state at {path}: --resume needs a run directory written by cgan train")
     try:
         with safe_open(str(path), framework="pt") as f:

@@ -6,6 +6,7 @@ that ``--resume`` continues exactly.
 """
 from __future__ import annotations
 
+import json
 import math
 import sys
 import time
@@ -136,7 +137,11 @@ class Trainer:
             if self.config.out:
                 run = Path(self.config.out)
                 if run.exists() and any(run.iterdir()):
-                    raise CganError(f"{run} already holds files: continue it with --resume {run}, or pick another --out")
+                    if not never_saved(run):
+                        raise CganError(f"{run} already holds files: continue it with --resume {run}, or pick "
+                                        f"another --out")
+                    print(f"note: {run} holds a run that stopped before its first checkpoint: starting it again")
+                    clear_run(run)
             else:
                 run = numbered_path(Path("runs") / self._default_run_name())
             (run / "samples").mkdir(parents=True, exist_ok=True)
@@ -344,7 +349,7 @@ class Trainer:
             self.best = {"iteration": self.iteration, "epoch": self.epoch, **metrics}
             self.bad_validations = 0
             self._save_generators(self.run_dir / "best")
-            atomic_write_text(self.run_dir / "best" / "metrics.json", yaml.safe_dump(self.best, sort_keys=False))
+            atomic_write_text(self.run_dir / "best" / "metrics.json", json.dumps(self.best, indent=2))
         else:
             self.bad_validations += 1
         for cb in self.callbacks:
@@ -408,3 +413,25 @@ class Trainer:
         self.batch_in_epoch, self.elapsed = state["batch_in_epoch"], state["elapsed"]
         self.best, self.bad_validations = state["best"], state["bad_validations"]
         self._last_validated = self.iteration
+
+
+# What a run writes before its first checkpoint: a folder holding only these can be started again.
+UNSAVED_RUN_ENTRIES = {"config.yaml", "metrics.jsonl", "tb", "samples", "loss_curves.png"}
+
+
+def never_saved(run: Path) -> bool:
+    """Whether ``run`` is a run directory that stopped before its first checkpoint (nothing to resume)."""
+    names = {p.name for p in run.iterdir()}
+    return "config.yaml" in names and names <= UNSAVED_RUN_ENTRIES
+
+
+def clear_run(run: Path) -> None:
+    """Remove what a run that never saved wrote (only cgan's own entries: ``never_saved`` checked them)."""
+    import shutil
+
+    for name in UNSAVED_RUN_ENTRIES:
+        path = run / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
