@@ -24,6 +24,8 @@ class CganGroup(click.Group):
         args = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in args
         args = [a for a in args if a != "--debug"]  # accepted before or after the command name
+        if not args:  # a bare ``cgan`` asks what there is: the help, as for --help
+            args = ["--help"]
         try:
             result = super().main(args=args, prog_name=prog_name or "cgan", standalone_mode=False, **extra)
         except (CganError, click.ClickException, OSError) as e:
@@ -169,7 +171,8 @@ def report(run_dir: str, out: str | None, overwrite: bool) -> None:
 @click.option("--calib-images", type=click.IntRange(2), default=64, show_default=True,
               help="int8: how many calibration images (a quarter is held back to verify the file).")
 @click.option("--batch", default="dynamic", show_default=True, callback=batch_option, help="Batch size N, or dynamic.")
-@click.option("--size", default="dynamic", show_default=True, callback=size_option, help="HxW, or dynamic.")
+@click.option("--size", default="dynamic", show_default=True, callback=size_option,
+              help="Height x width, as in the NxCxHxW shape (480x640 for 640-wide video), or dynamic.")
 @click.option("--simplify/--no-simplify", default=True, show_default=True, help="Fold constants with onnxslim.")
 @click.option("--verify/--no-verify", default=True, show_default=True,
               help="Compare with PyTorch at several shapes; fail and write nothing above tolerance.")

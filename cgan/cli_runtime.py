@@ -77,7 +77,7 @@ def translate(model: str, source: str, out: str | None, half: bool, precision: s
 @click.option("--model", required=True, type=click.Path(), help="Run directory, .safetensors, .onnx or .engine.")
 @click.option("--camera", default="0", show_default=True, help="Camera index, stream URL, or a video file played live.")
 @click.option("--size", default=None, callback=lambda c, p, v: size_option(c, p, v or "dynamic"),
-              help="Capture size WxH, e.g. 640x480 [default: the camera's].")
+              help="Capture size width x height, as cameras are described, e.g. 640x480 [default: the camera's].")
 @HALF_OPTION
 @click.option("--record", type=click.Path(), default=None, help="Also save what is shown to this video file.")
 @click.option("--side-by-side", is_flag=True, help="Show input | output.")

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import pickle
+import warnings
 from pathlib import Path
 
 import torch
@@ -22,11 +24,19 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise CganError(f"checkpoint not found: {path}")
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols; the outcome is reported below
+            warnings.simplefilter("ignore")
+            data = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        if "global" in str(e).lower():  # the weights-only unpickler met a reference to a Python callable
+            raise CganError(f"{path} holds Python objects besides tensors, which cgan never unpickles (they can run "
+                            f"code): give a checkpoint of the generator's state_dict, such as latest_net_G_A.pth") from None
+        raise CganError(f"{path} is not a checkpoint written by torch.save (or it is damaged): give a generator file "
+                        f"such as latest_net_G_A.pth") from None
     except Exception as e:  # damaged or foreign files fail in many ways inside the unpickler
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CganError(f"{path} is not a readable weights-only PyTorch checkpoint ({reason[:160]}): "
-                        f"give a generator file such as latest_net_G_A.pth") from None
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0].split(". ")[0]
+        raise CganError(f"{path} is not a readable PyTorch checkpoint ({reason[:160]}): give a generator file such "
+                        f"as latest_net_G_A.pth") from None
     for key in ("state_dict", "model"):  # wrappers some training scripts add
         if isinstance(data, dict) and isinstance(data.get(key), dict):
             data = data[key]

@@ -128,3 +128,24 @@ def test_the_report_escapes_everything_it_reads_and_refuses_alias_bombs(tmp_path
     bomb = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nname_a: [*b, *b, *b]\n"
     (run_dir / "config.yaml").write_text(bomb)
     assert_one_line_error(run("report", run_dir, "--overwrite"), "aliases (*name) are not allowed")
+
+
+def test_bare_cgan_shows_the_help_and_succeeds():
+    result = run()
+    assert result.exit_code == 0 and "Commands:" in result.output and not result.output.startswith("error")
+
+
+def test_convert_names_why_a_pickle_is_refused(tmp_path):
+    import os
+
+    class Payload:
+        def __reduce__(self):
+            return os.system, ("echo pwned",)
+
+    torch.save({"model": Payload()}, tmp_path / "evil.pth")
+    assert_one_line_error(run("convert", tmp_path / "evil.pth", "--preset", "resnet6", "-o", tmp_path / "m.safetensors"),
+                          "holds Python objects besides tensors, which cgan never unpickles")
+    (tmp_path / "junk.pth").write_bytes(bytes(range(256)) * 4)
+    assert_one_line_error(run("convert", tmp_path / "junk.pth", "--preset", "resnet6", "-o", tmp_path / "m.safetensors"),
+                          "not a checkpoint written by torch.save")
+    assert not (tmp_path / "m.safetensors").exists()

@@ -357,6 +357,26 @@ def test_frames_a_damaged_video_loses_are_counted_and_fail_the_command(models, t
     assert "Traceback" not in result.output and "[mpeg4" not in result.output
 
 
+def test_outputs_that_would_overwrite_or_feed_the_inputs_are_refused(models, tmp_path):
+    from cgan.runtime.translator import Translator  # noqa: F401 (the models fixture builds the files)
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    cv2.imwrite(str(photos / "a.png"), np.zeros((16, 16, 3), np.uint8))
+    for out, message in [(photos, "is inside --source"), (photos / "translated", "is inside --source")]:
+        with pytest.raises(CganError, match=message):
+            translate(models["torch"], str(photos), str(out), overwrite=True, progress=False)
+    with pytest.raises(CganError, match="is the source image itself"):
+        translate(models["torch"], str(photos / "a.png"), str(photos / "a.png"), overwrite=True, progress=False)
+    (tmp_path / "plain").write_text("a file")
+    with pytest.raises(CganError, match="is a file: give a folder"):
+        translate(models["torch"], str(photos), str(tmp_path / "plain"), progress=False)
+    clip = panning_clip(tmp_path / "clip.mp4", frames=3)
+    with pytest.raises(CganError, match="is a file, not a folder"):
+        translate(models["torch"], str(clip), str(tmp_path / "plain" / "out.mp4"), progress=False)
+    assert (photos / "a.png").is_file() and sorted(p.name for p in photos.iterdir()) == ["a.png"]
+
+
 def test_a_video_file_over_http_is_a_file_not_a_stream(models, tmp_path):
     import functools
     import http.server

@@ -11,14 +11,25 @@ from ..interrupt import terminate_as_interrupt
 from ..images import IMAGE_SUFFIXES
 from .options import FrameOptions, RuntimeOptions, runtime_options
 from .pipeline import Summary, run_pipeline
-from .sinks import ImageFolderSink, Sink, VideoSink, WindowSink, display_available
+from .sinks import ImageFolderSink, Sink, VideoSink, WindowSink, display_available, require_writable_folder
 from .sources import ImageSource, LiveSource, Source, VideoSource, open_source
 from .translator import Translator
 
 
 def _image_sink(source: ImageSource, out: str | None, overwrite: bool) -> ImageFolderSink:
     single = len(source.files) == 1 and out is not None and Path(out).suffix.lower() in IMAGE_SUFFIXES
-    sink = ImageFolderSink(Path(out or "translated"), overwrite, Path(out) if single else None)
+    root = Path(out or "translated")
+    if not single:
+        if root.is_file():
+            raise CganError(f"--out {root} is a file: give a folder for the translated images")
+        inputs = source.root.resolve()
+        if root.resolve() == inputs or inputs in root.resolve().parents:
+            raise CganError(f"--out {root} is inside --source {source.root}: the translations would replace the "
+                            f"originals or be read as inputs next time; choose a folder outside it")
+    elif Path(out).resolve() == source.files[0].resolve():
+        raise CganError(f"--out {out} is the source image itself: choose another file name")
+    require_writable_folder(root if not single else Path(out).parent)
+    sink = ImageFolderSink(root, overwrite, Path(out) if single else None)
     if not overwrite:  # refuse before any work, not half-way through a folder
         taken = [t for t in (sink.target(f.relative_to(source.root).as_posix()) for f in source.files) if t.exists()]
         if taken:

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import CganError
 from ..fileio import atomic_write_bytes
-from .sources import Frame
+from .sources import Frame, quiet_opencv
 
 FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "mp4v"}
 
@@ -87,6 +87,7 @@ class VideoSink:
             raise CganError(f"cannot write video {path.name}: use one of {', '.join(FOURCC)}")
         if not overwrite and path.exists():
             raise CganError(f"{path} already exists: choose another --out or pass --overwrite")
+        require_writable_folder(path.parent)
         self.path, self.fps, self.audio_from = path, fps, audio_from
         self.tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
         self.writer: cv2.VideoWriter | None = None
@@ -102,9 +103,11 @@ class VideoSink:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             h, w = image.shape[:2]
             fourcc = cv2.VideoWriter_fourcc(*FOURCC[self.path.suffix.lower()])
-            self.writer = cv2.VideoWriter(str(self.tmp), fourcc, self.fps, (w, h))
+            with quiet_opencv():
+                self.writer = cv2.VideoWriter(str(self.tmp), fourcc, self.fps, (w, h))
             if not self.writer.isOpened():
-                raise CganError(f"OpenCV cannot write {self.path.suffix} video here: try an --out ending in .avi")
+                other = "" if self.path.suffix.lower() == ".avi" else ": try an --out ending in .avi"
+                raise CganError(f"OpenCV cannot write a {w}x{h} {self.path.suffix} video to {self.path.parent}{other}")
             self.size = (w, h)
         if (image.shape[1], image.shape[0]) != self.size:  # a video has one size: fit stray frames to it
             image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
@@ -140,6 +143,17 @@ class VideoSink:
         if self.writer is not None:
             self.writer.release()
         self.tmp.unlink(missing_ok=True)
+
+
+def require_writable_folder(folder: Path) -> None:
+    """``folder`` (or the nearest existing folder above it, where it will be made) can be written to."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise CganError(f"{existing} is a file, not a folder: choose another --out")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise CganError(f"cannot write to {existing} (permission denied): choose another --out")
 
 
 def display_available() -> bool:

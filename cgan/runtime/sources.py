@@ -184,7 +184,7 @@ class LiveSource:
             capture.release()
             if isinstance(self.target, int):
                 raise CganError(f"cannot open camera {self.target}: check that it is connected and not used by "
-                                f"another program, or try another index (--camera 1)")
+                                f"another program, or try another index such as {self.target + 1}")
             raise CganError(f"cannot open stream {self.target}: check the address and that it is reachable")
         if size:
             capture.set(cv2.CAP_PROP_FRAME_WIDTH, size[0])

@@ -117,7 +117,7 @@ class Trainer:
         self.best: dict | None = None
         self.bad_validations = 0
         self.stop_reason = ""
-        self._loss_sum, self._loss_count, self._skipped = None, 0, 0
+        self._loss_sum, self._loss_count, self._skipped, self._skipped_total = None, 0, 0, 0
         self._last_validated = -1
 
     def _resume(self, run_dir: Path) -> Path:
@@ -284,8 +284,9 @@ class Trainer:
                 bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items() if k in self.shown_losses})
             self.log.log("train", self.iteration, self.epoch, losses)
         if self._skipped and self.dist.main:
-            tqdm.write(f"note: skipped {self._skipped} unreadable image reads so far (each replaced by the next "
-                       f"readable file)")
+            self._skipped_total += self._skipped
+            tqdm.write(f"note: {self._skipped} more unreadable image reads by iteration {self.iteration} "
+                       f"({self._skipped_total} in all; each replaced by the next readable file)")
             self._skipped = 0
         return losses
 
