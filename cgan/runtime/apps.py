@@ -22,8 +22,10 @@ def _image_sink(source: ImageSource, out: str | None, overwrite: bool) -> ImageF
     if not single:
         if root.is_file():
             raise CganError(f"--out {root} is a file: give a folder for the translated images")
+        # A folder source is read recursively, so outputs under it would be inputs next time. (A file's or a
+        # glob's root is only where names are taken relative to.)
         inputs = source.root.resolve()
-        if root.resolve() == inputs or inputs in root.resolve().parents:
+        if source.scanned and (root.resolve() == inputs or inputs in root.resolve().parents):
             raise CganError(f"--out {root} is inside --source {source.root}: the translations would replace the "
                             f"originals or be read as inputs next time; choose a folder outside it")
     elif Path(out).resolve() == source.files[0].resolve():

@@ -80,8 +80,9 @@ class ImageSource:
     dropped = 0
     lost = 0
 
-    def __init__(self, files: list[Path], root: Path) -> None:
+    def __init__(self, files: list[Path], root: Path, scanned: bool = False) -> None:
         self.files, self.root = files, root
+        self.scanned = scanned  # root is a folder read recursively: every image under it is an input
         self.skipped: list[Path] = []
         self.fps = None
 
@@ -279,7 +280,7 @@ def open_source(spec: str, camera_size: tuple[int, int] | None = None, live_buff
         files = list_images(path)
         if not files:
             raise CganError(f"no images in {path} (looked for {', '.join(IMAGE_SUFFIXES)})")
-        return ImageSource(files, path)
+        return ImageSource(files, path, scanned=True)
     if path.is_file():
         suffix = path.suffix.lower()
         if suffix in VIDEO_SUFFIXES:
