@@ -6,8 +6,13 @@ The public API is the handful of names below; they are imported on first use so 
 from __future__ import annotations
 
 import importlib
+import os
 
 __version__ = "0.1.0"
+
+# OpenCV decodes whatever size an image header declares (a 1 MB PNG can declare 20000x20000: 1.2 GB of pixels).
+# 2**27 pixels (a 134-megapixel photo, 400 MB decoded) is the most cgan accepts; read when cv2 is first imported.
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(2**27))
 
 _API = {
     "CganError": "errors",

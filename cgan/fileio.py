@@ -78,3 +78,8 @@ def numbered_path(path: str | os.PathLike) -> Path:
         candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
         n += 1
     return candidate
+
+
+def printable(path: str | os.PathLike) -> str:
+    """A path as a person can read it: bytes of a name that is not UTF-8 shown as the replacement character."""
+    return os.fsencode(path).decode("utf-8", "replace")

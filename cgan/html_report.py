@@ -86,7 +86,7 @@ def _environment():
     import jinja2
 
     env = jinja2.Environment(loader=jinja2.PackageLoader("cgan", "templates"), autoescape=True,
-                             undefined=jinja2.StrictUndefined)
+                             keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
     env.filters["number"] = lambda value: f"{value:.4g}" if isinstance(value, float) else str(value)
     return env
 

@@ -26,13 +26,41 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     return sorted(files)
 
 
+# The first bytes of each format cgan reads (what OpenCV's own check looks at, without its path handling).
+SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"BM", b"II*\x00", b"MM\x00*")
+
+
+def has_image_signature(path: str | os.PathLike) -> bool:
+    """Whether the file starts like an image cgan reads: a cheap check before decoding."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return False
+    return head.startswith(SIGNATURES) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+
+
+def opencv_path(path: str | os.PathLike) -> str:
+    """``path`` as OpenCV takes it; a name that is not UTF-8 (which crashes OpenCV's video I/O) is an error."""
+    text = os.fspath(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise CganError(f"{os.fsencode(text).decode('utf-8', 'replace')}: the name is not UTF-8, which OpenCV cannot "
+                        f"open; rename the file") from None
+    return text
+
+
 def read_rgb(path: str | os.PathLike) -> np.ndarray | None:
     """Any supported image as HxWx3 uint8 RGB (grey, alpha, palette, 16-bit, float), or None if unreadable."""
     try:
         raw = np.fromfile(str(path), dtype=np.uint8)  # np.fromfile + imdecode also handles non-ASCII paths
     except OSError:
         return None
-    image = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED) if raw.size else None
+    try:
+        image = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED) if raw.size else None
+    except cv2.error:  # a header declaring more pixels than OPENCV_IO_MAX_IMAGE_PIXELS (set in cgan/__init__.py)
+        return None
     if image is None:
         return None
     if image.dtype == np.uint16:
@@ -65,10 +93,18 @@ def to_image(tensor: torch.Tensor) -> np.ndarray:
     return tensor.detach().float().clamp(-1, 1).add(1).mul(127.5).round().byte().permute(1, 2, 0).cpu().numpy()
 
 
+def smallest_side(multiple: int) -> int:
+    """The smallest input side a generator of this size multiple takes: after its downsamplings instance norm
+    needs more than one pixel (a ResNet's two halvings leave 2x2 of 8x8)."""
+    return max(multiple, 8)
+
+
 def pad_to_multiple(image: np.ndarray, multiple: int) -> np.ndarray:
-    """Reflect-pad bottom and right so both sides are multiples of ``multiple`` (repeated reflection if needed)."""
+    """Reflect-pad bottom and right so both sides are multiples of ``multiple`` and at least
+    ``smallest_side(multiple)`` (repeated reflection if needed)."""
     h, w = image.shape[:2]
-    pad_h, pad_w = -h % multiple, -w % multiple
+    least = smallest_side(multiple)
+    pad_h, pad_w = max(-h % multiple, least - h), max(-w % multiple, least - w)
     if pad_h == 0 and pad_w == 0:
         return image
     if h == 1 or w == 1:  # a single row or column has nothing to reflect

@@ -252,7 +252,7 @@ def _verify_checksum(path: Path, meta: ModelMeta, tensors: dict[str, torch.Tenso
     if meta.weights_sha256 is None:
         logging.getLogger(__name__).warning(
             f"note: {path} has no checksum of its weights (written by an older cgan): damage to them cannot be "
-            f"detected; save it again (cgan convert) to add one")
+            f"detected")
         return
     if weights_checksum(tensors) != meta.weights_sha256:
         raise CganError(f"{path}: the weights do not match their checksum: the file is damaged; copy or download "

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import CganError
+from ..fileio import printable
 from ..interrupt import terminate_as_interrupt
 from ..images import IMAGE_SUFFIXES
 from .options import FrameOptions, RuntimeOptions, runtime_options
@@ -96,6 +97,8 @@ def translate(model: str | os.PathLike, source: str, out: str | None = None, *,
         raise CganError(f"none of the {summary.skipped} images could be read: they are damaged or not images")
     if frames.progress:
         click.echo(summary.text(), err=True)
+        for path in src.skipped:
+            click.echo(f"skipped {printable(path)}: not a readable image (damaged, empty, too large or another format)", err=True)
         for sink in sinks:
             for note in sink.notes:
                 click.echo(f"note: {note}", err=True)

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import CganError
 from ..fileio import atomic_write_bytes
+from ..images import opencv_path
 from .sources import Frame, quiet_opencv
 
 FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "mp4v"}
@@ -104,7 +105,7 @@ class VideoSink:
             h, w = image.shape[:2]
             fourcc = cv2.VideoWriter_fourcc(*FOURCC[self.path.suffix.lower()])
             with quiet_opencv():
-                self.writer = cv2.VideoWriter(str(self.tmp), fourcc, self.fps, (w, h))
+                self.writer = cv2.VideoWriter(opencv_path(self.tmp), fourcc, self.fps, (w, h))
             if not self.writer.isOpened():
                 other = "" if self.path.suffix.lower() == ".avi" else ": try an --out ending in .avi"
                 raise CganError(f"OpenCV cannot write a {w}x{h} {self.path.suffix} video to {self.path.parent}{other}")

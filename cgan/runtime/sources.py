@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from ..errors import CganError
-from ..images import IMAGE_SUFFIXES, list_images, read_rgb
+from ..images import IMAGE_SUFFIXES, list_images, opencv_path, read_rgb
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 # Containers whose header states the exact frame count (others estimate it from the duration), so that frames
@@ -115,7 +115,7 @@ class VideoSource:
     def __init__(self, path: Path | str) -> None:
         self.path = path
         with quiet_opencv():
-            self.capture = cv2.VideoCapture(str(path))
+            self.capture = cv2.VideoCapture(opencv_path(path))
         if not self.capture.isOpened():
             raise CganError(f"cannot open video {path}: the file is damaged or its codec is not supported by OpenCV")
         fps = self.capture.get(cv2.CAP_PROP_FPS)

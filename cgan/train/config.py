@@ -17,6 +17,7 @@ import yaml
 
 from ..devices import check_device_name
 from ..errors import CganError
+from ..images import smallest_side
 from ..nets import PRESETS, preset_config, preset_has_fast_start
 
 PREPROCESS = ("resize_crop", "scale_width_crop", "crop", "none")
@@ -138,7 +139,7 @@ class RunConfig:
         downsamplings for reflection padding)."""
         generator = preset_config(self.preset, **({"ngf": self.ngf} if self.ngf else {}))
         multiple = generator.size_multiple
-        smallest = max(multiple, 8)
+        smallest = smallest_side(multiple)
         for flag, value in (("--size", self.size), ("--val-size", self.resolved_val_size)):
             if value % multiple or value < smallest:
                 fits = smallest if value < smallest else (value // multiple + 1) * multiple

@@ -17,7 +17,8 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from ..errors import CganError
-from ..images import IMAGE_SUFFIXES, list_images, pad_to_multiple, read_rgb, to_tensor
+from ..fileio import printable
+from ..images import IMAGE_SUFFIXES, has_image_signature, list_images, pad_to_multiple, read_rgb, to_tensor
 from .config import TrainConfig
 
 
@@ -79,11 +80,13 @@ def _require_images(folder: Path, files: list[Path], notes: list[str]) -> list[P
     if not files:
         raise CganError(f"no images in {folder} (looked for {', '.join(IMAGE_SUFFIXES)}): put the domain's images there")
     # A signature check is cheap; files that pass it but fail to decode are skipped when drawn.
-    readable = [f for f in files if cv2.haveImageReader(str(f))]
+    readable = [f for f in files if has_image_signature(f)]
     if not readable:
         raise CganError(f"none of the {len(files)} image files in {folder} can be read: they are damaged or not images")
     if len(readable) < len(files):
-        notes.append(f"skipped {len(files) - len(readable)} unreadable files in {folder}")
+        unreadable = [printable(f.relative_to(folder)) for f in files if f not in set(readable)]
+        shown = ", ".join(unreadable[:5]) + (f" and {len(unreadable) - 5} more" if len(unreadable) > 5 else "")
+        notes.append(f"skipped {len(unreadable)} unreadable files in {folder}: {shown}")
     return readable
 
 
