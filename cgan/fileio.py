@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -38,10 +39,28 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             os.fsync(f.fileno())
         os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         tmp.unlink(missing_ok=True)
+        reason = _out_of_space(e)
+        if reason:
+            raise CganError(f"could not write {path} ({reason}): the previous version of it is kept; free some "
+                            f"space and run again (training continues with --resume)") from None
         raise
     _fsync_dir(path.parent)
+
+
+_SPACE_ERRORS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)  # a full disk, the file size limit, a quota
+
+
+def _out_of_space(error: BaseException) -> str | None:
+    """Why a write failed for lack of space, or None. Writers in Rust (safetensors) report the OS error only in
+    their message, as "(os error N)"."""
+    if isinstance(error, OSError) and error.errno in _SPACE_ERRORS:
+        return error.strerror
+    for code in _SPACE_ERRORS:
+        if f"(os error {code})" in str(error):
+            return os.strerror(code)
+    return None
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:

@@ -400,3 +400,74 @@ def test_a_half_written_last_metrics_line_does_not_stop_a_resume(data, tmp_path)
     (run / "metrics.jsonl").write_text('{"iteration": 1}\nnot json\n{"iteration": 2}\n')
     with pytest.raises(CganError, match="damaged at line 2"):
         read_metrics(run / "metrics.jsonl")
+
+
+def _iteration(run) -> int:
+    try:
+        return load_state(run / "state.safetensors")["iteration"]
+    except CganError:  # not written yet
+        return 0
+
+
+def _kill_at_a_random_moment(process, run, rng) -> bool:
+    """SIGKILL ``process`` while it starts up (a quarter of the time) or a few steps into training, a random
+    fraction of a step after a checkpoint (so sometimes while writing one); False if it finished first."""
+    deadline = time.time() + 120
+    if rng.random() < 0.25:
+        wait_until = time.time() + rng.uniform(0.1, 2.0)
+        while time.time() < wait_until and process.poll() is None:
+            time.sleep(0.02)
+    else:
+        goal = _iteration(run) + rng.randint(1, 3)
+        while _iteration(run) < goal and process.poll() is None and time.time() < deadline:
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 0.15))
+    if process.poll() is not None:
+        return False
+    process.kill()
+    return True
+
+
+def test_killed_at_random_instants_training_resumes_to_the_same_weights(data, tmp_path):
+    """SIGKILL at random moments (starting up, mid-step, mid-write), then carry on each time: every restart
+    succeeds and the final weights equal an uninterrupted run's. CGAN_KILLS=20 for the long version."""
+    import random
+
+    kills = int(os.environ.get("CGAN_KILLS", 5))
+    target = 3 * kills + 6  # a kill comes at most 3 checkpoints after the last: the kills happen before the end
+    flags = ["--max-iters", target, "--save-every", 1, "--no-amp", "--device", "cpu", *TINY_FLAGS]
+    whole = _cgan("train", "--data", data, "--out", tmp_path / "whole", *flags, cwd=tmp_path)
+    assert whole.wait(timeout=300) == 0, whole.stdout.read()
+    run, rng, killed, finished = tmp_path / "killed", random.Random(0), 0, False
+    while not finished:
+        resume = (run / "state.safetensors").exists()
+        args = ["--resume", run, "--max-iters", target] if resume else ["--data", data, "--out", run, *flags]
+        process = _cgan("train", *args, cwd=tmp_path)
+        if killed < kills and _kill_at_a_random_moment(process, run, rng):
+            killed += 1
+        output = process.communicate(timeout=300)[0]
+        assert process.returncode in (0, -signal.SIGKILL) and "Traceback" not in output, output
+        finished = process.returncode == 0
+    assert killed == kills and _iteration(run) == target
+    for direction in ("AtoB", "BtoA"):
+        reference, resumed = load_model(tmp_path / "whole", direction).state_dict(), load_model(run, direction).state_dict()
+        assert all(torch.equal(reference[k], resumed[k]) for k in reference), direction
+    assert not list(run.rglob(".*.tmp"))
+
+
+def test_a_full_disk_while_saving_keeps_the_previous_checkpoint(data, tmp_path):
+    import resource
+
+    run = tmp_path / "run"
+    process = _cgan("train", "--data", data, "--out", run, "--save-every", 1, "--max-iters", 100000, *TINY_FLAGS,
+                    cwd=tmp_path)
+    _wait_for_state(run, 2, process)
+    resource.prlimit(process.pid, resource.RLIMIT_FSIZE, (4096, 4096))  # no file may now grow past 4 KB
+    output = process.communicate(timeout=120)[0]
+    assert process.returncode == 2 and "Traceback" not in output, output
+    assert "error: could not write" in output and "the previous version of it is kept" in output
+    saved = load_state(run / "state.safetensors")["iteration"]
+    assert saved >= 2 and load_model(run).meta.provenance["iterations"] >= 2
+    assert not list(run.rglob(".*.tmp"))
+    done = _cgan("train", "--resume", run, "--max-iters", saved + 2, cwd=tmp_path)
+    assert done.wait(timeout=120) == 0 and load_state(run / "state.safetensors")["iteration"] == saved + 2
