@@ -37,7 +37,8 @@ def render(r: dict) -> str:
                 variants(read_folder("fast_start"), r["quality"].get("fast")), flicker(r["quality"]["flicker"]),
                 *(students(result) for result in read_folder("distill")),
                 student_candidates(RESULTS / "student_candidates.json"),
-                student_pipeline(RESULTS / "student_pipeline.json"), compiled_on_cpu(RESULTS / "compile_cpu.json")]
+                student_pipeline(RESULTS / "student_pipeline.json"), compiled_on_cpu(RESULTS / "compile_cpu.json"),
+                soak(RESULTS / "soak.json")]
     if "gpu" in r:
         sections.append(gpu_sections(r["gpu"]))
     return "\n".join(line for section in sections for line in section) + "\n"
@@ -356,3 +357,20 @@ def compiled_on_cpu(path: Path) -> list[str]:
     return ["", f"## `--compile` on the CPU: {d['model']}", "",
             f"`{d['command']}`, measured {d['measured']} on {m['cpu']}, {m['cores']} cores. Compiled bf16 against",
             f"today's bf16 path (bf16 weights, eager): {ratios}.", "", format_table(d["rows"])]
+
+
+def soak(path: Path) -> list[str]:
+    """Memory and frame rate over a long stream (benchmarks/soak.py)."""
+    if not path.is_file():
+        return []
+    d = json.loads(path.read_text())
+    m = d["machine"]
+    windows = d["windows"]
+    return ["", f"## Soak: {d['frames']} frames through the video pipeline", "",
+            f"`{d['command']}`, measured {d['measured']} on {m['cpu']}, {m['cores']} cores; {d['size']} frames of a "
+            f"synthesised stream, {d['backend']}, into a video file.", "",
+            f"Resident memory after the first window: {windows[1]['rss_mb']:.0f} MB, at the end "
+            f"{windows[-1]['rss_mb']:.0f} MB (**{100 * d['rss_growth_after_warmup']:+.1f}%**); frame rate per window: "
+            f"median {d['fps_median']:.1f}, min {d['fps_min']:.1f}, max {d['fps_max']:.1f}.", "",
+            "| frames | resident MB | frames/s in the window |", "|---|---|---|",
+            *(f"| {w['frames']} | {w['rss_mb']:.0f} | {w['fps']:.1f} |" for w in windows)]
