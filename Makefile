@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean bench
+.PHONY: demo test install clean bench check-constraints
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# constraints.txt resolves from the package index as a fresh install would, and pins everything (CI runs it).
+check-constraints: $(STAMP)
+	$(BIN)/python .ci/check_constraints.py
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache

@@ -27,7 +27,7 @@ from cgan.fileio import atomic_write_text
 from cgan.nets import PRESETS
 from cgan.runtime.apps import translate
 from cgan.runtime.options import RuntimeOptions
-from cgan.runtime.sources import VideoSource
+from cgan.runtime.video import VideoSource
 from cgan.runtime.translator import Translator
 from cgan.sampledata import write_panning_clip
 

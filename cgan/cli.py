@@ -13,6 +13,7 @@ import click
 
 from . import __version__
 from .errors import EXIT_INTERRUPTED, EXIT_USER_ERROR, CganError
+from .extras import missing_extra
 from .cli_options import DIRECTION, batch_option, size_option
 from .precision import EXPORT_PRECISIONS, precision_from_flags
 
@@ -32,6 +33,14 @@ class CganGroup(click.Group):
             if debug:
                 traceback.print_exc()
             click.echo(f"error: {_one_line(e)}", err=True)
+            sys.exit(EXIT_USER_ERROR)
+        except ModuleNotFoundError as e:
+            fix = missing_extra(e.name)
+            if fix is None:
+                raise
+            if debug:
+                traceback.print_exc()
+            click.echo(f"error: {fix}", err=True)
             sys.exit(EXIT_USER_ERROR)
         except (click.Abort, KeyboardInterrupt):
             click.echo("interrupted", err=True)

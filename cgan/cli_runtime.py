@@ -10,6 +10,8 @@ from .errors import CganError
 from .precision import TORCH_PRECISIONS, precision_from_flags
 from .runtime.options import BACKEND_NAMES, PERFORMANCE_MODES
 
+CODECS = ("h264", "hevc", "vp9", "mjpeg")  # runtime/video.py encodes them (kept here: --help imports no PyAV)
+
 HALF_OPTION = click.option("--half", is_flag=True,
                            help="Short for --precision half: fp16 on CUDA, bf16 on CPUs with bf16 instructions.")
 BACKEND_OPTION = click.option("--backend", type=click.Choice(BACKEND_NAMES), default="auto", show_default=True,
@@ -44,16 +46,20 @@ COMPILE_OPTION = click.option("--compile", is_flag=True,
 @click.option("--side-by-side", is_flag=True, help="Write input | output next to each other.")
 @click.option("--show", is_flag=True, help="Show the result in a window with the frame rate (q or Esc quits).")
 @click.option("--max-frames", type=click.IntRange(1), default=None, help="Stop after N frames.")
+@click.option("--codec", type=click.Choice(list(CODECS)), default=None,
+              help="Video encoder [default: h264; vp9 for .webm]. Browsers play h264 and vp9.")
 @click.option("--live", is_flag=True,
               help="Read a URL as a live stream (newest frame wins, reconnects); an http(s) address of a video "
                    "file is otherwise read as a file, every frame.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 def translate(model: str, source: str, out: str | None, half: bool, precision: str | None, temporal: bool,
-              side_by_side: bool, show: bool, max_frames: int | None, live: bool, overwrite: bool, **fields) -> None:
+              side_by_side: bool, show: bool, max_frames: int | None, codec: str | None, live: bool, overwrite: bool,
+              **fields) -> None:
     """Apply a model to images, folders, videos, cameras or streams.
 
     Images keep their names and sizes under --out; a video becomes a video with the source's fps, size and
-    frame count (audio copied when ffmpeg is installed). Any image size works.
+    frame count, encoded H.264 (plays in browsers; --codec to choose) with the source's audio copied. Any
+    image size works.
 
     \b
     Examples:
@@ -66,7 +72,8 @@ def translate(model: str, source: str, out: str | None, half: bool, precision: s
 
     options = RuntimeOptions(precision=precision_from_flags(precision, half=half), **fields)
     summary = run_translate(model, source, out, options=options, side_by_side=side_by_side, temporal=temporal,
-                            max_frames=max_frames, show=show, overwrite=overwrite, live=True if live else None)
+                            max_frames=max_frames, show=show, overwrite=overwrite, live=True if live else None,
+                            codec=codec)
     if summary.lost:
         raise CganError(f"{summary.lost} of {summary.frames + summary.lost} frames of {source} could not be decoded "
                         f"(the video is damaged): the output has the other {summary.frames}; repair or re-encode "
@@ -87,9 +94,11 @@ def translate(model: str, source: str, out: str | None, half: bool, precision: s
               help="auto, cpu, cuda or cuda:N (openvino:GPU or openvino:NPU with --backend openvino).")
 @COMPILE_OPTION
 @click.option("--max-frames", type=click.IntRange(1), default=None, help="Stop after N frames.")
+@click.option("--codec", type=click.Choice(list(CODECS)), default=None,
+              help="Encoder of the --record video [default: h264; vp9 for .webm].")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --record file.")
 def webcam(model: str, camera: str, size: tuple[int, int] | None, half: bool, record: str | None,
-           side_by_side: bool, max_frames: int | None, overwrite: bool, **fields) -> None:
+           side_by_side: bool, max_frames: int | None, codec: str | None, overwrite: bool, **fields) -> None:
     """Translate a camera live in a window with the fps shown; q or Esc quits.
 
     The newest frame always wins: frames the model cannot keep up with are dropped and counted. The summary
@@ -105,7 +114,7 @@ def webcam(model: str, camera: str, size: tuple[int, int] | None, half: bool, re
 
     options = RuntimeOptions(precision=precision_from_flags(None, half=half), **fields)
     run_webcam(model, camera, size=size, record=record, options=options, side_by_side=side_by_side,
-               max_frames=max_frames, overwrite=overwrite)
+               max_frames=max_frames, overwrite=overwrite, codec=codec)
 
 
 @click.command()

@@ -9,9 +9,9 @@ import click
 
 from .errors import EXIT_INTERRUPTED
 from .interrupt import INTERRUPTED
-from .nets import PRESETS
+from .presets import PRESETS
 from .train.config import FAST_PROFILE, GAN_LOSSES, MONITORS, PREPROCESS, TrainConfig
-from .train.distillation import DistillConfig
+from .train.config import DistillConfig
 
 # (flag, click type, help); a None type is an on/off flag, "switch" a --x/--no-x pair.
 

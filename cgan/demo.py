@@ -58,8 +58,8 @@ def run_demo(out: str | os.PathLike = "demo-out", overwrite: bool = False, train
         ReportSection("Export", pre="\n".join(report.lines())),
         ReportSection("Video", text=f"A 320x240 clip, input | output. Teacher ({teacher_run.backend}): "
                                     f"{teacher_run.text()}. Student ({student_run.backend}): {student_run.text()}.",
-                      links=(Link("clip_graded.mp4", "clip_graded.mp4 (teacher)"),
-                             Link("clip_graded_student.mp4", "clip_graded_student.mp4 (student)"))),
+                      videos=(Link("clip_graded.mp4", "the teacher: clip_graded.mp4"),
+                              Link("clip_graded_student.mp4", "the student: clip_graded_student.mp4"))),
     ]
     page = build_report(result.run_dir, out / "report.html", extra_sections=sections)
     click.echo(f"\nteacher: {teacher_run.fps:.1f} frames/s, student: {student_run.fps:.1f} frames/s "

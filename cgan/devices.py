@@ -15,6 +15,15 @@ def check_device_name(name: str) -> str:
     return name
 
 
+def cuda_visible() -> bool:
+    """Whether PyTorch is installed and sees a CUDA GPU (False without PyTorch: exported models run without it)."""
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
 def cpu_has_fast_bf16() -> bool:
     """Whether this CPU has bf16 instructions that oneDNN uses (AVX-512 BF16 or AMX)."""
     import torch

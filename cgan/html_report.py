@@ -28,11 +28,13 @@ class Link:
 
 @dataclasses.dataclass(frozen=True)
 class ReportSection:
-    """A section added after the run's own: a paragraph, preformatted text and links, all escaped."""
+    """A section added after the run's own: a paragraph, preformatted text, videos (played in the page: H.264
+    or VP9, as cgan writes them) and links, all escaped."""
 
     title: str
     text: str = ""
     pre: str = ""
+    videos: tuple[Link, ...] = ()
     links: tuple[Link, ...] = ()
 
 
@@ -41,8 +43,7 @@ def _image(path: Path, caption: str) -> dict:
 
 
 def _read_run(run: Path) -> tuple[dict, list[dict]]:
-    from .train.config import TrainConfig, load_plain_yaml, read_run_config
-    from .train.distillation import DistillConfig
+    from .train.config import DistillConfig, TrainConfig, load_plain_yaml, read_run_config
 
     config_path, metrics_path = run / "config.yaml", run / "metrics.jsonl"
     if not run.is_dir() or not config_path.is_file():

@@ -7,11 +7,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import cv2
 import numpy as np
-import torch
 
 from .errors import CganError
+
+if TYPE_CHECKING:  # tensors are for training (cgan[train]); reading images needs no PyTorch
+    import torch
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
@@ -85,6 +89,8 @@ def read_rgb(path: str | os.PathLike) -> np.ndarray | None:
 
 def to_tensor(image: np.ndarray) -> torch.Tensor:
     """HxWx3 uint8 RGB -> 3xHxW float32 in [-1, 1]."""
+    import torch
+
     return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(127.5).sub_(1.0)
 
 

@@ -14,14 +14,16 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import CganError
 from .fileio import atomic_path, refuse_overwrite
-from .nets import PRESETS, GeneratorConfig, build_generator
+from .presets import PRESETS, GeneratorConfig
+
+if TYPE_CHECKING:  # PyTorch is needed only to save or load weights (cgan[train]); metadata reads without it
+    import torch
+    from torch import nn
 
 FORMAT = "cgan-generator"
 FORMAT_VERSION = 1
@@ -137,6 +139,7 @@ def new_meta(config: GeneratorConfig, preset: str | None = None, source_domain: 
 
 def save_model(net: nn.Module, path: str | os.PathLike, meta: ModelMeta, overwrite: bool = True) -> Path:
     """Write ``net``'s weights and ``meta`` atomically to ``path`` (a ``.safetensors`` file)."""
+    import torch
     from safetensors.torch import save_file
 
     path = Path(path)
@@ -153,6 +156,8 @@ def save_model(net: nn.Module, path: str | os.PathLike, meta: ModelMeta, overwri
 
 def weights_checksum(tensors: dict[str, torch.Tensor]) -> str:
     """SHA-256 over every tensor's name, dtype, shape and bytes, in name order: a flipped bit changes it."""
+    import torch
+
     digest = hashlib.sha256()
     for name in sorted(tensors):
         tensor = tensors[name].detach().cpu().contiguous()
@@ -182,7 +187,7 @@ def read_meta(path: str | os.PathLike) -> ModelMeta:
     path = Path(path)
     _refuse_foreign_formats(path)
     try:
-        with safe_open(str(path), framework="pt") as f:
+        with safe_open(str(path), framework="numpy") as f:
             header = f.metadata() or {}
     except Exception as e:  # safetensors raises its own error types for every kind of damage
         raise CganError(f"{path} is not a readable safetensors model file ({_first_line(e)}): "
@@ -205,7 +210,10 @@ def load_model(model: str | os.PathLike, direction: str = "AtoB", device: str | 
 
     The returned module carries its metadata as ``.meta`` (a ``ModelMeta``).
     """
+    import torch
     from safetensors.torch import load_file
+
+    from .nets import build_generator
 
     path = resolve_model_path(model, direction)
     meta = read_meta(path)
@@ -245,6 +253,8 @@ def _stored_shapes(path: Path) -> tuple[dict[str, tuple[int, ...]], set[str]]:
 
 def _verify_checksum(path: Path, meta: ModelMeta, tensors: dict[str, torch.Tensor]) -> None:
     """The weights are the ones saved (a flipped byte can turn -0.02 into 313) and all finite."""
+    import torch
+
     for name, tensor in tensors.items():
         if not torch.isfinite(tensor).all():
             raise CganError(f"{path}: weight {name} holds NaN or infinite values: the model is broken (training "

@@ -1,4 +1,4 @@
-"""Generators (ResNet, U-Net, mobile), the PatchGAN discriminator, presets and MACs counting.
+"""Generators (ResNet, U-Net, mobile), the PatchGAN discriminator and MACs counting (configs: presets.py).
 
 Layer order and module nesting follow the reference PyTorch CycleGAN code on purpose: its
 checkpoints then carry the same parameter names and shapes as ours (see convert.py).
@@ -10,114 +10,14 @@ Checking or padding sizes is the caller's job (``check_input_size``; the runtime
 from __future__ import annotations
 
 import copy
-import dataclasses
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from .errors import CganError
-
-ARCHES = ("resnet", "unet", "mobile", "student")
-# The fast-start options (identity start, resize upsampling, colour map) need a residual trunk and a final tanh
-# layer to act on: the resnet and mobile generators have them, the U-Net does not.
-FAST_START_ARCHES = ("resnet", "mobile")
-UPSAMPLING = ("transpose", "resize", "shuffle")
-COLOUR_MAP_WIDTH = 32  # hidden channels of the optional per-pixel colour mapping
-
-
-@dataclass(frozen=True)
-class GeneratorConfig:
-    """Everything needed to rebuild a generator; stored in every model file."""
-
-    arch: str = "resnet"  # resnet | unet | mobile
-    ngf: int = 64  # filters of the first layer; later layers use multiples of it
-    n_blocks: int = 9  # residual blocks (resnet, mobile)
-    num_downs: int = 8  # stride-2 levels (unet); its size multiple is 2**num_downs
-    dropout: bool = False  # dropout in residual / inner U-Net blocks (the reference trains CycleGAN without)
-    in_channels: int = 3
-    out_channels: int = 3
-    # Fast-start options (resnet and mobile); none changes anything for files written without them.
-    identity_start: bool = False  # output = tanh(atanh(x) + residual) with the last conv zeroed: starts as x
-    upsample: str = "transpose"  # transpose (the paper's), resize (nearest x2, then a 3x3 conv: no checkerboard),
-    # or shuffle (a 1x1 conv and a pixel shuffle: the student's)
-    colour_map: bool = False  # add a per-pixel colour mapping (1x1 convs, no normalisation) to the output
-
-    def __post_init__(self) -> None:
-        if self.arch not in ARCHES:
-            raise CganError(f"unknown generator architecture {self.arch!r}: choose one of {', '.join(ARCHES)}")
-        if self.ngf < 1 or self.n_blocks < 0 or self.in_channels < 1 or self.out_channels < 1:
-            raise CganError("ngf, channels must be at least 1 and n_blocks at least 0")
-        for name, limit in LIMITS.items():  # a model file may declare anything: bound what it can make us build
-            if getattr(self, name) > limit:
-                raise CganError(f"{name} {getattr(self, name)} is over the limit of {limit}")
-        if self.arch == "unet" and self.num_downs < 5:
-            raise CganError(f"a U-Net needs num_downs >= 5 (got {self.num_downs})")
-        if (self.upsample == "shuffle") != (self.arch == "student") or self.upsample not in UPSAMPLING:
-            allowed = "shuffle" if self.arch == "student" else "transpose or resize"
-            raise CganError(f"upsampling {self.upsample!r} does not fit the {self.arch} generator: choose {allowed}")
-        fast_start = self.identity_start or self.upsample != "transpose" or self.colour_map
-        if fast_start and self.arch not in (*FAST_START_ARCHES, "student"):
-            raise CganError(f"identity start, resize upsampling and the colour map are options of the "
-                            f"{' and '.join(FAST_START_ARCHES)} generators")
-        if self.identity_start and self.in_channels != self.out_channels:
-            raise CganError("identity start needs as many output channels as input channels")
-
-    @property
-    def size_multiple(self) -> int:
-        return 2**self.num_downs if self.arch == "unet" else 4
-
-    @property
-    def normalization(self) -> str:
-        """``instance`` (its statistics depend on each image) or ``none`` (the students: int8 keeps fixed ranges)."""
-        return "none" if self.arch == "student" else "instance"
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "GeneratorConfig":
-        """Values read from a file: every option of the type its default has (a bool is not an int here)."""
-        if not isinstance(values, dict):
-            raise CganError(f"generator options are a {type(values).__name__}, not an object")
-        fields = {f.name: type(f.default) for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - set(fields))
-        if unknown:
-            raise CganError(f"unknown generator options {unknown}: the file needs a newer cgan (pip install -U cgan)")
-        for name, value in values.items():
-            if type(value) is not fields[name]:
-                kind = {"int": "a whole number", "bool": "true or false", "str": "text"}[fields[name].__name__]
-                raise CganError(f"generator option {name} is {value!r}, not {kind}")
-        return cls(**values)
-
-
-# The most a generator may declare: well above every preset (ngf 64, 9 blocks, 8 downsamplings). A model file's
-# weights are checked against its declared shapes before anything is allocated (modelfile.load_model); these
-# bounds keep options typed on a command line or in a config from asking for absurd networks.
-LIMITS = {"ngf": 512, "n_blocks": 64, "num_downs": 10, "in_channels": 16, "out_channels": 16}
-
-# Named presets: thin entries, each a set of GeneratorConfig values.
-PRESETS: dict[str, dict] = {
-    "resnet9": dict(arch="resnet", ngf=64, n_blocks=9),  # the CycleGAN paper's generator for 256x256
-    "resnet6": dict(arch="resnet", ngf=64, n_blocks=6),  # the paper's generator for 128x128
-    "unet256": dict(arch="unet", ngf=64, num_downs=8),
-    "unet128": dict(arch="unet", ngf=64, num_downs=7),
-    "mobile": dict(arch="mobile", ngf=32, n_blocks=9),  # depthwise-separable blocks, ~16x fewer MACs than resnet9
-    # Students for ``cgan distill`` (cgan/student_net.py): no normalisation, so int8 keeps its ranges. Widths chosen
-    # by measured CPU latency, not MACs (benchmarks/RESULTS.md).
-    "student": dict(arch="student", ngf=16, n_blocks=4, identity_start=True, upsample="shuffle", colour_map=True),
-    "student-tiny": dict(arch="student", ngf=8, n_blocks=4, identity_start=True, upsample="shuffle", colour_map=True),
-}
-
-
-def preset_has_fast_start(preset: str) -> bool:
-    """Whether the preset's generator takes the fast-start options (see FAST_START_ARCHES)."""
-    return PRESETS[preset]["arch"] in FAST_START_ARCHES
-
-
-def preset_config(preset: str, **overrides) -> GeneratorConfig:
-    """The config of a named preset; overrides that are None keep the preset's value."""
-    if preset not in PRESETS:
-        raise CganError(f"unknown preset {preset!r}: choose one of {', '.join(PRESETS)}")
-    values = {**PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None}}
-    return GeneratorConfig(**values)
+from .presets import (  # noqa: F401 (re-exported: the configs are part of what nets offers)
+    ARCHES, COLOUR_MAP_WIDTH, FAST_START_ARCHES, LIMITS, PRESETS, UPSAMPLING, GeneratorConfig, preset_config,
+    preset_has_fast_start)
 
 
 def _norm(channels: int) -> nn.Module:

@@ -1,4 +1,3 @@
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -382,7 +381,7 @@ def test_a_video_file_over_http_is_a_file_not_a_stream(models, tmp_path):
     import http.server
     import threading
 
-    from cgan.runtime.sources import VideoSource
+    from cgan.runtime.video import VideoSource
 
     panning_clip(tmp_path / "clip.mp4", frames=15)
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
@@ -402,21 +401,73 @@ def test_a_video_file_over_http_is_a_file_not_a_stream(models, tmp_path):
         server.shutdown()
 
 
-@pytest.mark.skipif(shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None, reason="needs ffmpeg and ffprobe")
-def test_audio_of_the_source_is_copied(models, tmp_path):
-    silent = panning_clip(tmp_path / "silent.mp4", frames=12)
-    clip = tmp_path / "voiced.mp4"
-    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(silent), "-f", "lavfi", "-i",
-                    "sine=frequency=440:duration=1", "-c:v", "copy", "-c:a", "aac", "-shortest", str(clip)], check=True)
-    translate(models["torch"], str(clip), str(tmp_path / "out.mp4"), progress=False)
+def voiced_clip(path, frames=12, fps=12):
+    """A clip with an AAC sine tone beside its video, written by PyAV (no system ffmpeg needed)."""
+    import av
 
-    def streams(path):
-        probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0",
-                                str(path)], capture_output=True, text=True, check=True)
-        return sorted(probe.stdout.split())
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = 96, 72, "yuv420p"
+        audio = container.add_stream("aac", rate=44100)
+        for i in range(frames):
+            picture = av.VideoFrame.from_ndarray(np.full((72, 96, 3), 20 * i, np.uint8), format="rgb24")
+            container.mux(video.encode(picture))
+        container.mux(video.encode(None))
+        samples = np.sin(np.arange(44100 * frames // fps) * 2 * np.pi * 440 / 44100).astype(np.float32)
+        for start in range(0, len(samples), 1024):
+            chunk = av.AudioFrame.from_ndarray(samples[None, start:start + 1024], format="flt", layout="mono")
+            chunk.sample_rate = 44100
+            container.mux(audio.encode(chunk))
+        container.mux(audio.encode(None))
+    return path
 
-    assert streams(tmp_path / "out.mp4") == ["audio", "video"]
+
+def streams_of(path):
+    import av
+
+    with av.open(str(path)) as container:
+        return sorted(s.type for s in container.streams), container.streams.video[0].codec_context.name
+
+
+def test_audio_of_the_source_is_copied_and_video_is_h264(models, tmp_path):
+    summary = translate(models["torch"], str(voiced_clip(tmp_path / "voiced.mp4")), str(tmp_path / "out.mp4"),
+                        progress=False)
+    assert summary.frames == 12 and streams_of(tmp_path / "out.mp4") == (["audio", "video"], "h264")
     assert len(read_video(tmp_path / "out.mp4")[0]) == 12
+    silent = panning_clip(tmp_path / "silent.mp4", frames=4)
+    out = tmp_path / "silent_out.mp4"
+    from click.testing import CliRunner
+
+    from cgan.cli import cli
+
+    result = CliRunner().invoke(cli, ["translate", "--model", str(models["torch"]), "--source", str(silent), "--out",
+                                      str(out)])
+    assert result.exit_code == 0 and "audio not copied" not in result.output  # nothing to copy, nothing to say
+    assert streams_of(out) == (["video"], "h264")
+
+
+@pytest.mark.parametrize("name,codec,expected", [("o.webm", None, "vp9"), ("o.avi", None, "mjpeg"),
+                                                 ("o.mp4", "hevc", "hevc"), ("o.mkv", "vp9", "vp9")])
+def test_codecs_and_containers(models, tmp_path, name, codec, expected):
+    clip = panning_clip(tmp_path / "clip.mp4", frames=5, fps=25.0)
+    translate(models["torch"], str(clip), str(tmp_path / name), codec=codec, progress=False)
+    assert streams_of(tmp_path / name) == (["video"], expected)
+    frames, fps = read_video(tmp_path / name)
+    assert len(frames) == 5 and frames[0].shape == (72, 96, 3) and fps == pytest.approx(25.0, rel=0.01)
+
+
+def test_a_codec_the_container_cannot_hold_is_refused_and_odd_sizes_are_padded(models, tmp_path):
+    clip = panning_clip(tmp_path / "clip.mp4", frames=3)
+    with pytest.raises(CganError, match="vp9 does not go into .avi files: use --codec mjpeg or h264"):
+        translate(models["torch"], str(clip), str(tmp_path / "o.avi"), codec="vp9", progress=False)
+    from cgan.runtime.sources import Frame
+    from cgan.runtime.video import VideoSink
+
+    sink = VideoSink(tmp_path / "odd.mp4", 10.0, overwrite=False)
+    for i in range(3):
+        sink.write(Frame(np.zeros((33, 47, 3), np.uint8), i), np.zeros((33, 47, 3), np.uint8))
+    sink.close()
+    assert any("padded to 48x34" in note for note in sink.notes) and len(read_video(tmp_path / "odd.mp4")[0]) == 3
 
 
 def test_runtime_options_are_checked_when_made():
@@ -453,7 +504,8 @@ def test_batch_reaches_the_pipeline_through_the_translator_alone(models, tmp_pat
 def test_sources_sinks_and_backends_satisfy_their_protocols(models, tmp_path):
     from cgan.runtime.backends import Backend, OnnxBackend, TorchBackend
     from cgan.runtime.options import RuntimeOptions
-    from cgan.runtime.sinks import ImageFolderSink, Sink, VideoSink
+    from cgan.runtime.sinks import ImageFolderSink, Sink
+    from cgan.runtime.video import VideoSink
     from cgan.runtime.sources import Source
 
     clip = panning_clip(tmp_path / "clip.mp4", frames=3)

@@ -12,9 +12,11 @@ from ..interrupt import terminate_as_interrupt
 from ..images import IMAGE_SUFFIXES
 from .options import FrameOptions, RuntimeOptions, runtime_options
 from .pipeline import Summary, run_pipeline
-from .sinks import ImageFolderSink, Sink, VideoSink, WindowSink, display_available, require_writable_folder
-from .sources import ImageSource, LiveSource, Source, VideoSource, open_source
+from .sinks import (GUI_HINT, ImageFolderSink, Sink, WindowSink, display_available, opencv_has_windows,
+                    require_writable_folder)
+from .sources import ImageSource, LiveSource, Source, open_source
 from .translator import Translator
+from .video import VideoSink, VideoSource
 
 
 def _image_sink(source: ImageSource, out: str | None, overwrite: bool) -> ImageFolderSink:
@@ -51,16 +53,18 @@ def _video_path(source_path: Path | None, out: str | None, target: str) -> Path:
     return path
 
 
-def _open_sinks(src: Source, translator: Translator, out: str | None, show: bool, overwrite: bool) -> list[Sink]:
+def _open_sinks(src: Source, translator: Translator, out: str | None, show: bool, overwrite: bool,
+                codec: str | None) -> list[Sink]:
     """Where ``translate`` writes: image files for images, a video for a video, and a window with ``show``."""
     sinks: list[Sink] = []
+    target = translator.meta.target_domain
     if isinstance(src, ImageSource):
         sinks.append(_image_sink(src, out, overwrite))
     elif isinstance(src, VideoSource):
-        sinks.append(VideoSink(_video_path(src.path, out, translator.meta.target_domain), src.fps, overwrite,
-                               audio_from=src.path))
+        sinks.append(VideoSink(_video_path(Path(str(src.path)), out, target), src.rate, overwrite,
+                               audio_from=src.path if src.has_audio else None, codec=codec))
     elif out is not None:
-        sinks.append(VideoSink(_video_path(None, out, translator.meta.target_domain), src.fps, overwrite))
+        sinks.append(VideoSink(_video_path(None, out, target), src.fps, overwrite, codec=codec))
     if show:
         sinks.append(WindowSink(f"cgan: {translator.meta.source_domain} -> {translator.meta.target_domain}"))
     if not sinks:
@@ -71,12 +75,13 @@ def _open_sinks(src: Source, translator: Translator, out: str | None, show: bool
 def translate(model: str | os.PathLike, source: str, out: str | None = None, *,
               options: RuntimeOptions | None = None, side_by_side: bool = False, temporal: bool = False,
               max_frames: int | None = None, show: bool = False, overwrite: bool = False, progress: bool = True,
-              live: bool | None = None, **fields) -> Summary:
+              live: bool | None = None, codec: str | None = None, **fields) -> Summary:
     """Translate an image, folder, glob, video, camera or stream; outputs keep names, sizes and frame rates.
 
     ``options`` says how the model runs (a ``RuntimeOptions``, or its fields by name: ``batch=4``). ``live``
     forces a URL to be read as a live stream (True) or as a file (False); by default an http(s) address of a
     video file is a file. Frames of a damaged video that could not be decoded are counted in ``Summary.lost``.
+    ``codec`` encodes output videos (h264, hevc, vp9, mjpeg; default: H.264, VP9 for .webm).
     """
     frames = FrameOptions(side_by_side=side_by_side, temporal=temporal, max_frames=max_frames, progress=progress)
     src = open_source(source, live=live)
@@ -85,7 +90,7 @@ def translate(model: str | os.PathLike, source: str, out: str | None = None, *,
         if options.performance == "auto":  # files: frames in parallel; live sources: each frame as soon as it can
             options = runtime_options(options, performance="latency" if src.live else "throughput")
         translator = Translator(model, options)
-        sinks = _open_sinks(src, translator, out, show, overwrite)
+        sinks = _open_sinks(src, translator, out, show, overwrite, codec)
         if frames.progress:
             click.echo(f"{translator.meta.source_domain} -> {translator.meta.target_domain} with "
                        f"{translator.description}", err=True)
@@ -109,7 +114,8 @@ def translate(model: str | os.PathLike, source: str, out: str | None = None, *,
 
 def webcam(model: str | os.PathLike, camera: str = "0", *, size: tuple[int, int] | None = None,
            record: str | None = None, options: RuntimeOptions | None = None, side_by_side: bool = False,
-           max_frames: int | None = None, show: bool | None = None, overwrite: bool = False, **fields) -> Summary:
+           max_frames: int | None = None, show: bool | None = None, overwrite: bool = False, codec: str | None = None,
+           **fields) -> Summary:
     """Translate a camera live in a window (``q`` or Esc quits), optionally recording what is shown.
 
     ``camera`` is an index, a stream URL, or a video file played in real time as if it were a camera;
@@ -126,10 +132,12 @@ def webcam(model: str | os.PathLike, camera: str = "0", *, size: tuple[int, int]
         show = display_available() if show is None else show
         sinks: list[Sink] = [WindowSink(f"cgan webcam: {translator.meta.target_domain}")] if show else []
         if record:
-            sinks.append(VideoSink(Path(record), source.fps, overwrite))
+            sinks.append(VideoSink(Path(record), source.fps, overwrite, codec=codec))
         if not sinks:
-            raise CganError("no display for the window and no --record file: nothing to show or save")
-        stop = "q or Esc quits" if show else "no display: recording only; Ctrl-C stops and keeps the recording"
+            reason = "no display for the window" if opencv_has_windows() else GUI_HINT
+            raise CganError(f"{reason}, and no --record file: nothing to show or save")
+        without = "no display" if opencv_has_windows() else "this OpenCV has no windows"
+        stop = "q or Esc quits" if show else f"{without}: recording only; Ctrl-C stops and keeps the recording"
         click.echo(f"{source.label} -> {translator.meta.target_domain} with {translator.description}; {stop}",
                    err=True)
         with terminate_as_interrupt():

@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
-import torch
 
-from ..devices import cpu_has_fast_bf16, pick_device
+from ..devices import cpu_has_fast_bf16, cuda_visible, pick_device
 from ..errors import CganError
 from ..modelfile import ModelMeta, load_model, read_exported_meta, resolve_model_path
 from ..precision import HALF, TORCH_PRECISIONS, check_precision, resolve_precision
@@ -49,6 +48,8 @@ class TorchBackend:
     name = "torch"
 
     def __init__(self, model: str | os.PathLike, options: RuntimeOptions) -> None:
+        import torch  # PyTorch runs model files (cgan[train]); exported models run without it
+
         self.device = pick_device(options.device)
         precision = check_precision(resolve_precision(options.precision, self.device), TORCH_PRECISIONS,
                                     "the PyTorch backend")
@@ -75,7 +76,7 @@ class TorchBackend:
         # On a GPU frames travel as uint8 (a quarter of float32's bytes) and are converted there; on a CPU
         # NumPy does the same work in the pipeline's reader and writer threads, beside the model.
         self.uint8_io = self.device.type == "cuda"
-        self._staging: torch.Tensor | None = None  # pinned host buffer for uint8 frames on their way to the GPU
+        self._staging = None  # pinned host buffer for uint8 frames on their way to the GPU
         if options.cuda_graphs and self.device.type == "cuda":
             from .cuda_graphs import CudaGraphRunner
 
@@ -83,30 +84,36 @@ class TorchBackend:
 
     @property
     def description(self) -> str:
+        import torch
+
         from .cuda_graphs import CudaGraphRunner
 
         compiled = ", compiled" if self.compiled else ""
         graphs = ", CUDA graphs" if isinstance(self.forward, CudaGraphRunner) else ""
         return f"PyTorch {torch.__version__} on {self.device} ({self.precision}{compiled}{graphs})"
 
-    @torch.inference_mode()
     def run(self, batch: np.ndarray) -> np.ndarray:
-        x = torch.from_numpy(batch).to(self.device, self.dtype, non_blocking=True)
-        return self.forward(x).float().cpu().numpy()
+        import torch
 
-    @torch.inference_mode()
+        with torch.inference_mode():
+            x = torch.from_numpy(batch).to(self.device, self.dtype, non_blocking=True)
+            return self.forward(x).float().cpu().numpy()
+
     def run_images(self, images: np.ndarray) -> np.ndarray:
         """NHWC uint8 RGB -> translated NHWC uint8 RGB; scaling to [-1, 1], layout, clamping and rounding run
         on the model's device. On CUDA the frames are copied from a pinned buffer without blocking."""
-        x = torch.from_numpy(images)
-        if self.device.type == "cuda":
-            if self._staging is None or self._staging.shape != x.shape:
-                self._staging = torch.empty(x.shape, dtype=torch.uint8, pin_memory=True)
-            self._staging.copy_(x)
-            x = self._staging
-        x = x.to(self.device, non_blocking=True).permute(0, 3, 1, 2).to(self.dtype).contiguous()
-        y = self.forward(x.div_(127.5).sub_(1.0)).float()
-        return y.clamp_(-1, 1).add_(1).mul_(127.5).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        import torch
+
+        with torch.inference_mode():
+            x = torch.from_numpy(images)
+            if self.device.type == "cuda":
+                if self._staging is None or self._staging.shape != x.shape:
+                    self._staging = torch.empty(x.shape, dtype=torch.uint8, pin_memory=True)
+                self._staging.copy_(x)
+                x = self._staging
+            x = x.to(self.device, non_blocking=True).permute(0, 3, 1, 2).to(self.dtype).contiguous()
+            y = self.forward(x.div_(127.5).sub_(1.0)).float()
+            return y.clamp_(-1, 1).add_(1).mul_(127.5).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
 class OnnxBackend:
@@ -181,9 +188,13 @@ class TensorRTBackend:
 
     @property
     def description(self) -> str:
+        import torch
+
         return f"TensorRT {self.engine.trt.__version__} on {torch.cuda.get_device_name(self.engine.device)} ({self.precision})"
 
     def run(self, batch: np.ndarray) -> np.ndarray:
+        import torch
+
         return self.engine.run(torch.from_numpy(batch)).float().cpu().numpy()
 
 
@@ -209,7 +220,7 @@ def choose_backend(model: str | os.PathLike, options: RuntimeOptions) -> str:
     from .openvino_backend import openvino_available
 
     on_cpu = options.provider in (None, "cpu") and not options.device.startswith("cuda") and not (
-        options.device == "auto" and torch.cuda.is_available())
+        options.device == "auto" and cuda_visible())
     return "openvino" if on_cpu and openvino_available() else "onnxruntime"
 
 

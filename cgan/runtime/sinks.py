@@ -1,9 +1,7 @@
-"""Where translated frames go: image files, a video file (with the source's audio), a window."""
+"""Where translated frames go: image files, a video file (video.py), a window."""
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import time
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -13,11 +11,7 @@ import numpy as np
 
 from ..errors import CganError
 from ..fileio import atomic_write_bytes
-from ..images import opencv_path
-from .sources import Frame, quiet_opencv
-
-FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "mp4v"}
-
+from .sources import Frame
 
 @runtime_checkable
 class Sink(Protocol):
@@ -75,77 +69,6 @@ class ImageFolderSink:
         pass
 
 
-class VideoSink:
-    """A video at the source's fps; written to a temporary file and renamed when complete.
-
-    The source's audio is copied in when ffmpeg is available.
-    """
-
-    stop_requested = False
-
-    def __init__(self, path: Path, fps: float, overwrite: bool, audio_from: Path | None = None) -> None:
-        if path.suffix.lower() not in FOURCC:
-            raise CganError(f"cannot write video {path.name}: use one of {', '.join(FOURCC)}")
-        if not overwrite and path.exists():
-            raise CganError(f"{path} already exists: choose another --out or pass --overwrite")
-        require_writable_folder(path.parent)
-        self.path, self.fps, self.audio_from = path, fps, audio_from
-        self.tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
-        self.writer: cv2.VideoWriter | None = None
-        self.written = 0
-        self.notes: list[str] = []
-
-    @property
-    def output(self) -> Path:
-        return self.path
-
-    def write(self, frame: Frame, image: np.ndarray) -> None:
-        if self.writer is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            h, w = image.shape[:2]
-            fourcc = cv2.VideoWriter_fourcc(*FOURCC[self.path.suffix.lower()])
-            with quiet_opencv():
-                self.writer = cv2.VideoWriter(opencv_path(self.tmp), fourcc, self.fps, (w, h))
-            if not self.writer.isOpened():
-                other = "" if self.path.suffix.lower() == ".avi" else ": try an --out ending in .avi"
-                raise CganError(f"OpenCV cannot write a {w}x{h} {self.path.suffix} video to {self.path.parent}{other}")
-            self.size = (w, h)
-        if (image.shape[1], image.shape[0]) != self.size:  # a video has one size: fit stray frames to it
-            image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
-        self.writer.write(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-        self.written += 1
-
-    def close(self) -> None:
-        if self.writer is None:
-            return
-        self.writer.release()
-        if self.audio_from is None or not self._mux_audio():
-            os.replace(self.tmp, self.path)
-
-    def _mux_audio(self) -> bool:
-        """Copy the source's audio (if any) next to our video stream; False if ffmpeg is missing or fails."""
-        ffmpeg = shutil.which("ffmpeg")
-        if ffmpeg is None:
-            self.notes.append("audio not copied: ffmpeg is not installed (apt install ffmpeg, or brew install ffmpeg)")
-            return False
-        muxed = self.tmp.with_name(f".{self.path.stem}.muxed{self.path.suffix}")
-        command = [ffmpeg, "-y", "-loglevel", "error", "-i", str(self.tmp), "-i", str(self.audio_from),
-                   "-map", "0:v:0", "-map", "1:a?", "-c:v", "copy", "-c:a", "copy", str(muxed)]  # every frame kept
-        done = subprocess.run(command, capture_output=True, text=True)
-        if done.returncode != 0:
-            muxed.unlink(missing_ok=True)
-            self.notes.append(f"audio not copied: ffmpeg failed ({done.stderr.strip().splitlines()[-1:]})")
-            return False
-        os.replace(muxed, self.path)
-        self.tmp.unlink(missing_ok=True)
-        return True
-
-    def abort(self) -> None:
-        if self.writer is not None:
-            self.writer.release()
-        self.tmp.unlink(missing_ok=True)
-
-
 def require_writable_folder(folder: Path) -> None:
     """``folder`` (or the nearest existing folder above it, where it will be made) can be written to."""
     existing = folder
@@ -157,8 +80,20 @@ def require_writable_folder(folder: Path) -> None:
         raise CganError(f"cannot write to {existing} (permission denied): choose another --out")
 
 
+GUI_HINT = ("this OpenCV has no windows (cgan installs opencv-python-headless): pip uninstall "
+            "opencv-python-headless && pip install opencv-python")
+
+
+def opencv_has_windows() -> bool:
+    """Whether the installed OpenCV was built with a GUI (opencv-python) rather than without (-headless)."""
+    gui = [line for line in cv2.getBuildInformation().splitlines() if line.strip().startswith("GUI:")]
+    return bool(gui) and not gui[0].split(":", 1)[1].strip().upper().startswith("NONE")
+
+
 def display_available() -> bool:
-    """Whether a window can be shown (an X11 or Wayland display on Linux; always elsewhere)."""
+    """Whether a window can be shown: an OpenCV with windows, and a display (X11 or Wayland on Linux)."""
+    if not opencv_has_windows():
+        return False
     if os.name != "posix" or os.uname().sysname == "Darwin":
         return True
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
@@ -168,6 +103,8 @@ class WindowSink:
     """A window with the frame rate drawn on it; ``q`` or Esc asks the pipeline to stop."""
 
     def __init__(self, title: str = "cgan") -> None:
+        if not opencv_has_windows():
+            raise CganError(f"{GUI_HINT}; or run without a window (--out / --record)")
         if not display_available():
             raise CganError("no display to show a window on: run without --show (or set DISPLAY)")
         self.title = title

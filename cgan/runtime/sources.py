@@ -1,4 +1,4 @@
-"""Where frames come from: image files, folders and globs, video files, cameras and network streams.
+"""Where frames come from: image files, folders and globs, video files (video.py), cameras and network streams.
 
 Files are read in order and nothing is dropped. Live sources (cameras, rtsp/http streams) are
 read by a thread of their own that keeps only the newest frames (a bounded buffer), counts what
@@ -28,8 +28,6 @@ VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpe
 # Containers whose header states the exact frame count (others estimate it from the duration), so that frames
 # missing at the end count as lost.
 EXACT_COUNT_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi")
-# Failed reads in a row after which a video is taken to end where it is (a damaged tail, a hostile header).
-MAX_FAILED_READS = 50
 STREAM_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
 
 
@@ -101,55 +99,6 @@ class ImageSource:
         pass
 
 
-class VideoSource:
-    """A video file (a path, or an http(s) URL of one), every frame in order.
-
-    A frame that fails to decode is skipped and counted in ``lost``, and reading goes on; frames missing at
-    the end of a container that states its frame count are counted too, so a damaged file is never
-    translated short without saying so.
-    """
-
-    live = False
-    dropped = 0
-
-    def __init__(self, path: Path | str) -> None:
-        self.path = path
-        with quiet_opencv():
-            self.capture = cv2.VideoCapture(opencv_path(path))
-        if not self.capture.isOpened():
-            raise CganError(f"cannot open video {path}: the file is damaged or its codec is not supported by OpenCV")
-        fps = self.capture.get(cv2.CAP_PROP_FPS)
-        self.fps = fps if fps and np.isfinite(fps) and fps > 0 else 30.0  # some containers report 0
-        declared = self.capture.get(cv2.CAP_PROP_FRAME_COUNT)
-        self.frame_count = int(declared) if np.isfinite(declared) and declared > 0 else None
-        self.exact_count = str(path).lower().endswith(EXACT_COUNT_SUFFIXES)
-        self.lost = 0
-        self.skipped: list[Path] = []
-
-    def __len__(self) -> int:
-        return self.frame_count or 0
-
-    def __iter__(self) -> Iterator[Frame]:
-        index, failed_in_a_row = 0, 0
-        while True:
-            ok, bgr = self.capture.read()
-            if ok:
-                self.lost += failed_in_a_row  # failures followed by a good frame: frames lost in the middle
-                failed_in_a_row = 0
-                yield Frame(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), index)
-                index += 1
-                continue
-            failed_in_a_row += 1
-            expected_more = self.frame_count is not None and index + self.lost + failed_in_a_row < self.frame_count
-            if not expected_more or failed_in_a_row >= MAX_FAILED_READS:
-                break
-        if self.exact_count and self.frame_count is not None:
-            self.lost = max(self.lost, self.frame_count - index)
-
-    def close(self) -> None:
-        self.capture.release()
-
-
 class LiveSource:
     """A camera index, a stream URL, or a video file played at its own pace as if it were a camera.
 
@@ -180,7 +129,7 @@ class LiveSource:
 
     def _open(self, size: tuple[int, int] | None) -> cv2.VideoCapture:
         with quiet_opencv():
-            capture = cv2.VideoCapture(self.target)
+            capture = cv2.VideoCapture(self.target if isinstance(self.target, int) else opencv_path(self.target))
         if not capture.isOpened():
             capture.release()
             if isinstance(self.target, int):
@@ -274,7 +223,11 @@ def open_source(spec: str, camera_size: tuple[int, int] | None = None, live_buff
         return LiveSource(int(spec), camera_size, live_buffer)
     if spec.lower().startswith(STREAM_PREFIXES):
         as_file = is_video_file_url(spec) if live is None else not live
-        return VideoSource(spec) if as_file else LiveSource(spec, camera_size, live_buffer)
+        if as_file:
+            from .video import VideoSource
+
+            return VideoSource(spec)
+        return LiveSource(spec, camera_size, live_buffer)
     path = Path(spec)
     if path.is_dir():
         files = list_images(path)
@@ -284,6 +237,8 @@ def open_source(spec: str, camera_size: tuple[int, int] | None = None, live_buff
     if path.is_file():
         suffix = path.suffix.lower()
         if suffix in VIDEO_SUFFIXES:
+            from .video import VideoSource
+
             return VideoSource(path)
         if suffix in IMAGE_SUFFIXES:
             return ImageSource([path], path.parent)

@@ -18,7 +18,7 @@ import yaml
 from ..devices import check_device_name
 from ..errors import CganError
 from ..images import smallest_side
-from ..nets import PRESETS, preset_config, preset_has_fast_start
+from ..presets import PRESETS, preset_config, preset_has_fast_start
 
 PREPROCESS = ("resize_crop", "scale_width_crop", "crop", "none")
 # What each annotation in the configs admits, and how an error names it.
@@ -216,6 +216,41 @@ class TrainConfig(RunConfig):
         else:
             default = (Path(os.path.abspath(self.a)).name or "A", Path(os.path.abspath(self.b)).name or "B")
         return self.name_a or default[0], self.name_b or default[1]
+
+
+DISTILL_MONITORS = {"teacher_psnr": "max", "teacher_l1": "min", "psnr": "max", "ssim": "max"}
+
+
+@dataclass
+class DistillConfig(RunConfig):
+    """``cgan distill``: the teacher, the student preset and the distillation losses; defaults for a CPU."""
+
+    monitors: ClassVar[dict[str, str]] = DISTILL_MONITORS
+    command: ClassVar[str] = "distill"
+    preset: str = "student"
+    size: int = 128
+    batch: int = 4
+    epochs: int = 50
+    epochs_decay: int = 50
+    lr: float = 1e-3  # a regression onto fixed targets takes a higher rate than a GAN
+    beta1: float = 0.9
+    teacher: str | None = None  # a run directory or model file
+    direction: str = "AtoB"  # which generator of a teacher run directory
+    lambda_feature: float = 1.0  # weight of the matched-activations term (0 turns it off)
+    jitter: float = 0.1  # colour jitter of the inputs (saturation, contrast, brightness)
+
+    def validate(self) -> None:
+        super().validate()
+        if not self.teacher:
+            raise CganError("give the teacher: a run directory or model file written by cgan train")
+        if self.lambda_feature < 0:
+            raise CganError("--lambda-feature must not be negative")
+        if not 0.0 <= self.jitter < 1.0:
+            raise CganError("--jitter must be in [0, 1)")
+
+    @property
+    def monitor_metric(self) -> str:
+        return self.monitor or ("psnr" if self.val_truth else "teacher_psnr")
 
 
 def parse_duration(text: str | None) -> float | None:

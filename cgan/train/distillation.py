@@ -8,9 +8,7 @@ checkpoints, Ctrl-C and resume are the Trainer's; this module says what differs.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 import torch
@@ -21,46 +19,11 @@ from ..errors import CganError
 from ..modelfile import load_model, new_meta, resolve_model_path, save_model
 from ..nets import PRESETS, build_generator, preset_config
 from .callbacks import Callback, TrainResult
-from .config import RunConfig, read_run_config, resolve_config
+from .config import DistillConfig, read_run_config, resolve_config
 from .data import find_source_data, load_views, training_loader
 from .evaluate import psnr, ssim, translate_in_batches
 from .report import labelled_grid
 from .trainer import GRID_IMAGES, Trainer
-
-DISTILL_MONITORS = {"teacher_psnr": "max", "teacher_l1": "min", "psnr": "max", "ssim": "max"}
-
-
-@dataclass
-class DistillConfig(RunConfig):
-    """``cgan distill``: the teacher, the student preset and the distillation losses; defaults for a CPU."""
-
-    monitors: ClassVar[dict[str, str]] = DISTILL_MONITORS
-    command: ClassVar[str] = "distill"
-    preset: str = "student"
-    size: int = 128
-    batch: int = 4
-    epochs: int = 50
-    epochs_decay: int = 50
-    lr: float = 1e-3  # a regression onto fixed targets takes a higher rate than a GAN
-    beta1: float = 0.9
-    teacher: str | None = None  # a run directory or model file
-    direction: str = "AtoB"  # which generator of a teacher run directory
-    lambda_feature: float = 1.0  # weight of the matched-activations term (0 turns it off)
-    jitter: float = 0.1  # colour jitter of the inputs (saturation, contrast, brightness)
-
-    def validate(self) -> None:
-        super().validate()
-        if not self.teacher:
-            raise CganError("give the teacher: a run directory or model file written by cgan train")
-        if self.lambda_feature < 0:
-            raise CganError("--lambda-feature must not be negative")
-        if not 0.0 <= self.jitter < 1.0:
-            raise CganError("--jitter must be in [0, 1)")
-
-    @property
-    def monitor_metric(self) -> str:
-        return self.monitor or ("psnr" if self.val_truth else "teacher_psnr")
-
 
 def load_teacher(teacher: str, direction: str) -> tuple[nn.Module, Path]:
     """The teacher generator, frozen, and its file; a one-line error for anything that cannot teach."""
