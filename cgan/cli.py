@@ -14,6 +14,7 @@ import click
 from . import __version__
 from .errors import EXIT_INTERRUPTED, EXIT_USER_ERROR, CganError
 from .extras import missing_extra
+from .log import show_messages
 from .cli_options import DIRECTION, batch_option, size_option
 from .precision import EXPORT_PRECISIONS, precision_from_flags
 
@@ -27,6 +28,7 @@ class CganGroup(click.Group):
         args = [a for a in args if a != "--debug"]  # accepted before or after the command name
         if not args:  # a bare ``cgan`` asks what there is: the help, as for --help
             args = ["--help"]
+        show_messages()
         try:
             result = super().main(args=args, prog_name=prog_name or "cgan", standalone_mode=False, **extra)
         except (CganError, click.ClickException, OSError) as e:

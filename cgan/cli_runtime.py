@@ -118,7 +118,9 @@ def webcam(model: str, camera: str, size: tuple[int, int] | None, half: bool, re
 
 
 @click.command()
-@click.option("--model", required=True, type=click.Path(), help="A run directory or .safetensors model file.")
+@click.option("--model", required=True, type=click.Path(),
+              help="A run directory or .safetensors model file; or an exported .onnx or .engine file, measured on "
+                   "the backends that run it against the first of them.")
 @click.option("--backends", default="torch,onnxruntime,openvino,tensorrt", show_default=True,
               help="Backends to measure; those not available here are listed as skipped.")
 @click.option("--sizes", default="256,512,720p,1080p", show_default=True, help="256, 512, 720p, 1080p or HxW.")
@@ -135,7 +137,8 @@ def webcam(model: str, camera: str, size: tuple[int, int] | None, half: bool, re
 @click.option("--json", "json_path", type=click.Path(), default=None, help="Also write the results as JSON.")
 def benchmark(model: str, backends: str, sizes: str, batches: str, half: bool, pipeline: bool,
               max_seconds: float, device: str, calib: str | None, compiled: bool, json_path: str | None) -> None:
-    """Measure inference speed of every available backend against PyTorch fp32 eager on the same device.
+    """Measure inference speed of every available backend against PyTorch fp32 eager on the same device (for an
+    exported file: against the first backend that runs it).
 
     A table of ms per image (median and 10th-90th percentile), images/s, peak memory, speed-up,
     fraction of the machine's measured matmul peak, and PSNR of reduced precision against fp32.
@@ -144,6 +147,7 @@ def benchmark(model: str, backends: str, sizes: str, batches: str, half: bool, p
     Examples:
       cgan benchmark --model runs/tom2jerry --sizes 256,720p --batch 1
       cgan benchmark --model tom2jerry.safetensors --json bench.json
+      cgan benchmark --model tom2jerry.onnx --sizes 256,720p --batch 1
     """
     from .bench.inference import benchmark as run_benchmark, format_table
     from .fileio import atomic_write_text
@@ -164,6 +168,7 @@ def benchmark(model: str, backends: str, sizes: str, batches: str, half: bool, p
     click.echo(f"machine: {machine['cpu']}, {machine['cores']} cores, GPU: {machine['gpu'] or 'none'}; "
                + ", ".join(f"{k} {v}" for k, v in machine["versions"].items()))
     click.echo("ceilings: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in result["ceilings_gflops"].items()))
+    click.echo(f"baseline (speed-up 1.00x, PSNR reference): {result['baseline']}")
     click.echo(format_table(result["rows"]))
     for name, reason in result["skipped"].items():
         click.echo(f"skipped {name}: {reason}")

@@ -97,3 +97,14 @@ def test_cli_benchmark_writes_json(tiny, tmp_path):
     assert json.loads(out.read_text())["rows"]
     bad = CliRunner().invoke(cli, ["benchmark", "--model", str(tiny), "--backends", "tpu"])
     assert bad.exit_code == 2 and "unknown backends tpu" in bad.output
+
+
+def test_an_exported_file_is_measured_on_the_backends_that_run_it(tiny, tmp_path):
+    from cgan.export import export_onnx
+
+    onnx_path, _ = export_onnx(tiny, tmp_path / "tiny.onnx", verify=False)
+    result = benchmark(str(onnx_path), sizes="32", batches=[1], max_seconds=0.2, pipeline=False, device="cpu")
+    names = [r["backend"] for r in result["rows"]]
+    assert names[0] == "onnxruntime cpu" and result["baseline"] == "onnxruntime cpu as exported"
+    assert "torch" in result["skipped"] and result["rows"][0]["speedup"] == pytest.approx(1.0)
+    assert all(r["psnr_vs_fp32"] is None or r["psnr_vs_fp32"] > 40 for r in result["rows"])

@@ -2,12 +2,16 @@ import json
 import subprocess
 import sys
 
+import cv2
+import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
 
 from cgan import __version__
 from cgan.cli import cli
+from cgan.modelfile import new_meta, save_model
+from cgan.nets import build_generator, preset_config
 from reference_cyclegan import ResnetGenerator
 
 
@@ -149,3 +153,38 @@ def test_convert_names_why_a_pickle_is_refused(tmp_path):
     assert_one_line_error(run("convert", tmp_path / "junk.pth", "--preset", "resnet6", "-o", tmp_path / "m.safetensors"),
                           "not a checkpoint written by torch.save")
     assert not (tmp_path / "m.safetensors").exists()
+
+
+NO_TORCH = "import sys; sys.modules['torch'] = None\n"  # as if PyTorch were not installed: importing it fails
+
+
+def _without_torch(code: str, *args, cwd=None):
+    return subprocess.run([sys.executable, "-c", NO_TORCH + code, *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd)
+
+
+def test_help_imports_no_pytorch():
+    done = _without_torch("import sys\nfrom cgan.cli import cli\nfrom click.testing import CliRunner\n"
+                          "for name in [None, *cli.commands]:\n"
+                          "    result = CliRunner().invoke(cli, [name, '--help'] if name else ['--help'])\n"
+                          "    assert result.exit_code == 0, (name, result.output)\n"
+                          "import torch")
+    assert "import of torch halted" in done.stderr and "AssertionError" not in done.stderr, done.stderr
+
+
+def test_the_core_runs_an_exported_model_without_pytorch(tmp_path):
+    from cgan.export import export_onnx
+
+    config = preset_config("resnet6", ngf=4)
+    model = save_model(build_generator(config), tmp_path / "m.safetensors", new_meta(config, "resnet6", "a", "b"))
+    onnx_path, _ = export_onnx(model, tmp_path / "m.onnx", verify=False)
+    cv2.imwrite(str(tmp_path / "in.png"), np.zeros((20, 28, 3), np.uint8))
+    run = "from cgan.cli import main\nmain()"
+    done = _without_torch(run, "translate", "--model", onnx_path, "--source", tmp_path / "in.png", "--out",
+                          tmp_path / "out.png", "--backend", "onnxruntime")
+    assert done.returncode == 0 and (tmp_path / "out.png").is_file(), done.stderr
+    for command in (["train", "--a", tmp_path, "--b", tmp_path], ["translate", "--model", model, "--source",
+                                                                  tmp_path / "in.png", "--out", tmp_path / "o2.png"]):
+        done = _without_torch(run, *command)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.strip() == 'error: this needs PyTorch, which is not installed: pip install "cgan[train]"'

@@ -471,3 +471,13 @@ def test_a_full_disk_while_saving_keeps_the_previous_checkpoint(data, tmp_path):
     assert not list(run.rglob(".*.tmp"))
     done = _cgan("train", "--resume", run, "--max-iters", saved + 2, cwd=tmp_path)
     assert done.wait(timeout=120) == 0 and load_state(run / "state.safetensors")["iteration"] == saved + 2
+
+
+def test_the_trainer_speaks_through_logging_so_callers_can_quiet_it(data, tmp_path, caplog, capsys):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="cgan"):
+        train(data=str(data), out=str(tmp_path / "run"), max_iters=2, **TINY)
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("cgan.train")]
+    assert any(m.startswith("training A") for m in messages) and any(m.startswith("stopped:") for m in messages)
+    assert "training A" not in capsys.readouterr().out  # nothing printed around the caller's own output

@@ -193,6 +193,44 @@ def _openvino_variants(plan: _Plan, found: list, skipped: dict) -> None:
         found.append(("openvino cpu", "int8", _opener(OpenVinoBackend, int8, "cpu", backend="openvino")))
 
 
+def _model_meta(model: str):
+    from ..modelfile import read_meta
+
+    return read_meta(model)
+
+
+def _exported_candidates(plan: _Plan, backends: list[str]) -> tuple[list, dict]:
+    """For an exported file: every backend here that runs it as it is (its precision fixed at export, except
+    OpenVINO's hint on float graphs); the first is the baseline."""
+    from ..runtime.backends import EXPORTED_SUFFIXES, OnnxBackend, TensorRTBackend
+    from ..runtime.openvino_backend import OpenVinoBackend, openvino_available
+
+    found: list = []
+    skipped: dict = {}
+    runs = EXPORTED_SUFFIXES[Path(plan.model).suffix.lower()]
+    for name in (b for b in backends if b not in runs):
+        skipped[name] = f"does not run {Path(plan.model).suffix} files"
+    if "onnxruntime" in runs and "onnxruntime" in backends:
+        found.append((f"onnxruntime {plan.device}", "as exported",
+                      _opener(OnnxBackend, plan.model, plan.device, provider="cuda" if plan.device == "cuda" else "cpu")))
+    if "openvino" in runs and "openvino" in backends:
+        if plan.device == "cuda":
+            skipped["openvino"] = "runs on CPUs (and Intel GPUs and NPUs): measure it with --device cpu"
+        elif not openvino_available():
+            skipped["openvino"] = 'not installed: pip install "cgan[openvino]"'
+        else:
+            bf16 = ("bf16",) if plan.half and cpu_has_fast_bf16() else ()
+            for precision in ("fp32", *bf16):
+                found.append(("openvino cpu", precision, _opener(OpenVinoBackend, plan.model, "cpu", backend="openvino",
+                                                                 precision=precision)))
+    if "tensorrt" in runs and "tensorrt" in backends:
+        if plan.device != "cuda":
+            skipped["tensorrt"] = "needs a CUDA GPU"
+        else:
+            found.append(("tensorrt", "as built", _opener(TensorRTBackend, plan.model, plan.device)))
+    return found, skipped
+
+
 def _tensorrt_variants(plan: _Plan, found: list, skipped: dict) -> None:
     from ..export import EngineOptions, ExportOptions, build_engine
     from ..runtime.backends import TensorRTBackend
@@ -232,22 +270,32 @@ def benchmark(model: str, *, backends: list[str] | None = None, sizes: str = "25
     PyTorch fp32 eager on the same device; returns machine, ceilings, rows, skipped backends and pipeline fps.
     ``calib`` (images) adds int8 rows for models without instance normalisation (students); ``compiled`` adds
     PyTorch compiled by torch.compile (and the pipeline runs compiled)."""
-    from ..modelfile import load_model, resolve_model_path
+    from ..modelfile import read_exported_meta, resolve_model_path
+    from ..nets import build_generator
+    from ..runtime.backends import EXPORTED_SUFFIXES
 
     backends = backends or list(BACKENDS)
     unknown = set(backends) - set(BACKENDS)
     if unknown:
         raise CganError(f"unknown backends {', '.join(sorted(unknown))}: choose from {', '.join(BACKENDS)}")
     device = device_kind(device)
-    model = str(resolve_model_path(model))
-    net = load_model(model)
+    exported = Path(model).suffix.lower() in EXPORTED_SUFFIXES
+    model = str(model if exported else resolve_model_path(model))
+    meta = read_exported_meta(model)[0] if exported else _model_meta(model)
+    with torch.device("meta"):  # shapes only, for counting MACs
+        net = build_generator(meta.config)
     batches = batches or [1, 4]
     peaks = ceilings()
     result = {"machine": describe_machine(), "ceilings_gflops": peaks, "model": model, "device": device, "rows": [],
               "skipped": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        candidates, result["skipped"] = _candidates(_Plan(model, device, half, Path(tmp), calib, compiled), backends)
-        for label, h, w in parse_sizes(sizes, net.size_multiple):
+        plan = _Plan(model, device, half, Path(tmp), calib, compiled)
+        candidates, result["skipped"] = _exported_candidates(plan, backends) if exported else _candidates(plan, backends)
+        if not candidates:
+            raise CganError(f"nothing here can run {Path(model).name} on {device}: "
+                            + "; ".join(f"{k}: {v}" for k, v in result["skipped"].items()))
+        result["baseline"] = f"{candidates[0][0]} {candidates[0][1]}"
+        for label, h, w in parse_sizes(sizes, meta.size_multiple):
             macs = count_macs(net, h, w)
             for batch in batches:
                 x = (np.random.default_rng(0).random((batch, 3, h, w), dtype=np.float32) * 2 - 1)

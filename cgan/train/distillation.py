@@ -8,6 +8,7 @@ checkpoints, Ctrl-C and resume are the Trainer's; this module says what differs.
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,9 @@ def load_teacher(teacher: str, direction: str) -> tuple[nn.Module, Path]:
                         f"teacher's quarter-resolution features after its encoder and residual blocks, which only "
                         f"resnet and mobile generators have")
     return net.requires_grad_(False), path
+
+
+log = logging.getLogger(__name__)
 
 
 class TeacherFeatures:
@@ -178,10 +182,10 @@ class Distiller(Trainer):
     def _print_start(self) -> None:
         c, teacher = self.config, self.teacher.meta
         precision = str(self.autocast["dtype"]).removeprefix("torch.") if self.autocast["enabled"] else "fp32"
-        print(f"distilling {self.teacher_path} ({teacher.preset}, {teacher.source_domain} -> {teacher.target_domain}) "
-              f"into {c.preset} ngf {self.gen_config.ngf} on {len(self.split.train_a)} images, validating on "
+        log.info(f"distilling {self.teacher_path} ({teacher.preset}, {teacher.source_domain} -> {teacher.target_domain}) "
+                 f"into {c.preset} ngf {self.gen_config.ngf} on {len(self.split.train_a)} images, validating on "
               f"{len(self.val_a)}")
-        print(f"{c.size}x{c.size} crops, batch {c.batch}, {self.device}, {precision} -> {self.run_dir}")
+        log.info(f"{c.size}x{c.size} crops, batch {c.batch}, {self.device}, {precision} -> {self.run_dir}")
 
 
 def distill(teacher: str | None = None, config: DistillConfig | None = None, callbacks: list[Callback] | tuple = (),

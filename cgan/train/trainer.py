@@ -7,6 +7,7 @@ that ``--resume`` continues exactly.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import sys
 import time
@@ -37,6 +38,7 @@ from .pool import ImagePool
 from .report import RunLog, plot_losses, sample_grid, write_png
 from .state import load_state, save_state
 
+log = logging.getLogger(__name__)
 GRID_IMAGES = 8
 
 
@@ -140,7 +142,7 @@ class Trainer:
                     if not never_saved(run):
                         raise CganError(f"{run} already holds files: continue it with --resume {run}, or pick "
                                         f"another --out")
-                    print(f"note: {run} holds a run that stopped before its first checkpoint: starting it again")
+                    log.warning(f"note: {run} holds a run that stopped before its first checkpoint: starting it again")
                     clear_run(run)
             else:
                 run = numbered_path(Path("runs") / self._default_run_name())
@@ -159,7 +161,7 @@ class Trainer:
         max_time = parse_duration(config.max_time)
         if self.dist.main:
             for note in self.split.notes:
-                print(f"note: {note}")
+                log.warning(f"note: {note}")
             self._print_start()
         try:
             with stop_on_interrupt(self._on_interrupt):
@@ -182,7 +184,7 @@ class Trainer:
                 self.log.close()
             distributed.teardown(self.dist)
         if self.dist.main:
-            print(f"stopped: {self.stop_reason}; {self.iteration} iterations, run directory {self.run_dir}")
+            log.info(f"stopped: {self.stop_reason}; {self.iteration} iterations, run directory {self.run_dir}")
         return TrainResult(self.run_dir, self.iteration, self.epoch, self.stop_reason, self.best)
 
     def _run_epoch(self, started: float, max_time: float | None) -> bool:
@@ -285,8 +287,8 @@ class Trainer:
             self.log.log("train", self.iteration, self.epoch, losses)
         if self._skipped and self.dist.main:
             self._skipped_total += self._skipped
-            tqdm.write(f"note: {self._skipped} more unreadable image reads by iteration {self.iteration} "
-                       f"({self._skipped_total} in all; each replaced by the next readable file)")
+            log.warning(f"note: {self._skipped} more unreadable image reads by iteration {self.iteration} "
+                          f"({self._skipped_total} in all; each replaced by the next readable file)")
             self._skipped = 0
         return losses
 
@@ -304,16 +306,16 @@ class Trainer:
             return True
         self.stop_reason = f"{INTERRUPTED} ({signal_name})"
         if self.dist.main:
-            print(f"\n{signal_name}: saving after this step (send it again to abort without saving)")
+            log.warning(f"{signal_name}: saving after this step (send it again to abort without saving)")
         return False
 
     def _print_start(self) -> None:
         c, s = self.config, self.split
         precision = str(self.autocast["dtype"]).removeprefix("torch.") if self.autocast["enabled"] else "fp32"
-        print(f"training {self.name_a} ({len(s.train_a)} images) <-> {self.name_b} ({len(s.train_b)} images), "
-              f"validating on {len(self.val_a)} + {len(self.val_b)}")
-        print(f"{c.preset} ngf {self.gen_config.ngf}, {c.size}x{c.size} crops, batch {c.batch}, {self.device}, "
-              f"{precision}{f', {self.dist.world} processes' if self.dist.enabled else ''} -> {self.run_dir}")
+        log.info(f"training {self.name_a} ({len(s.train_a)} images) <-> {self.name_b} ({len(s.train_b)} images), "
+                 f"validating on {len(self.val_a)} + {len(self.val_b)}")
+        log.info(f"{c.preset} ngf {self.gen_config.ngf}, {c.size}x{c.size} crops, batch {c.batch}, {self.device}, "
+                 f"{precision}{f', {self.dist.world} processes' if self.dist.enabled else ''} -> {self.run_dir}")
 
     # ---------------------------------------------------------------------- validation, checkpoints
     def _validate_and_checkpoint(self, tag: str) -> None:
@@ -343,7 +345,7 @@ class Trainer:
         plot_losses(self.log.records, self.run_dir / "loss_curves.png", self.config.monitor_metric)
         shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()
                           if "_" not in k or k.endswith("_l1") or k.endswith("_psnr") or k == "psnr_gain")
-        print(f"validation at iteration {self.iteration} (epoch {self.epoch}): {shown}")
+        log.info(f"validation at iteration {self.iteration} (epoch {self.epoch}): {shown}")
         name = self.config.monitor_metric
         better = max if self.config.monitors[name] == "max" else min
         if self.best is None or better(metrics[name], self.best[name]) != self.best[name]:
