@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from cgan.sampledata import build_unpaired_dataset
-from cgan.train import Callback, Trainer
+from cgan.train import Callback, trainer_for
 from cgan.train.config import FAST_PROFILE, resolve_config
 from cgan.train.evaluate import validate
 
@@ -46,18 +46,18 @@ class ScoreAt(Callback):
 
     def score(self, trainer, minutes: float) -> None:
         started = time.monotonic()
-        metrics, _ = validate(*trainer.kept_generators, trainer.val_a, trainer.val_b, trainer.truth_a,
-                              trainer.device, trainer.autocast)
+        metrics = trainer.validation_metrics()
         score = {"minutes": minutes, "iterations": trainer.iteration, "psnr": metrics["psnr"], "ssim": metrics["ssim"],
                  "psnr_do_nothing": metrics["psnr_do_nothing"], "gain_db": metrics["psnr_gain"]}
-        if trainer.averages:  # also the trained weights themselves, to show what the average adds
+        if trainer.averages and hasattr(trainer, "g_ba"):  # the raw weights too, to show what the average adds
             raw, _ = validate(trainer.g_ab, trainer.g_ba, trainer.val_a, trainer.val_b,
                               trainer.truth_a, trainer.device, trainer.autocast)
             score["gain_db_without_average"] = raw["psnr_gain"]
         self.scores.append(score)
         print(f"  {minutes:>5g} min, {trainer.iteration:>6} iterations: PSNR {metrics['psnr']:.2f} dB "
               f"(gain {metrics['psnr_gain']:+.2f} dB over doing nothing), SSIM {metrics['ssim']:.3f}"
-              + (f"; without the average {score['gain_db_without_average']:+.2f} dB" if trainer.averages else ""),
+              + (f"; without the average {score['gain_db_without_average']:+.2f} dB" if 'gain_db_without_average' in score
+                 else ""),
               flush=True)
         self.scoring_seconds += time.monotonic() - started
 
@@ -82,7 +82,7 @@ def run_quality(minutes: float, checkpoints: list[float], task: str = "colour-gr
         # Recorded with the scores: what was set here, and what --fast filled in.
         settings = {k: v for k, v in config.to_dict().items() if k in settings or k in FAST_PROFILE and config.fast}
         scorer = ScoreAt(checkpoints if by_iterations else [m for m in checkpoints if m <= minutes], by_iterations)
-        trainer = Trainer(config, [scorer])
+        trainer = trainer_for(config, [scorer])
         trainer.fit()
         if scorer.pending and not by_iterations:  # the budget ended a hair before the last checkpoint
             scorer.score(trainer, scorer.pending.pop(0))
@@ -107,7 +107,10 @@ def main() -> None:
     options = {}
     for item in args.options:
         name, value = item.split("=", 1)
-        options[name.replace("-", "_")] = json.loads(value) if value[:1] in "0123456789-[{tf" else value
+        try:  # numbers, true/false, lists; anything else is text (objective=fastcut)
+            options[name.replace("-", "_")] = json.loads(value)
+        except json.JSONDecodeError:
+            options[name.replace("-", "_")] = value
     result = run_quality(args.minutes, [float(m) for m in args.checkpoints.split(",")], args.task, args.seed,
                          keep_model=args.keep_model, by_iterations=args.by_iterations, **options)
     if args.json:

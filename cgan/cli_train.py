@@ -10,7 +10,7 @@ import click
 from .errors import EXIT_INTERRUPTED
 from .interrupt import INTERRUPTED
 from .presets import PRESETS
-from .train.config import FAST_PROFILE, GAN_LOSSES, MONITORS, PREPROCESS, TrainConfig
+from .train.config import FAST_PROFILE, GAN_LOSSES, MONITORS, OBJECTIVES, PREPROCESS, TrainConfig
 from .train.config import DistillConfig
 
 # (flag, click type, help); a None type is an on/off flag, "switch" a --x/--no-x pair.
@@ -45,10 +45,17 @@ TRAIN_OPTIONS = [
     ("--lr", float, "Adam learning rate."),
     ("--colour-map-lr", float, "The colour map's learning rate, as a multiple of --lr."),
     ("--beta1", float, "Adam beta1."),
+    ("--objective", click.Choice(OBJECTIVES),
+     "cyclegan (two generators, cycle loss), or cut / fastcut (one generator, patchwise contrastive loss)."),
     ("--gan-loss", click.Choice(GAN_LOSSES), "Adversarial loss."),
     ("--lambda-cycle", float, "Weight of the cycle-consistency loss."),
     ("--lambda-identity", float, "Weight of the identity loss, relative to --lambda-cycle (0 turns it off)."),
     ("--pool", int, "Size of the fake-image history pool (0 turns it off)."),
+    ("--lambda-nce", float, "cut/fastcut: weight of the PatchNCE loss (default: 1 for cut, 10 for fastcut)."),
+    ("--nce-layers", str, "cut/fastcut: generator layers whose features are contrasted, e.g. 0,4,8,12,16 "
+     "(default: the stem, both downsamplings and residual blocks 3 and 7)."),
+    ("--nce-t", float, "cut/fastcut: temperature of the contrastive softmax."),
+    ("--num-patches", int, "cut/fastcut: patches sampled per layer and image."),
     ("--ema", float, "Validate and save a moving average of the generator weights with this decay, e.g. 0.999."),
     ("--compile", None, "torch.compile the networks (slow start, faster steps)."),
     ("--workers", int, "Data-loading processes (default: half the CPU cores, at most 4)."),

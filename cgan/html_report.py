@@ -108,7 +108,7 @@ def build_report(run_dir: str | os.PathLike, out: str | os.PathLike | None = Non
         ([_image(samples[-1], f"latest: {samples[-1].stem}")] if samples else [])
     columns = [c for c in VALIDATION_COLUMNS if val and c in val[0]]
     page = _environment().get_template("report.html").render(
-        run_name=run.name, teacher=config.get("teacher"), name_a=config.get("name_a", "A"),
+        run_name=run.name, teacher=config.get("teacher"), one_way=config.get("objective") in ("cut", "fastcut"), name_a=config.get("name_a", "A"),
         name_b=config.get("name_b", "B"), iterations=last.get("iteration", 0), epochs=last.get("epoch", 0),
         written=f"{datetime.datetime.now():%Y-%m-%d %H:%M}", best=_best(run), samples=shown,
         curves=_image(run / "loss_curves.png", "training losses and validation metrics")

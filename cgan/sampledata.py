@@ -67,7 +67,15 @@ def stylise(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(cv2.stylization(bgr, sigma_s=30, sigma_r=0.35), cv2.COLOR_BGR2RGB)
 
 
-FILTERS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"colour-grade": colour_grade, "stylise": stylise}
+def pencil(rgb: np.ndarray) -> np.ndarray:
+    """T for the texture task: OpenCV's colour pencil sketch (hatching replaces smooth shading; colours stay)."""
+    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    _, sketch = cv2.pencilSketch(bgr, sigma_s=40, sigma_r=0.08, shade_factor=0.05)
+    return cv2.cvtColor(sketch, cv2.COLOR_BGR2RGB)
+
+
+FILTERS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"colour-grade": colour_grade, "stylise": stylise,
+                                                           "pencil": pencil}
 
 
 def random_crops(photos: list[np.ndarray], count: int, size: int, rng: np.random.Generator) -> list[np.ndarray]:

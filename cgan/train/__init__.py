@@ -20,16 +20,27 @@ def __getattr__(name: str):
 
 def train(config: TrainConfig | None = None, callbacks: list | tuple = (), resume: str | None = None,
           config_file: str | None = None, **options):
-    """Train a CycleGAN and return where it went and how it ended (a ``TrainResult``).
+    """Train a CycleGAN (or, with ``objective="cut"``/``"fastcut"``, one generator contrastively) and return
+    where it went and how it ended (a ``TrainResult``).
 
     ``options`` are the ``cgan train`` flags with underscores, e.g. ``train(a="tom/", b="jerry/",
     preset="resnet6", max_iters=200)``; ``resume`` continues a run directory exactly.
     """
-    from .trainer import Trainer
-
     if config is None:
         config = resolve_config(options, config_file, read_run_config(resume) if resume else None)
-    return Trainer(config, callbacks, resume=resume).fit()
+    return trainer_for(config, callbacks, resume).fit()
 
 
-__all__ = ["Callback", "DistillConfig", "Distiller", "TrainConfig", "TrainResult", "Trainer", "distill", "train"]
+def trainer_for(config: TrainConfig, callbacks: list | tuple = (), resume: str | None = None):
+    """The trainer of ``config.objective``: ``Trainer`` (cyclegan) or ``ContrastiveTrainer`` (cut, fastcut)."""
+    if config.objective == "cyclegan":
+        from .trainer import Trainer
+
+        return Trainer(config, callbacks, resume=resume)
+    from .contrastive import ContrastiveTrainer
+
+    return ContrastiveTrainer(config, callbacks, resume=resume)
+
+
+__all__ = ["Callback", "DistillConfig", "Distiller", "TrainConfig", "TrainResult", "Trainer", "distill", "train",
+           "trainer_for"]

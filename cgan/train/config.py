@@ -25,7 +25,11 @@ PREPROCESS = ("resize_crop", "scale_width_crop", "crop", "none")
 _TYPES = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,), "None": (type(None),)}
 _TYPE_WORDS = {"str": "text", "int": "a whole number", "float": "a number", "bool": "true or false", "None": "empty"}
 GAN_LOSSES = ("lsgan", "vanilla", "hinge")
-MONITORS = {"cycle_l1": "min", "identity_l1": "min", "psnr": "max", "ssim": "max"}
+# cyclegan: the paper's two generators and cycle loss; cut and fastcut: one generator with a patchwise contrastive
+# loss on its own encoder features (Park et al., ECCV 2020), fastcut without the identity term and a heavier NCE.
+OBJECTIVES = ("cyclegan", "cut", "fastcut")
+NCE_DEFAULT_WEIGHT = {"cut": 1.0, "fastcut": 10.0}
+MONITORS = {"cycle_l1": "min", "identity_l1": "min", "psnr": "max", "ssim": "max"}  # cut/fastcut: no cycle_l1
 
 # Options that may change when a run is resumed: they bound or observe the run, not what it learns.
 RESUMABLE = {"epochs", "epochs_decay", "max_iters", "max_time", "patience", "save_every", "workers", "device",
@@ -36,6 +40,8 @@ RESUMABLE = {"epochs", "epochs_decay", "max_iters", "max_time", "patience", "sav
 # whatever the YAML file and the flags say, so any of it can still be changed.
 # Crops of 64 are cut from images loaded at the paper's 286, so the model learns at the scale it will run at.
 # Batches of 2 take 1.3x the images per second of single images on a 2-core CPU.
+NCE_ARCHES = ("resnet", "mobile")  # generators with an encoder whose layer outputs cut/fastcut contrast
+ENCODER_LAYERS = 10  # a ResNet generator's layers before its residual blocks: stem (4) and two downsamplings (3+3)
 CPU_FAST_NETWORK = {"preset": "resnet6", "ngf": 32}  # what --fast trains on a CPU unless told otherwise
 FAST_PROFILE = {"identity_start": True, "upsample": "resize", "colour_map": True, "colour_map_lr": 3.0, "size": 64,
                 "load_size": 286, "batch": 2, "lambda_identity": 0.0, "ema": 0.999}
@@ -188,6 +194,11 @@ class TrainConfig(RunConfig):
     lambda_identity: float = 0.5  # relative to lambda_cycle, as in the reference code
     pool: int = 50
     ema: float = 0.0  # validate and save a moving average of the generators' weights with this decay; 0 = off
+    objective: str = "cyclegan"  # see OBJECTIVES
+    lambda_nce: float | None = None  # cut/fastcut: default NCE_DEFAULT_WEIGHT
+    nce_layers: str | None = None  # cut/fastcut: comma-separated generator layer indices (default: nce_layer_list)
+    nce_t: float = 0.07  # the paper's temperature
+    num_patches: int = 256  # the paper's patches per layer
 
     def validate(self) -> None:
         super().validate()
@@ -204,6 +215,49 @@ class TrainConfig(RunConfig):
             raise CganError("--colour-map-lr sets the colour map's learning rate: it needs --colour-map (or --fast)")
         if not 0.0 <= self.ema < 1.0:
             raise CganError("--ema must be in [0, 1): a decay such as 0.999, or 0 for none")
+        if self.objective not in OBJECTIVES:
+            raise CganError(f"unknown --objective {self.objective!r}: choose one of {', '.join(OBJECTIVES)}")
+        if self.objective == "cyclegan":
+            given = [f for f in ("lambda_nce", "nce_layers") if getattr(self, f) is not None]
+            if given:
+                raise CganError(f"--{given[0].replace('_', '-')} is an option of --objective cut or fastcut")
+            return
+        arch = PRESETS[self.preset]["arch"]
+        if arch not in NCE_ARCHES:
+            raise CganError(f"--objective {self.objective} contrasts the generator's encoder features, which the "
+                            f"{' and '.join(NCE_ARCHES)} generators have and {self.preset} has not: choose --preset "
+                            f"resnet9, resnet6 or mobile")
+        if self.monitor == "cycle_l1":
+            raise CganError(f"--objective {self.objective} has no cycle: --monitor identity_l1 or psnr")
+        if self.nce_t <= 0 or self.num_patches < 1 or (self.lambda_nce is not None and self.lambda_nce < 0):
+            raise CganError("--nce-t and --num-patches must be positive, --lambda-nce not negative")
+        _ = self.nce_layer_list  # reading it checks the layers against the preset
+
+    @property
+    def resolved_lambda_nce(self) -> float:
+        return NCE_DEFAULT_WEIGHT.get(self.objective, 0.0) if self.lambda_nce is None else self.lambda_nce
+
+    @property
+    def monitor_metric(self) -> str:
+        if self.objective == "cyclegan":
+            return super().monitor_metric
+        return self.monitor or ("psnr" if self.val_truth else "identity_l1")
+
+    @property
+    def nce_layer_list(self) -> list[int]:
+        """Indices into the generator's layers (``model``) whose outputs are contrasted: the reference's 0, 4, 8,
+        12, 16 for nine blocks (the padded input, both downsamplings, blocks 3 and 7), blocks that exist only."""
+        blocks = preset_config(self.preset, **({"ngf": self.ngf} if self.ngf else {})).n_blocks
+        encoder_end = ENCODER_LAYERS + blocks  # after the last residual block the decoder begins
+        if self.nce_layers is None:
+            return [0, 4, 8] + [ENCODER_LAYERS + k for k in (2, 6) if k < blocks]
+        try:
+            layers = sorted({int(part) for part in self.nce_layers.split(",")})
+        except ValueError:
+            raise CganError(f"cannot read --nce-layers {self.nce_layers!r}: give indices like 0,4,8,12,16") from None
+        if not layers or layers[0] < 0 or layers[-1] >= encoder_end:
+            raise CganError(f"--nce-layers must lie in the encoder, 0 to {encoder_end - 1} for {self.preset}")
+        return layers
 
     @property
     def domain_names(self) -> tuple[str, str]:

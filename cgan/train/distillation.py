@@ -184,7 +184,7 @@ class Distiller(Trainer):
         precision = str(self.autocast["dtype"]).removeprefix("torch.") if self.autocast["enabled"] else "fp32"
         log.info(f"distilling {self.teacher_path} ({teacher.preset}, {teacher.source_domain} -> {teacher.target_domain}) "
                  f"into {c.preset} ngf {self.gen_config.ngf} on {len(self.split.train_a)} images, validating on "
-              f"{len(self.val_a)}")
+                 f"{len(self.val_a)}")
         log.info(f"{c.size}x{c.size} crops, batch {c.batch}, {self.device}, {precision} -> {self.run_dir}")
 
 

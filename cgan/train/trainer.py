@@ -329,6 +329,10 @@ class Trainer:
             self.stop_reason = self.stop_reason or (f"early stop: {self.config.monitor_metric} did not improve in "
                                                     f"{self.config.patience} validations")
 
+    def validation_metrics(self) -> dict:
+        """The validation metrics of the generators kept, now (as at each validation, without saving)."""
+        return self._evaluate()[0]
+
     def _evaluate(self) -> tuple[dict, np.ndarray]:
         """The validation metrics and the sample grid (RGB uint8) of the generators kept."""
         metrics, images = validate(*self.kept_generators, self.val_a, self.val_b, self.truth_a, self.device,
@@ -392,6 +396,9 @@ class Trainer:
         }
 
     def _load_state(self, state: dict) -> None:
+        if state.get("objective", "cyclegan") != "cyclegan" or "student" in state:
+            kind = "cgan distill" if "student" in state else f"--objective {state['objective']}"
+            raise CganError(f"this run directory was written by {kind}: resume it the way it was started")
         for net, key in ((self.g_ab, "G_AtoB"), (self.g_ba, "G_BtoA"), (self.d_a, "D_A"), (self.d_b, "D_B")):
             net.load_state_dict(state[key])
         for average, weights in zip(self.averages, state.get("EMA") or []):

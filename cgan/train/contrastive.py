@@ -1,0 +1,223 @@
+"""``--objective cut`` and ``fastcut``: contrastive unpaired translation (Park, Efros, Zhang, Zhu; ECCV 2020).
+
+One generator and one PatchGAN discriminator instead of CycleGAN's two of each. Structure is kept by
+PatchNCE: the generator's own encoder sees the input and its translation; at each chosen layer,
+patches are sampled at the same places in both, projected by a small MLP per layer, and each patch of
+the translation must pick out the patch of the input it came from among the other patches of that
+image (InfoNCE with a temperature). CUT adds the same loss on B -> G(B) (identity NCE) and halves the
+sum; FastCUT leaves it out and weighs NCE ten times as much. The loop, schedule, logging, validation
+bookkeeping, checkpoints, Ctrl-C and resume are the Trainer's; this module says what differs.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import CganError
+from ..modelfile import new_meta, save_model
+from ..nets import PatchDiscriminator, build_generator, init_weights
+from .cyclegan import generator_parameter_groups, wrap_for_speed_and_ranks
+from .ema import WeightAverage
+from .evaluate import psnr, ssim, translate_in_batches
+from .losses import discriminator_loss, generator_loss
+from .report import labelled_grid
+from .trainer import GRID_IMAGES, Trainer
+
+PROJECTION_WIDTH = 256  # the paper's MLP head output
+
+
+def patch_nce_loss(query: torch.Tensor, key: torch.Tensor, temperature: float) -> torch.Tensor:
+    """InfoNCE over patches: ``query`` and ``key`` are (images, patches, channels), L2-normalised, patch i of
+    the query taken where patch i of the key was. Each query patch must pick its own key patch among all the
+    key patches of the same image; the loss per patch, averaged."""
+    images, patches, _ = query.shape
+    logits = torch.bmm(query, key.transpose(1, 2)) / temperature  # (images, patches, patches); diagonal: positives
+    targets = torch.arange(patches, device=query.device).expand(images, patches)
+    return F.cross_entropy(logits.flatten(0, 1), targets.flatten())
+
+
+class PatchProjector(nn.Module):
+    """Samples patches of each layer's features and projects them with a two-layer MLP per layer."""
+
+    def __init__(self, channels: list[int], seed: int, width: int = PROJECTION_WIDTH) -> None:
+        super().__init__()
+        self.heads = nn.ModuleList(nn.Sequential(nn.Linear(c, width), nn.ReLU(), nn.Linear(width, width))
+                                   for c in channels)
+        # Its own random stream for the patch positions, kept in the checkpoint: the global one is also drawn
+        # by the data loader when a resumed run starts an epoch, which would move every later sample.
+        self.rng = torch.Generator().manual_seed(seed)
+
+    def forward(self, features: list[torch.Tensor], num_patches: int,
+                places: list[torch.Tensor] | None = None) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """Projected patches (images, patches, width) per layer, and where they were taken (reuse them for the
+        other image of the pair)."""
+        projected, taken = [], []
+        for index, (head, feature) in enumerate(zip(self.heads, features)):
+            flat = feature.flatten(2).transpose(1, 2)  # (images, positions, channels)
+            if places is None:
+                where = torch.randperm(flat.shape[1], generator=self.rng)[:num_patches].to(flat.device)
+            else:
+                where = places[index]
+            projected.append(F.normalize(head(flat[:, where].float()), dim=-1))
+            taken.append(where)
+        return projected, taken
+
+
+def encoder_features(generator: nn.Module, x: torch.Tensor, layers: list[int]) -> list[torch.Tensor]:
+    """The outputs of ``generator.model``'s layers at ``layers`` (a ResNet generator's encoder) for ``x``."""
+    features, h = [], x
+    for index, layer in enumerate(generator.model[:layers[-1] + 1]):
+        h = layer(h)
+        if index in layers:
+            features.append(h)
+    return features
+
+
+class ContrastiveGenerator(nn.Module):
+    """The generator and its patch projector, so that one call (one DistributedDataParallel forward) makes
+    the translation and every PatchNCE term of a step."""
+
+    def __init__(self, generator: nn.Module, projector: PatchProjector, layers: list[int], num_patches: int,
+                 temperature: float) -> None:
+        super().__init__()
+        self.generator, self.projector = generator, projector
+        self.layers, self.num_patches, self.temperature = layers, num_patches, temperature
+
+    def nce(self, source: torch.Tensor, translated: torch.Tensor) -> torch.Tensor:
+        keys, places = self.projector(encoder_features(self.generator, source, self.layers), self.num_patches)
+        queries, _ = self.projector(encoder_features(self.generator, translated, self.layers), self.num_patches, places)
+        return sum(patch_nce_loss(q, k, self.temperature) for q, k in zip(queries, keys)) / len(self.layers)
+
+    def forward(self, real_a: torch.Tensor, real_b: torch.Tensor, identity: bool) -> tuple[torch.Tensor, ...]:
+        n = len(real_a)
+        if identity and real_a.shape == real_b.shape:  # one call for both, as the CycleGAN trainer does
+            fake_b, idt_b = self.generator(torch.cat([real_a, real_b])).split(n)
+        else:
+            fake_b, idt_b = self.generator(real_a), None
+        nce = self.nce(real_a, fake_b)
+        nce_idt = self.nce(real_b, idt_b) if identity and idt_b is not None else torch.zeros((), device=nce.device)
+        return fake_b, nce, nce_idt
+
+
+class ContrastiveTrainer(Trainer):
+    """Trains one A -> B generator with PatchNCE and a PatchGAN on B (``--objective cut`` or ``fastcut``)."""
+
+    loss_names = ("G_gan", "NCE", "NCE_idt", "D")
+    shown_losses = ("G_gan", "NCE", "D")
+
+    def _setup_networks(self) -> None:
+        config = self.config
+        if config.compile:
+            raise CganError(f"--compile is not available with --objective {config.objective} yet: leave it out")
+        self.g_ab = build_generator(self.gen_config).to(self.device)
+        self.d_b = init_weights(PatchDiscriminator(self.gen_config.out_channels, config.ndf, config.n_layers_d))
+        self.d_b.to(self.device)
+        layers = config.nce_layer_list
+        with torch.no_grad():  # the width of each contrasted layer, from a small probe image
+            probe = torch.zeros(1, self.gen_config.in_channels, 32, 32, device=self.device)
+            channels = [f.shape[1] for f in encoder_features(self.g_ab, probe, layers)]
+        self.projector = PatchProjector(channels, config.seed).to(self.device)
+        self.contrastive = ContrastiveGenerator(self.g_ab, self.projector, layers, config.num_patches, config.nce_t)
+        betas = (config.beta1, 0.999)
+        groups = generator_parameter_groups((self.g_ab,), config.lr, config.colour_map_lr)
+        self.opt_g = torch.optim.Adam(groups, config.lr, betas, fused=True)
+        self.opt_d = torch.optim.Adam(self.d_b.parameters(), config.lr, betas, fused=True)
+        self.opt_f = torch.optim.Adam(self.projector.parameters(), config.lr, betas, fused=True)
+        self.averages = [WeightAverage(self.g_ab, config.ema)] if config.ema else []
+
+    def _wrap_for_speed_and_ranks(self) -> None:
+        self.generators, self.discriminator = wrap_for_speed_and_ranks(self.contrastive, self.d_b, False, self.dist,
+                                                                       self.device)
+
+    @property
+    def optimizers(self) -> tuple[torch.optim.Optimizer, ...]:
+        return self.opt_g, self.opt_d, self.opt_f
+
+    def train_step(self, real_a: torch.Tensor, real_b: torch.Tensor) -> torch.Tensor:
+        config = self.config
+        real_a, real_b = real_a.to(self.device, non_blocking=True), real_b.to(self.device, non_blocking=True)
+        identity = config.objective == "cut"
+
+        # generator and projector: fool D_B; each translated patch must point back to where it came from
+        self.d_b.requires_grad_(False)
+        with torch.autocast(**self.autocast):
+            fake_b, nce, nce_idt = self.generators(real_a, real_b, identity)
+            gan = generator_loss(config.gan_loss, self.d_b(fake_b))
+        nce_total = (nce + nce_idt) * 0.5 if identity else nce
+        loss_g = gan + config.resolved_lambda_nce * nce_total
+        self.opt_g.zero_grad(set_to_none=True)
+        self.opt_f.zero_grad(set_to_none=True)
+        self.scaler.scale(loss_g).backward()
+        self.scaler.step(self.opt_g)
+        self.scaler.step(self.opt_f)
+        for average in self.averages:
+            average.update(self.iteration)
+
+        # discriminator: real B against this step's translations (the paper keeps no history pool)
+        self.d_b.requires_grad_(True)
+        with torch.autocast(**self.autocast):
+            if real_b.shape == fake_b.shape:  # one call for both
+                real_score, fake_score = self.discriminator(torch.cat([real_b, fake_b.detach()])).split(len(real_b))
+            else:
+                real_score, fake_score = self.discriminator(real_b), self.discriminator(fake_b.detach())
+            loss_d = discriminator_loss(config.gan_loss, real_score, fake_score)
+        self.opt_d.zero_grad(set_to_none=True)
+        self.scaler.scale(loss_d).backward()
+        self.scaler.step(self.opt_d)
+        self.scaler.update()
+        return torch.stack([gan, nce, nce_idt, loss_d]).detach().float()
+
+    @property
+    def kept_generator(self) -> nn.Module:
+        return self.averages[0].net if self.averages else self.g_ab
+
+    def _evaluate(self) -> tuple[dict, np.ndarray]:
+        """identity_l1 (how much G changes B images, which it should leave alone) and, with --val-truth, PSNR and
+        SSIM; the grid shows input | translation (there is no reconstruction)."""
+        net, batch = self.kept_generator, max(1, self.config.batch)
+        net.eval()
+        with torch.no_grad():
+            fake_b = translate_in_batches(net, self.val_a, batch, self.device, self.autocast)
+            idt_b = translate_in_batches(net, self.val_b, batch, self.device, self.autocast)
+        net.train()
+        metrics = {"identity_l1": (idt_b - self.val_b).abs().mean().item()}
+        if self.truth_a is not None:
+            nothing = psnr(self.val_a, self.truth_a).mean().item()
+            metrics.update(psnr=psnr(fake_b, self.truth_a).mean().item(), ssim=ssim(fake_b, self.truth_a).mean().item(),
+                           psnr_do_nothing=nothing)
+            metrics["psnr_gain"] = metrics["psnr"] - nothing
+        n = GRID_IMAGES
+        grid = labelled_grid([(self.name_a, self.val_a[:n]), (f"-> {self.name_b}", fake_b[:n])])
+        return metrics, grid
+
+    def _save_generators(self, folder: Path) -> None:
+        provenance = {"objective": self.config.objective, "epochs": self.epoch, "iterations": self.iteration,
+                      "train_size": self.config.size, "data": self.config.data or f"{self.config.a} | {self.config.b}",
+                      "run": self.run_dir.name}
+        meta = new_meta(self.gen_config, self.config.preset, self.name_a, self.name_b, "AtoB", **provenance)
+        save_model(self.kept_generator, folder / "G_AtoB.safetensors", meta)
+
+    def _state(self) -> dict:
+        return {**self._progress_state(), "objective": self.config.objective, "patch_rng": self.projector.rng.get_state(),
+                "G_AtoB": self.g_ab.state_dict(), "D_B": self.d_b.state_dict(), "F": self.projector.state_dict(),
+                "opt_G": self.opt_g.state_dict(), "opt_D": self.opt_d.state_dict(), "opt_F": self.opt_f.state_dict(),
+                "EMA": [average.net.state_dict() for average in self.averages]}
+
+    def _load_state(self, state: dict) -> None:
+        if state.get("objective") != self.config.objective:
+            raise CganError(f"this run directory was trained with --objective {state.get('objective', 'cyclegan')}: "
+                            f"resume it as it was")
+        self.g_ab.load_state_dict(state["G_AtoB"])
+        self.d_b.load_state_dict(state["D_B"])
+        self.projector.load_state_dict(state["F"])
+        self.projector.rng.set_state(state["patch_rng"])
+        for average, weights in zip(self.averages, state.get("EMA") or []):
+            average.net.load_state_dict(weights)
+        self.opt_g.load_state_dict(state["opt_G"])
+        self.opt_d.load_state_dict(state["opt_D"])
+        self.opt_f.load_state_dict(state["opt_F"])
+        self._load_progress(state)

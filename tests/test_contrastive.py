@@ -1,0 +1,73 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from cgan.cli import cli
+from cgan.modelfile import load_model
+from cgan.sampledata import build_unpaired_dataset
+from cgan.train import train
+from cgan.train.contrastive import patch_nce_loss
+
+TINY = {"preset": "resnet6", "ngf": 4, "ndf": 4, "size": 32, "workers": 0, "device": "cpu", "amp": False,
+        "num_patches": 16}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return build_unpaired_dataset(tmp_path_factory.mktemp("data"), n_train=6, n_test=3, size=40)
+
+
+def test_patch_nce_is_lowest_when_each_patch_finds_itself():
+    torch.manual_seed(0)
+    features = torch.nn.functional.normalize(torch.randn(2, 32, 16), dim=-1)
+    same = patch_nce_loss(features, features, 0.07)
+    shuffled = patch_nce_loss(features, features[:, torch.randperm(32)], 0.07)
+    noise = patch_nce_loss(features, torch.nn.functional.normalize(torch.randn(2, 32, 16), dim=-1), 0.07)
+    assert same < noise < shuffled or same < shuffled  # a wrong match costs more than none
+    assert same.item() < 0.1 and shuffled.item() > 5 * same.item()
+
+
+def _losses(run):
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return {r["iteration"]: [r[k] for k in ("G_gan", "NCE", "NCE_idt", "D")] for r in records if r["type"] == "train"}
+
+
+@pytest.mark.parametrize("objective", ["cut", "fastcut"])
+def test_each_objective_trains_resumes_exactly_exports_and_translates(data, tmp_path, objective):
+    from cgan.export import export_onnx
+    from cgan.runtime.translator import Translator
+
+    settings = {**TINY, "objective": objective, "log_every": 1}
+    whole = train(data=str(data), out=str(tmp_path / "whole"), max_iters=8, **settings)
+    part = train(data=str(data), out=str(tmp_path / "part"), max_iters=3, **settings)
+    resumed = train(resume=str(part.run_dir), max_iters=8)
+    a, b = _losses(whole.run_dir), _losses(resumed.run_dir)
+    assert sorted(b) == list(range(1, 9))
+    for it in range(1, 9):
+        assert a[it] == pytest.approx(b[it], rel=1e-5, abs=1e-6), it
+    assert (a[1][2] == 0) == (objective == "fastcut")  # identity NCE only for cut
+    net = load_model(resumed.run_dir)
+    assert net.meta.provenance["objective"] == objective and not (resumed.run_dir / "G_BtoA.safetensors").exists()
+    weights = load_model(whole.run_dir).state_dict()
+    assert all(torch.equal(weights[k], net.state_dict()[k]) for k in weights)
+    onnx_path, report = export_onnx(resumed.run_dir / "G_AtoB.safetensors", tmp_path / "g.onnx")
+    image = np.random.default_rng(0).integers(0, 255, (36, 44, 3), dtype=np.uint8)
+    assert Translator(onnx_path, backend="onnxruntime").translate([image])[0].shape == image.shape
+    assert "identity_l1" in [json.loads(line) for line in (whole.run_dir / "metrics.jsonl").read_text().splitlines()
+                             if '"val"' in line][-1]
+
+
+def test_bad_objectives_and_presets_without_an_encoder_are_one_line(data, tmp_path):
+    def run(*flags):
+        return CliRunner().invoke(cli, ["train", "--data", str(data), "--out", str(tmp_path / "r"), *flags])
+
+    result = run("--objective", "cutmix")
+    assert result.exit_code == 2 and "'cutmix' is not one of 'cyclegan', 'cut', 'fastcut'" in result.output
+    result = run("--objective", "cut", "--preset", "unet128", "--size", "128")
+    assert result.exit_code == 2 and result.output.startswith("error: --objective cut contrasts the generator's")
+    result = run("--lambda-nce", "3")
+    assert result.exit_code == 2 and "--lambda-nce is an option of --objective cut or fastcut" in result.output
+    assert not (tmp_path / "r").exists()
