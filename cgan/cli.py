@@ -28,9 +28,9 @@ class CganGroup(click.Group):
         args = [a for a in args if a != "--debug"]  # accepted before or after the command name
         if not args:  # a bare ``cgan`` asks what there is: the help, as for --help
             args = ["--help"]
-        show_messages()
         try:
-            result = super().main(args=args, prog_name=prog_name or "cgan", standalone_mode=False, **extra)
+            with show_messages():
+                result = super().main(args=args, prog_name=prog_name or "cgan", standalone_mode=False, **extra)
         except (CganError, click.ClickException, OSError) as e:
             if debug:
                 traceback.print_exc()

@@ -2,8 +2,10 @@
 redirect them; the command line shows them as plain lines on stdout, above any progress bar."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
+from typing import Iterator
 
 
 class _AboveProgressBars(logging.Handler):
@@ -18,12 +20,20 @@ class _AboveProgressBars(logging.Handler):
             self.handleError(record)
 
 
-def show_messages(level: int = logging.INFO) -> None:
-    """What the command line does: cgan's messages at ``level`` and above, as plain lines (idempotent)."""
+@contextlib.contextmanager
+def show_messages(level: int = logging.INFO) -> Iterator[None]:
+    """What the command line does while a command runs: cgan's messages at ``level`` and above as plain lines;
+    afterwards the logger is as it was (a program that also calls cgan's functions keeps its own settings)."""
     root = logging.getLogger("cgan")
-    if not any(isinstance(h, _AboveProgressBars) for h in root.handlers):
-        handler = _AboveProgressBars()
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        root.addHandler(handler)
+    handler = _AboveProgressBars()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    before = root.level, root.propagate
+    root.addHandler(handler)
     root.setLevel(level)
     root.propagate = False
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(before[0])
+        root.propagate = before[1]

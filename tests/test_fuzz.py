@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import struct
 import subprocess
 import sys
@@ -83,12 +82,16 @@ def build_image_corpus(folder: Path) -> tuple[set[str], set[str]]:
 
 
 def _cgan(*args, cwd: Path) -> tuple[int, str, float]:
-    """Run the command line in a child process: (exit code, output, the child's peak memory in MB)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    done = subprocess.run([sys.executable, "-m", "cgan", *map(str, args)], cwd=cwd, capture_output=True, text=True,
-                          errors="replace", timeout=300)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return done.returncode, done.stdout + done.stderr, max(peak, before) / 1024
+    """Run the command line in a child process: (exit code, output, that child's own peak memory in MB)."""
+    with open(cwd / ".child_output", "w+b") as output:
+        child = subprocess.Popen([sys.executable, "-m", "cgan", *map(str, args)], cwd=cwd, stdout=output,
+                                 stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(child.pid, 0)  # this child's resource use, not the largest of all children
+        child.returncode = os.waitstatus_to_exitcode(status)
+        output.seek(0)
+        text = output.read().decode("utf-8", "replace")
+    (cwd / ".child_output").unlink()
+    return child.returncode, text, usage.ru_maxrss / 1024
 
 
 @pytest.fixture(scope="module")
