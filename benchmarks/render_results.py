@@ -38,7 +38,7 @@ def render(r: dict) -> str:
                 *(students(result) for result in read_folder("distill")),
                 student_candidates(RESULTS / "student_candidates.json"),
                 student_pipeline(RESULTS / "student_pipeline.json"), compiled_on_cpu(RESULTS / "compile_cpu.json"),
-                soak(RESULTS / "soak.json")]
+                soak(RESULTS / "soak.json"), objective_speed(RESULTS / "objective_speed.json")]
     if "gpu" in r:
         sections.append(gpu_sections(r["gpu"]))
     return "\n".join(line for section in sections for line in section) + "\n"
@@ -374,3 +374,18 @@ def soak(path: Path) -> list[str]:
             f"median {d['fps_median']:.1f}, min {d['fps_min']:.1f}, max {d['fps_max']:.1f}.", "",
             "| frames | resident MB | frames/s in the window |", "|---|---|---|",
             *(f"| {w['frames']} | {w['rss_mb']:.0f} | {w['fps']:.1f} |" for w in windows)]
+
+
+def objective_speed(path: Path) -> list[str]:
+    """Step time and peak memory per objective (benchmarks/objective_speed.py)."""
+    if not path.is_file():
+        return []
+    d = json.loads(path.read_text())
+    m = d["machine"]
+    return ["", f"## Training step per objective: {d['setting']}", "",
+            f"`{d['command']}`, measured {d['measured']} on {m['cpu']}, {m['cores']} cores; medians of alternating "
+            "blocks; peak memory of a fresh process that sets the objective up and trains a few steps.", "",
+            "| objective | ms per step | spread | x cyclegan | peak resident MB |", "|---|---|---|---|---|",
+            *(f"| {r['objective']} | {1000 * r['s_per_step']:.0f} | {1000 * r['spread'][0]:.0f}-"
+              f"{1000 * r['spread'][1]:.0f} | **{r['speedup_vs_cyclegan']:.2f}x** | {r['peak_mb']:.0f} |"
+              for r in d["rows"])]

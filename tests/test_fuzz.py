@@ -81,17 +81,27 @@ def build_image_corpus(folder: Path) -> tuple[set[str], set[str]]:
     return set(good), set(bad) | {"dangling.png"}
 
 
+# Runs the command line and, at exit, writes the process's peak resident memory (VmHWM: of this program only;
+# getrusage's maxrss would include the test process's own size, which a forked child starts with).
+CHILD = """import atexit, re, runpy, sys
+peak_file = sys.argv.pop(1)
+def peak():
+    with open("/proc/self/status") as status, open(peak_file, "w") as out:
+        out.write(re.search(r"VmHWM:\\s+(\\d+)", status.read()).group(1))
+atexit.register(peak)
+sys.argv[0] = "cgan"
+runpy.run_module("cgan", run_name="__main__")
+"""
+
+
 def _cgan(*args, cwd: Path) -> tuple[int, str, float]:
-    """Run the command line in a child process: (exit code, output, that child's own peak memory in MB)."""
-    with open(cwd / ".child_output", "w+b") as output:
-        child = subprocess.Popen([sys.executable, "-m", "cgan", *map(str, args)], cwd=cwd, stdout=output,
-                                 stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(child.pid, 0)  # this child's resource use, not the largest of all children
-        child.returncode = os.waitstatus_to_exitcode(status)
-        output.seek(0)
-        text = output.read().decode("utf-8", "replace")
-    (cwd / ".child_output").unlink()
-    return child.returncode, text, usage.ru_maxrss / 1024
+    """Run the command line in a child process: (exit code, output, the child's peak memory in MB)."""
+    peak_file = cwd / ".child_peak_kb"
+    done = subprocess.run([sys.executable, "-c", CHILD, str(peak_file), *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, errors="replace", timeout=300)
+    peak_mb = int(peak_file.read_text()) / 1024
+    peak_file.unlink()
+    return done.returncode, done.stdout + done.stderr, peak_mb
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,93 @@
+"""Time per training step and peak memory of each objective (cyclegan, cut, fastcut), side by side in one run.
+
+    python benchmarks/objective_speed.py --json benchmarks/results/objective_speed.json
+
+Same preset, crop and batch for all (resnet6 ngf 32 at 128x128, batch 1, as the quality benchmark);
+blocks of steps alternate between the objectives so that machine noise hits them alike; medians.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from cgan.bench.machine import describe_machine
+from cgan.fileio import atomic_write_text
+from cgan.sampledata import build_unpaired_dataset
+from cgan.train import trainer_for
+from cgan.train.config import OBJECTIVES, resolve_config
+
+
+def _config(objective: str, data: str, out: str, size: int, batch: int):
+    return resolve_config({"data": data, "out": out, "objective": objective, "preset": "resnet6", "ngf": 32,
+                           "ndf": 32, "size": size, "load_size": size, "batch": batch, "workers": 0})
+
+
+def peak_memory_mb(objective: str, data: str, out: str, size: int, batch: int, steps: int) -> float:
+    """The peak resident memory of a process that sets up ``objective`` and trains ``steps`` steps (run in a
+    fresh process, so that no other objective's allocations are reused)."""
+    trainer = trainer_for(_config(objective, data, out, size, batch))
+    for (item, _) in zip(iter(trainer.loader), range(steps)):
+        trainer.train_step(item["A"], item["B"])
+    trainer.log.close()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure(blocks: int, steps: int, size: int, batch: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        data = build_unpaired_dataset(Path(tmp) / "data", n_train=40, n_test=4, size=size)
+        trainers, batches = {}, {}
+        for objective in OBJECTIVES:
+            trainers[objective] = trainer_for(_config(objective, str(data), str(Path(tmp) / objective), size, batch))
+            loader = iter(trainers[objective].loader)
+            batches[objective] = [(item["A"], item["B"]) for item, _ in zip(loader, range(steps))]
+        times: dict[str, list[float]] = {o: [] for o in OBJECTIVES}
+        for objective, trainer in trainers.items():  # warm-up: allocator, oneDNN kernel choice
+            for a, b in batches[objective][:2]:
+                trainer.train_step(a, b)
+        for _ in range(blocks):
+            for objective, trainer in trainers.items():
+                started = time.perf_counter()
+                for a, b in batches[objective]:
+                    trainer.train_step(a, b)
+                times[objective].append((time.perf_counter() - started) / len(batches[objective]))
+        for trainer in trainers.values():
+            trainer.log.close()
+        with multiprocessing.get_context("spawn").Pool(1, maxtasksperchild=1) as pool:  # a fresh process each
+            peaks = {o: pool.apply(peak_memory_mb, (o, str(data), str(Path(tmp) / f"peak_{o}"), size, batch, steps))
+                     for o in OBJECTIVES}
+    rows = [{"objective": o, "s_per_step": statistics.median(times[o]), "spread": [min(times[o]), max(times[o])],
+             "peak_mb": peaks[o]} for o in OBJECTIVES]
+    cyclegan = rows[0]["s_per_step"]
+    for row in rows:
+        row["speedup_vs_cyclegan"] = cyclegan / row["s_per_step"]
+    return {"measured": time.strftime("%Y-%m-%d"), "machine": describe_machine(), "rows": rows,
+            "setting": f"resnet6 ngf 32, {size}x{size}, batch {batch}",
+            "command": f"python benchmarks/objective_speed.py --blocks {blocks} --steps {steps} --size {size} "
+                       f"--batch {batch}"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--blocks", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    result = measure(args.blocks, args.steps, args.size, args.batch)
+    for row in result["rows"]:
+        print(f"{row['objective']:>9}: {1000 * row['s_per_step']:7.1f} ms per step ({row['speedup_vs_cyclegan']:.2f}x "
+              f"cyclegan), peak {row['peak_mb']:.0f} MB resident")
+    if args.json:
+        atomic_write_text(args.json, json.dumps(result, indent=2))
+        print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
