@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import resource
+import re
 import statistics
 import tempfile
 import time
@@ -35,7 +35,9 @@ def peak_memory_mb(objective: str, data: str, out: str, size: int, batch: int, s
     for (item, _) in zip(iter(trainer.loader), range(steps)):
         trainer.train_step(item["A"], item["B"])
     trainer.log.close()
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM is this program's own peak; getrusage's maxrss would start from the parent's size at the fork.
+    with open("/proc/self/status") as status:
+        return int(re.search(r"VmHWM:\s+(\d+)", status.read()).group(1)) / 1024
 
 
 def measure(blocks: int, steps: int, size: int, batch: int) -> dict:
