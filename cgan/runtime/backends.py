@@ -28,6 +28,8 @@ class Backend(Protocol):
     name: str
     meta: ModelMeta
     precision: str  # one of cgan.precision.PRECISIONS
+    uint8_io: bool  # True: it also has run_images (below) and converts frames on its own device
+    requests: int  # frames it runs in parallel (OpenVINO's throughput mode); the Translator batches at least that
 
     @property
     def description(self) -> str:
@@ -36,8 +38,8 @@ class Backend(Protocol):
     def run(self, batch: np.ndarray) -> np.ndarray:
         """An NCHW float32 batch in [-1, 1] -> the translated NCHW float32 batch."""
 
-    # A backend may also set ``uint8_io = True`` and define ``run_images(images)``: an NHWC uint8 RGB batch
-    # -> the translated NHWC uint8 batch, converting on its own device; the Translator then hands it frames.
+    # With ``uint8_io`` a backend also defines ``run_images(images)``: an NHWC uint8 RGB batch -> the translated
+    # NHWC uint8 batch, converting on its own device; the Translator then hands it frames.
 
 
 class TorchBackend:
@@ -46,6 +48,7 @@ class TorchBackend:
     On CUDA the network is replayed as a CUDA graph per input shape unless ``cuda_graphs`` is False."""
 
     name = "torch"
+    requests = 1
 
     def __init__(self, model: str | os.PathLike, options: RuntimeOptions) -> None:
         import torch  # PyTorch runs model files (cgan[train]); exported models run without it
@@ -120,6 +123,8 @@ class OnnxBackend:
     """ONNX Runtime: the TensorRT EP, else the CUDA EP, else the CPU EP, whichever the installed package has."""
 
     name = "onnxruntime"
+    uint8_io = False
+    requests = 1
 
     def __init__(self, model: str | os.PathLike, options: RuntimeOptions) -> None:
         import onnxruntime as ort
@@ -177,6 +182,8 @@ class TensorRTBackend:
     """A TensorRT engine built by ``cgan export --trt``, described by its ``.json`` sidecar."""
 
     name = "tensorrt"
+    uint8_io = False
+    requests = 1
 
     def __init__(self, model: str | os.PathLike, options: RuntimeOptions) -> None:
         from .tensorrt_engine import TensorRTEngine, require_cuda

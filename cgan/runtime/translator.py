@@ -55,10 +55,10 @@ class Translator:
                             f"cgan does not handle: upgrade cgan")
         self.multiple = self.meta.size_multiple
         # Backends that convert frames themselves (on the GPU, or inside OpenVINO's graph) take uint8.
-        self.uint8_io = bool(getattr(self.backend, "uint8_io", False))
+        self.uint8_io = self.backend.uint8_io
         self.imgsz, self.keep_imgsz = self.options.imgsz, self.options.keep_imgsz
         # A backend that runs frames as parallel requests (OpenVINO's throughput mode) needs one per request.
-        self.batch = max(self.options.batch, getattr(self.backend, "requests", 1))
+        self.batch = max(self.options.batch, self.backend.requests)
 
     @property
     def description(self) -> str:
