@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import tempfile
 import time
@@ -23,7 +22,7 @@ import numpy as np
 
 from bench_models import student_generator
 
-from cgan.bench.machine import describe_machine
+from cgan.bench.machine import describe_machine, resident_mb
 from cgan.fileio import atomic_write_text
 from cgan.runtime.options import FrameOptions
 from cgan.runtime.pipeline import Pipeline
@@ -31,12 +30,6 @@ from cgan.runtime.video import VideoSink
 from cgan.runtime.sources import Frame
 from cgan.runtime.translator import Translator
 from cgan.sampledata import load_photos
-
-
-def resident_mb() -> float:
-    """This process's resident memory now (not its peak), from /proc."""
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 class PanningStream:

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .errors import CganError
+from .errors import CganError, first_line
 from .modelfile import ModelMeta, new_meta
 from .nets import build_generator, preset_config
 
@@ -34,7 +34,7 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         raise CganError(f"{path} is not a checkpoint written by torch.save (or it is damaged): give a generator file "
                         f"such as latest_net_G_A.pth") from None
     except Exception as e:  # damaged or foreign files fail in many ways inside the unpickler
-        reason = (str(e).strip().splitlines() or [type(e).__name__])[0].split(". ")[0]
+        reason = first_line(e).split(". ")[0]
         raise CganError(f"{path} is not a readable PyTorch checkpoint ({reason[:160]}): give a generator file such "
                         f"as latest_net_G_A.pth") from None
     for key in ("state_dict", "model"):  # wrappers some training scripts add

@@ -43,15 +43,16 @@ def _image(path: Path, caption: str) -> dict:
 
 
 def _read_run(run: Path) -> tuple[dict, list[dict]]:
-    from .train.config import DistillConfig, TrainConfig, load_plain_yaml, read_run_config
+    from .train.config import DistillConfig, TrainConfig, known_options, load_plain_yaml
 
     config_path, metrics_path = run / "config.yaml", run / "metrics.jsonl"
     if not run.is_dir() or not config_path.is_file():
         raise CganError(f"{run} is not a run directory written by cgan train (no config.yaml): give one, "
                         f"e.g. cgan report runs/tom2jerry")
-    keys = load_plain_yaml(config_path)
+    keys = load_plain_yaml(config_path) or {}
     # A distillation run names its teacher; a training run does not.
-    config = read_run_config(run, DistillConfig if isinstance(keys, dict) and "teacher" in keys else TrainConfig)
+    config = known_options(keys, config_path, DistillConfig if isinstance(keys, dict) and "teacher" in keys
+                           else TrainConfig)
     records = []
     if metrics_path.is_file():
         from .train.report import read_metrics

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from .errors import CganError
+from .fileio import printable
 
 if TYPE_CHECKING:  # tensors are for training (cgan[train]); reading images needs no PyTorch
     import torch
@@ -50,8 +51,8 @@ def opencv_path(path: str | os.PathLike) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise CganError(f"{os.fsencode(text).decode('utf-8', 'replace')}: the name is not UTF-8, which OpenCV cannot "
-                        f"open; rename the file") from None
+        raise CganError(f"{printable(text)}: the name is not UTF-8, which OpenCV cannot open; rename the file") \
+            from None
     return text
 
 

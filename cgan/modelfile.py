@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .errors import CganError
+from .errors import CganError, first_line
 from .fileio import atomic_path, refuse_overwrite
 from .presets import PRESETS, GeneratorConfig
 
@@ -190,7 +190,7 @@ def read_meta(path: str | os.PathLike) -> ModelMeta:
         with safe_open(str(path), framework="numpy") as f:
             header = f.metadata() or {}
     except Exception as e:  # safetensors raises its own error types for every kind of damage
-        raise CganError(f"{path} is not a readable safetensors model file ({_first_line(e)}): "
+        raise CganError(f"{path} is not a readable safetensors model file ({first_line(e)}): "
                         f"the file is truncated or corrupt; export or download it again") from None
     if METADATA_KEY not in header:
         raise CganError(f"{path} is a safetensors file without cgan metadata: if it holds reference "
@@ -231,7 +231,7 @@ def load_model(model: str | os.PathLike, direction: str = "AtoB", device: str | 
     try:
         tensors = load_file(str(path))
     except Exception as e:
-        raise CganError(f"{path}: weights unreadable ({_first_line(e)}): the file is truncated or corrupt") from None
+        raise CganError(f"{path}: weights unreadable ({first_line(e)}): the file is truncated or corrupt") from None
     _verify_checksum(path, meta, tensors)
     net = build_generator(meta.config)
     net.load_state_dict(tensors, strict=True)
@@ -248,7 +248,7 @@ def _stored_shapes(path: Path) -> tuple[dict[str, tuple[int, ...]], set[str]]:
             slices = {name: f.get_slice(name) for name in f.keys()}
             return {name: tuple(s.get_shape()) for name, s in slices.items()}, {s.get_dtype() for s in slices.values()}
     except Exception as e:
-        raise CganError(f"{path}: weights unreadable ({_first_line(e)}): the file is truncated or corrupt") from None
+        raise CganError(f"{path}: weights unreadable ({first_line(e)}): the file is truncated or corrupt") from None
 
 
 def _verify_checksum(path: Path, meta: ModelMeta, tensors: dict[str, torch.Tensor]) -> None:
@@ -281,7 +281,7 @@ def read_exported_meta(path: str | os.PathLike) -> tuple[ModelMeta, dict]:
         try:
             model = onnx.load(str(path), load_external_data=False)
         except Exception as e:
-            raise CganError(f"{path} is not a readable ONNX file ({_first_line(e)}): export it again") from None
+            raise CganError(f"{path} is not a readable ONNX file ({first_line(e)}): export it again") from None
         props = {p.key: p.value for p in model.metadata_props}
         if METADATA_KEY not in props:
             raise CganError(f"{path} has no cgan metadata: export it with cgan export")
@@ -308,7 +308,3 @@ def _refuse_foreign_formats(path: Path) -> None:
     if suffix in (".onnx", ".engine", ".plan"):
         raise CganError(f"{path} is an exported model: this step needs the .safetensors model file it came from")
 
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__

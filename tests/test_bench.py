@@ -45,7 +45,9 @@ def test_peak_memory_sees_a_large_allocation():
 
 
 def test_peak_memory_is_none_without_proc(monkeypatch):
-    monkeypatch.setattr(PeakMemory, "_rss_mb", staticmethod(lambda: None))
+    import cgan.bench.machine as machine
+
+    monkeypatch.setattr(machine, "resident_mb", lambda: None)
     with PeakMemory() as memory:
         pass
     assert memory.peak_mb is None

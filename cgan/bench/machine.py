@@ -71,22 +71,23 @@ def ceilings() -> dict:
     return found
 
 
+def resident_mb() -> float | None:
+    """This process's resident memory now (not its peak), from /proc (None where there is none)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError):
+        return None
+
+
 class PeakMemory:
     """Peak resident memory above the level at entry, sampled every few milliseconds (Linux /proc)."""
 
     def __init__(self) -> None:
         self.peak_mb: float | None = None
 
-    @staticmethod
-    def _rss_mb() -> float | None:
-        try:
-            with open("/proc/self/statm") as f:
-                return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-        except (OSError, ValueError):
-            return None
-
     def __enter__(self) -> "PeakMemory":
-        self._base = self._rss_mb()
+        self._base = resident_mb()
         self._max = self._base
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -95,7 +96,7 @@ class PeakMemory:
 
     def _sample(self) -> None:
         while not self._stop.wait(0.005):
-            now = self._rss_mb()
+            now = resident_mb()
             if now is not None and self._max is not None:
                 self._max = max(self._max, now)
 

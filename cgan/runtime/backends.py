@@ -13,7 +13,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ..devices import cpu_has_fast_bf16, cuda_visible, pick_device
-from ..errors import CganError
+from ..errors import CganError, first_line
 from ..modelfile import ModelMeta, load_model, read_exported_meta, resolve_model_path
 from ..precision import HALF, TORCH_PRECISIONS, check_precision, resolve_precision
 from .options import RuntimeOptions
@@ -144,8 +144,7 @@ class OnnxBackend:
         try:
             self.session = ort.InferenceSession(str(model), session_options, providers=providers)
         except Exception as e:  # onnxruntime raises its own types for damaged graphs and missing external data
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise CganError(f"ONNX Runtime cannot load {Path(model).name} ({first}): the file is damaged or its "
+            raise CganError(f"ONNX Runtime cannot load {Path(model).name} ({first_line(e)}): the file is damaged or its "
                             f"external data is missing; export it again with cgan export") from None
         active = self.session.get_providers()
         # onnxruntime-gpu silently falls back to the CPU when CUDA libraries or the driver are missing.

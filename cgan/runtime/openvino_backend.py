@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..cache import cache_root
-from ..errors import CganError
+from ..errors import CganError, first_line
 from ..modelfile import ModelMeta, read_exported_meta
 from ..precision import HALF, check_precision
 from .options import RuntimeOptions
@@ -98,7 +98,7 @@ class OpenVinoBackend:
             graph = self._core.read_model(str(self._path))
             compiled = self._core.compile_model(uint8_frames(ov, graph) if uint8_io else graph, self.device, self.config)
         except RuntimeError as e:
-            raise CganError(f"OpenVINO could not compile {self._path.name} ({str(e).strip().splitlines()[0]}): "
+            raise CganError(f"OpenVINO could not compile {self._path.name} ({first_line(e)}): "
                             f"export it again with cgan export") from None
         queue = None
         if self.performance == "throughput":

@@ -25,9 +25,6 @@ from ..errors import CganError
 from ..images import IMAGE_SUFFIXES, list_images, opencv_path, read_rgb
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
-# Containers whose header states the exact frame count (others estimate it from the duration), so that frames
-# missing at the end count as lost.
-EXACT_COUNT_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi")
 STREAM_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
 
 

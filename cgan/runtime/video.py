@@ -15,9 +15,12 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from ..errors import CganError
-from .sources import EXACT_COUNT_SUFFIXES, Frame
+from ..errors import CganError, first_line
+from .sources import Frame
 
+# Containers whose header states the exact frame count (others estimate it from the duration), so that frames
+# missing at the end count as lost.
+EXACT_COUNT_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi")
 # --codec name -> FFmpeg encoder, and the containers each goes into.
 CODECS = {"h264": "libx264", "hevc": "libx265", "vp9": "libvpx-vp9", "mjpeg": "mjpeg"}
 CONTAINERS = {".mp4": ("h264", "hevc", "vp9"), ".m4v": ("h264", "hevc"), ".mov": ("h264", "hevc", "mjpeg"),
@@ -37,10 +40,6 @@ def _import_av():
     return av
 
 
-def _first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
-
-
 class VideoSource:
     """A video file (a path, or an http(s) URL of one), every frame in order.
 
@@ -58,7 +57,7 @@ class VideoSource:
         try:
             self.container = av.open(str(path), metadata_errors="ignore", timeout=30.0)
         except (av.error.FFmpegError, OSError, UnicodeError) as e:
-            raise CganError(f"cannot open video {path} ({_first_line(e)}): the file is damaged or not a video") \
+            raise CganError(f"cannot open video {path} ({first_line(e)}): the file is damaged or not a video") \
                 from None
         if not self.container.streams.video:
             self.container.close()
@@ -150,7 +149,7 @@ class VideoSink:
             self.container = av.open(str(self.tmp), mode="w")
             self.stream = self.container.add_stream(CODECS[self.codec], rate=self.rate)
         except (av.error.FFmpegError, ValueError) as e:
-            raise CganError(f"cannot write a {self.codec} video to {self.path} ({_first_line(e)})") from None
+            raise CganError(f"cannot write a {self.codec} video to {self.path} ({first_line(e)})") from None
         self.stream.width, self.stream.height = even
         self.stream.pix_fmt = PIXEL_FORMATS[self.codec]
         if self.codec in ("h264", "hevc"):
@@ -193,7 +192,7 @@ class VideoSink:
                 self.audio_streams[stream.index] = self.container.add_stream_from_template(stream)
             except (av.error.FFmpegError, ValueError) as e:
                 self.notes.append(f"audio not copied: {stream.codec_context.name} cannot go into "
-                                  f"{self.path.suffix} files ({_first_line(e)})")
+                                  f"{self.path.suffix} files ({first_line(e)})")
 
     def _copy_audio(self) -> None:
         """The source's audio, packet for packet (no re-encoding), into the streams made for it."""
@@ -209,7 +208,7 @@ class VideoSink:
                 try:
                     self.container.mux(packet)
                 except av.error.FFmpegError as e:
-                    self.notes.append(f"audio copied in part: {_first_line(e)}")
+                    self.notes.append(f"audio copied in part: {first_line(e)}")
                     return
 
     def abort(self) -> None:

@@ -16,7 +16,7 @@ from typing import ClassVar
 import yaml
 
 from ..devices import check_device_name
-from ..errors import CganError
+from ..errors import CganError, first_line
 from ..images import smallest_side
 from ..presets import PRESETS, preset_config, preset_has_fast_start
 
@@ -325,7 +325,11 @@ def load_yaml(path: str | Path, config_class: type[RunConfig] = TrainConfig) -> 
     path = Path(path)
     if not path.is_file():
         raise CganError(f"config file not found: {path}")
-    data = load_plain_yaml(path) or {}
+    return known_options(load_plain_yaml(path) or {}, path, config_class)
+
+
+def known_options(data, path: Path, config_class: type[RunConfig] = TrainConfig) -> dict:
+    """``data`` read from ``path`` as options of ``config_class``: a mapping of known names (dashes allowed)."""
     if not isinstance(data, dict):
         raise CganError(f"{path} must hold a mapping of option: value")
     data = {str(k).replace("-", "_"): v for k, v in data.items()}
@@ -358,7 +362,7 @@ def load_plain_yaml(path: Path):
     try:
         return yaml.load(path.read_text(encoding="utf-8"), Loader=_PlainLoader)
     except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as e:
-        raise CganError(f"{path} is not valid YAML ({(str(e).splitlines() or [type(e).__name__])[0]})") from None
+        raise CganError(f"{path} is not valid YAML ({first_line(e)})") from None
 
 
 def resolve_config(flags: dict, config_file: str | None = None, resume_config: dict | None = None,
