@@ -81,6 +81,8 @@ def run_quality(minutes: float, checkpoints: list[float], task: str = "colour-gr
                                  "val_truth": str(data / "testA_truth"), **budget})
         # Recorded with the scores: what was set here, and what --fast filled in.
         settings = {k: v for k, v in config.to_dict().items() if k in settings or k in FAST_PROFILE and config.fast}
+        if config.objective != "cyclegan":  # the contrasted layers follow from the network when not given
+            settings["nce_layers"] = ",".join(map(str, config.nce_layer_list))
         scorer = ScoreAt(checkpoints if by_iterations else [m for m in checkpoints if m <= minutes], by_iterations)
         trainer = trainer_for(config, [scorer])
         trainer.fit()

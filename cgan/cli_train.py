@@ -53,7 +53,7 @@ TRAIN_OPTIONS = [
     ("--pool", int, "Size of the fake-image history pool (0 turns it off)."),
     ("--lambda-nce", float, "cut/fastcut: weight of the PatchNCE loss (default: 1 for cut, 10 for fastcut)."),
     ("--nce-layers", str, "cut/fastcut: generator layers whose features are contrasted, e.g. 0,4,8,12,16 "
-     "(default: the stem, both downsamplings and residual blocks 3 and 7)."),
+     "(default: the input, both downsamplings and residual blocks 3 and 7; not the input with a colour map)."),
     ("--nce-t", float, "cut/fastcut: temperature of the contrastive softmax."),
     ("--num-patches", int, "cut/fastcut: patches sampled per layer and image."),
     ("--ema", float, "Validate and save a moving average of the generator weights with this decay, e.g. 0.999."),

@@ -41,30 +41,31 @@ def patch_nce_loss(query: torch.Tensor, key: torch.Tensor, temperature: float) -
 
 
 class PatchProjector(nn.Module):
-    """Samples patches of each layer's features and projects them with a two-layer MLP per layer."""
+    """Projects sampled patches of each layer's features with a two-layer MLP per layer."""
 
-    def __init__(self, channels: list[int], seed: int, width: int = PROJECTION_WIDTH) -> None:
+    def __init__(self, channels: list[int], geometry: list[tuple[int, int]], seed: int,
+                 width: int = PROJECTION_WIDTH) -> None:
         super().__init__()
         self.heads = nn.ModuleList(nn.Sequential(nn.Linear(c, width), nn.ReLU(), nn.Linear(width, width))
                                    for c in channels)
+        self.geometry = geometry  # per layer (stride, padding): its side is ceil(input side / stride) + padding
         # Its own random stream for the patch positions, kept in the checkpoint: the global one is also drawn
         # by the data loader when a resumed run starts an epoch, which would move every later sample.
         self.rng = torch.Generator().manual_seed(seed)
 
-    def forward(self, features: list[torch.Tensor], num_patches: int,
-                places: list[torch.Tensor] | None = None) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        """Projected patches (images, patches, width) per layer, and where they were taken (reuse them for the
-        other image of the pair)."""
-        projected, taken = [], []
-        for index, (head, feature) in enumerate(zip(self.heads, features)):
+    def sample_places(self, height: int, width: int, num_patches: int) -> list[torch.Tensor]:
+        """Random feature positions per layer for an input of ``height`` x ``width``, drawn outside the network
+        call so that a compiled network sees plain index tensors."""
+        return [torch.randperm((-(-height // stride) + pad) * (-(-width // stride) + pad), generator=self.rng)[:num_patches]
+                for stride, pad in self.geometry]
+
+    def forward(self, features: list[torch.Tensor], places: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Projected patches (images, patches, width) per layer, taken at ``places``."""
+        projected = []
+        for head, feature, where in zip(self.heads, features, places):
             flat = feature.flatten(2).transpose(1, 2)  # (images, positions, channels)
-            if places is None:
-                where = torch.randperm(flat.shape[1], generator=self.rng)[:num_patches].to(flat.device)
-            else:
-                where = places[index]
             projected.append(F.normalize(head(flat[:, where].float()), dim=-1))
-            taken.append(where)
-        return projected, taken
+        return projected
 
 
 def encoder_features(generator: nn.Module, x: torch.Tensor, layers: list[int]) -> list[torch.Tensor]:
@@ -78,28 +79,30 @@ def encoder_features(generator: nn.Module, x: torch.Tensor, layers: list[int]) -
 
 
 class ContrastiveGenerator(nn.Module):
-    """The generator and its patch projector, so that one call (one DistributedDataParallel forward) makes
-    the translation and every PatchNCE term of a step."""
+    """The generator and its patch projector, so that one call (one DistributedDataParallel forward, one
+    compiled graph) makes the translation and every PatchNCE term of a step."""
 
-    def __init__(self, generator: nn.Module, projector: PatchProjector, layers: list[int], num_patches: int,
-                 temperature: float) -> None:
+    def __init__(self, generator: nn.Module, projector: PatchProjector, layers: list[int], temperature: float) -> None:
         super().__init__()
         self.generator, self.projector = generator, projector
-        self.layers, self.num_patches, self.temperature = layers, num_patches, temperature
+        self.layers, self.temperature = layers, temperature
 
-    def nce(self, source: torch.Tensor, translated: torch.Tensor) -> torch.Tensor:
-        keys, places = self.projector(encoder_features(self.generator, source, self.layers), self.num_patches)
-        queries, _ = self.projector(encoder_features(self.generator, translated, self.layers), self.num_patches, places)
+    def nce(self, source: torch.Tensor, translated: torch.Tensor, places: list[torch.Tensor]) -> torch.Tensor:
+        keys = self.projector(encoder_features(self.generator, source, self.layers), places)
+        queries = self.projector(encoder_features(self.generator, translated, self.layers), places)
         return sum(patch_nce_loss(q, k, self.temperature) for q, k in zip(queries, keys)) / len(self.layers)
 
-    def forward(self, real_a: torch.Tensor, real_b: torch.Tensor, identity: bool) -> tuple[torch.Tensor, ...]:
+    def forward(self, real_a: torch.Tensor, real_b: torch.Tensor, places_a: list[torch.Tensor],
+                places_b: list[torch.Tensor] | None) -> tuple[torch.Tensor, ...]:
+        """The translation of A, its PatchNCE, and with ``places_b`` the identity NCE of B (else zero)."""
         n = len(real_a)
-        if identity and real_a.shape == real_b.shape:  # one call for both, as the CycleGAN trainer does
+        if places_b is not None and real_a.shape == real_b.shape:  # one call for both, as CycleGAN's trainer does
             fake_b, idt_b = self.generator(torch.cat([real_a, real_b])).split(n)
         else:
-            fake_b, idt_b = self.generator(real_a), None
-        nce = self.nce(real_a, fake_b)
-        nce_idt = self.nce(real_b, idt_b) if identity and idt_b is not None else torch.zeros((), device=nce.device)
+            fake_b = self.generator(real_a)
+            idt_b = self.generator(real_b) if places_b is not None else None
+        nce = self.nce(real_a, fake_b, places_a)
+        nce_idt = self.nce(real_b, idt_b, places_b) if places_b is not None else torch.zeros((), device=nce.device)
         return fake_b, nce, nce_idt
 
 
@@ -111,17 +114,17 @@ class ContrastiveTrainer(Trainer):
 
     def _setup_networks(self) -> None:
         config = self.config
-        if config.compile:
-            raise CganError(f"--compile is not available with --objective {config.objective} yet: leave it out")
         self.g_ab = build_generator(self.gen_config).to(self.device)
         self.d_b = init_weights(PatchDiscriminator(self.gen_config.out_channels, config.ndf, config.n_layers_d))
         self.d_b.to(self.device)
         layers = config.nce_layer_list
-        with torch.no_grad():  # the width of each contrasted layer, from a small probe image
-            probe = torch.zeros(1, self.gen_config.in_channels, 32, 32, device=self.device)
-            channels = [f.shape[1] for f in encoder_features(self.g_ab, probe, layers)]
-        self.projector = PatchProjector(channels, config.seed).to(self.device)
-        self.contrastive = ContrastiveGenerator(self.g_ab, self.projector, layers, config.num_patches, config.nce_t)
+        with torch.no_grad():  # each contrasted layer's width, downsampling and padding, from two probe images
+            small, large = (encoder_features(self.g_ab, torch.zeros(1, self.gen_config.in_channels, side, side,
+                                                                    device=self.device), layers) for side in (32, 64))
+        strides = [32 // (b.shape[-1] - a.shape[-1]) for a, b in zip(small, large)]
+        geometry = [(stride, a.shape[-1] - 32 // stride) for stride, a in zip(strides, small)]
+        self.projector = PatchProjector([f.shape[1] for f in small], geometry, config.seed).to(self.device)
+        self.contrastive = ContrastiveGenerator(self.g_ab, self.projector, layers, config.nce_t)
         betas = (config.beta1, 0.999)
         groups = generator_parameter_groups((self.g_ab,), config.lr, config.colour_map_lr)
         self.opt_g = torch.optim.Adam(groups, config.lr, betas, fused=True)
@@ -130,8 +133,8 @@ class ContrastiveTrainer(Trainer):
         self.averages = [WeightAverage(self.g_ab, config.ema)] if config.ema else []
 
     def _wrap_for_speed_and_ranks(self) -> None:
-        self.generators, self.discriminator = wrap_for_speed_and_ranks(self.contrastive, self.d_b, False, self.dist,
-                                                                       self.device)
+        self.generators, self.discriminator = wrap_for_speed_and_ranks(self.contrastive, self.d_b, self.config.compile,
+                                                                       self.dist, self.device)
 
     @property
     def optimizers(self) -> tuple[torch.optim.Optimizer, ...]:
@@ -141,11 +144,13 @@ class ContrastiveTrainer(Trainer):
         config = self.config
         real_a, real_b = real_a.to(self.device, non_blocking=True), real_b.to(self.device, non_blocking=True)
         identity = config.objective == "cut"
+        places = [[where.to(self.device) for where in self.projector.sample_places(*x.shape[-2:], config.num_patches)]
+                  for x in ((real_a, real_b) if identity else (real_a,))]
 
         # generator and projector: fool D_B; each translated patch must point back to where it came from
         self.d_b.requires_grad_(False)
         with torch.autocast(**self.autocast):
-            fake_b, nce, nce_idt = self.generators(real_a, real_b, identity)
+            fake_b, nce, nce_idt = self.generators(real_a, real_b, places[0], places[1] if identity else None)
             gan = generator_loss(config.gan_loss, self.d_b(fake_b))
         nce_total = (nce + nce_idt) * 0.5 if identity else nce
         loss_g = gan + config.resolved_lambda_nce * nce_total

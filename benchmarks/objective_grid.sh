@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# CycleGAN, CUT and FastCUT on the quality tasks (colour-grade, stylise, pencil, detail): 10 minutes of training
+# each, scored at 2, 5 and 10 minutes, one after another (each run needs the machine to itself; about 2 hours
+# on a 2-core CPU). Results go to benchmarks/results/objectives/, which RESULTS.md renders
+# (python benchmarks/run_all.py --render). Give names to run only some: bash benchmarks/objective_grid.sh pencil_cut_fast
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=benchmarks/results/objectives
+mkdir -p "$out"
+grid=(
+  "colour-grade_cyclegan_fast    --task colour-grade fast=true"
+  "colour-grade_cut_fast         --task colour-grade objective=cut fast=true"
+  "colour-grade_fastcut_fast     --task colour-grade objective=fastcut fast=true"
+  "stylise_cyclegan_fast         --task stylise fast=true"
+  "stylise_cut_fast              --task stylise objective=cut fast=true"
+  "stylise_fastcut_fast          --task stylise objective=fastcut fast=true"
+  "stylise_fastcut_fast_input_layer  --task stylise objective=fastcut fast=true nce_layers=0,4,8,12"
+  "stylise_fastcut_fast_input_layer_noidentity  --task stylise objective=fastcut fast=true nce_layers=0,4,8,12 identity_start=false"
+  "stylise_fastcut_fast_d2       --task stylise objective=fastcut fast=true n_layers_d=2"
+  "stylise_fastcut               --task stylise objective=fastcut"
+  "pencil_cyclegan_fast          --task pencil fast=true"
+  "pencil_fastcut_fast           --task pencil objective=fastcut fast=true"
+  "detail_cyclegan_fast          --task detail fast=true"
+  "detail_fastcut_fast           --task detail objective=fastcut fast=true"
+)
+for line in "${grid[@]}"; do
+  read -r name args <<< "$line"
+  if [ $# -gt 0 ] && [[ ! " $* " == *" $name "* ]]; then continue; fi
+  echo "== $name: $args"
+  # shellcheck disable=SC2086
+  ${PYTHON:-python3} benchmarks/quality.py --minutes 10 --checkpoints 2,5,10 --json "$out/$name.json" $args
+done
