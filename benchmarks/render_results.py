@@ -397,7 +397,7 @@ OBJECTIVE_ORDER = ("cyclegan", "cut", "fastcut")
 
 
 def objectives(runs: list[dict]) -> list[str]:
-    """CycleGAN, CUT and FastCUT on the three quality tasks (results/objectives/)."""
+    """CycleGAN, CUT and FastCUT on the quality tasks (results/objectives/)."""
     if not runs:
         return []
 

@@ -93,3 +93,20 @@ def test_cut_trains_compiled_like_eager(data, tmp_path):
     assert sorted(b) == [1, 2] and all(np.isfinite(b[2]))
     assert a[1] == pytest.approx(b[1], rel=1e-4, abs=1e-5)
     assert not any("_orig_mod" in k for k in load_model(compiled.run_dir).state_dict())
+
+
+def test_identity_nce_is_computed_when_a_and_b_differ_in_size():
+    from cgan.nets import GeneratorConfig, build_generator
+    from cgan.train.contrastive import ContrastiveGenerator, PatchProjector, encoder_features
+
+    generator = build_generator(GeneratorConfig(ngf=4, n_blocks=2))
+    layers = [0, 4, 8]
+    channels = [f.shape[1] for f in encoder_features(generator, torch.zeros(1, 3, 32, 32), layers)]
+    projector = PatchProjector(channels, [(1, 6), (2, 0), (4, 0)], seed=0)
+    contrastive = ContrastiveGenerator(generator, projector, layers, temperature=0.07)
+    real_a, real_b = torch.rand(1, 3, 32, 32) * 2 - 1, torch.rand(1, 3, 40, 48) * 2 - 1
+    fake_b, nce, nce_idt = contrastive(real_a, real_b, projector.sample_places(32, 32, 16),
+                                       projector.sample_places(40, 48, 16))
+    assert fake_b.shape == real_a.shape and nce.item() > 0 and nce_idt.item() > 0
+    for side, feature in zip([(46, 54), (20, 24), (10, 12)], encoder_features(generator, real_b, layers)):
+        assert tuple(feature.shape[-2:]) == side  # the geometry sample_places assumes

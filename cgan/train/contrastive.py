@@ -56,8 +56,8 @@ class PatchProjector(nn.Module):
     def sample_places(self, height: int, width: int, num_patches: int) -> list[torch.Tensor]:
         """Random feature positions per layer for an input of ``height`` x ``width``, drawn outside the network
         call so that a compiled network sees plain index tensors."""
-        return [torch.randperm((-(-height // stride) + pad) * (-(-width // stride) + pad), generator=self.rng)[:num_patches]
-                for stride, pad in self.geometry]
+        sides = [(-(-height // stride) + pad, -(-width // stride) + pad) for stride, pad in self.geometry]
+        return [torch.randperm(rows * columns, generator=self.rng)[:num_patches] for rows, columns in sides]
 
     def forward(self, features: list[torch.Tensor], places: list[torch.Tensor]) -> list[torch.Tensor]:
         """Projected patches (images, patches, width) per layer, taken at ``places``."""
