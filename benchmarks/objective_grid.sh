@@ -16,6 +16,7 @@ grid=(
   "stylise_fastcut_fast          --task stylise objective=fastcut fast=true"
   "stylise_fastcut_fast_input_layer  --task stylise objective=fastcut fast=true nce_layers=0,4,8,12"
   "stylise_fastcut_fast_input_layer_noidentity  --task stylise objective=fastcut fast=true nce_layers=0,4,8,12 identity_start=false"
+  "stylise_fastcut_fast_nce1     --task stylise objective=fastcut fast=true lambda_nce=1"
   "stylise_fastcut_fast_d2       --task stylise objective=fastcut fast=true n_layers_d=2"
   "stylise_fastcut               --task stylise objective=fastcut"
   "pencil_cyclegan_fast          --task pencil fast=true"
