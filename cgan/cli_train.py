@@ -141,7 +141,7 @@ def train(config_file: str | None, resume: str | None, **options) -> int:
       cgan train --a tom/ --b jerry/ --preset resnet6 --ngf 32 --size 64 --max-iters 200
       cgan train --data horse2zebra/ --max-time 2h --patience 5
       cgan train --resume runs/tom2jerry --max-iters 400
-      cgan train --a photos/ --b paintings/ --objective fastcut --max-time 30m
+      cgan train --a photos/ --b paintings/ --fast --objective fastcut --size 128 --max-time 30m
       torchrun --nproc-per-node 2 -m cgan train --data horse2zebra/
     """
     from .train import train as run_training
