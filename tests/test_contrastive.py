@@ -101,8 +101,8 @@ def test_identity_nce_is_computed_when_a_and_b_differ_in_size():
 
     generator = build_generator(GeneratorConfig(ngf=4, n_blocks=2))
     layers = [0, 4, 8]
-    channels = [f.shape[1] for f in encoder_features(generator, torch.zeros(1, 3, 32, 32), layers)]
-    projector = PatchProjector(channels, [(1, 6), (2, 0), (4, 0)], seed=0)
+    projector = PatchProjector.for_layers(generator, layers, seed=0)
+    assert projector.geometry == [(1, 6), (2, 0), (4, 0)]  # the padded input, then two stride-2 convolutions
     contrastive = ContrastiveGenerator(generator, projector, layers, temperature=0.07)
     real_a, real_b = torch.rand(1, 3, 32, 32) * 2 - 1, torch.rand(1, 3, 40, 48) * 2 - 1
     fake_b, nce, nce_idt = contrastive(real_a, real_b, projector.sample_places(32, 32, 16),

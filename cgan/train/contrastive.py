@@ -53,6 +53,18 @@ class PatchProjector(nn.Module):
         # by the data loader when a resumed run starts an epoch, which would move every later sample.
         self.rng = torch.Generator().manual_seed(seed)
 
+    @classmethod
+    def for_layers(cls, generator: nn.Module, layers: list[int], seed: int) -> "PatchProjector":
+        """A projector for ``generator``'s ``layers``: each layer's width, downsampling and padding are read from
+        its outputs for two probe images."""
+        parameter = next(generator.parameters())
+        with torch.no_grad():
+            small, large = (encoder_features(generator, parameter.new_zeros(1, generator.config.in_channels, side, side),
+                                             layers) for side in (32, 64))
+        strides = [32 // (b.shape[-1] - a.shape[-1]) for a, b in zip(small, large)]
+        geometry = [(stride, a.shape[-1] - 32 // stride) for stride, a in zip(strides, small)]
+        return cls([f.shape[1] for f in small], geometry, seed).to(parameter.device)
+
     def sample_places(self, height: int, width: int, num_patches: int) -> list[torch.Tensor]:
         """Random feature positions per layer for an input of ``height`` x ``width``, drawn outside the network
         call so that a compiled network sees plain index tensors."""
@@ -118,12 +130,7 @@ class ContrastiveTrainer(Trainer):
         self.d_b = init_weights(PatchDiscriminator(self.gen_config.out_channels, config.ndf, config.n_layers_d))
         self.d_b.to(self.device)
         layers = config.nce_layer_list
-        with torch.no_grad():  # each contrasted layer's width, downsampling and padding, from two probe images
-            small, large = (encoder_features(self.g_ab, torch.zeros(1, self.gen_config.in_channels, side, side,
-                                                                    device=self.device), layers) for side in (32, 64))
-        strides = [32 // (b.shape[-1] - a.shape[-1]) for a, b in zip(small, large)]
-        geometry = [(stride, a.shape[-1] - 32 // stride) for stride, a in zip(strides, small)]
-        self.projector = PatchProjector([f.shape[1] for f in small], geometry, config.seed).to(self.device)
+        self.projector = PatchProjector.for_layers(self.g_ab, layers, config.seed)
         self.contrastive = ContrastiveGenerator(self.g_ab, self.projector, layers, config.nce_t)
         betas = (config.beta1, 0.999)
         groups = generator_parameter_groups((self.g_ab,), config.lr, config.colour_map_lr)
