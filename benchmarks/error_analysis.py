@@ -1,6 +1,6 @@
-"""Where the remaining error of a colour-grade generator lies: colour or structure, global or per image.
+"""Where the remaining error of a generator lies: colour or structure, global or per image.
 
-    python benchmarks/error_analysis.py MODEL.safetensors [--label TEXT] [--json results/error_analysis/NAME.json]
+    python benchmarks/error_analysis.py MODEL.safetensors [--task TASK] [--label TEXT] [--json results/error_analysis/NAME.json]
 
 On the quality task's held-out pairs (x, T(x)) it fits colour corrections by least squares and reports the
 PSNR each would reach: a correction that gains much shows the kind of error the generator still makes.
@@ -45,6 +45,14 @@ def fit_colour_map(sources: list[np.ndarray], targets: list[np.ndarray], degree:
     return [np.clip(_features(s, degree) @ weights, 0, 1).reshape(s.shape) for s in sources]
 
 
+NEAR_BLACK = 0.1  # every channel below this: a drawn outline (stylise draws them at 0)
+
+
+def with_outlines_of(images: list[np.ndarray], truths: list[np.ndarray]) -> list[np.ndarray]:
+    """``images`` with each truth's near-black pixels (its drawn outlines) copied in."""
+    return [np.where((t < NEAR_BLACK).all(-1, keepdims=True), t, i) for i, t in zip(images, truths)]
+
+
 def analyse(model: str, task: str = "colour-grade", seed: int = 0) -> dict:
     with tempfile.TemporaryDirectory() as tmp:  # the quality task's held-out pairs, as benchmarks/quality.py
         data = build_unpaired_dataset(Path(tmp), n_train=300, n_test=32, size=128, task=task, seed=seed)
@@ -59,11 +67,15 @@ def analyse(model: str, task: str = "colour-grade", seed: int = 0) -> dict:
         "model": Path(model).name, "task": task,
         "do_nothing": _mean_psnr(inputs, truths),
         "best_colour_map_of_x": _mean_psnr(fit_colour_map(inputs, truths, 3), truths),
+        "best_colour_map_of_x_per_image": _mean_psnr([fit_colour_map([x], [t], 3)[0] for x, t in zip(inputs, truths)],
+                                                     truths),
+        "near_black_share_of_truth": float(np.mean([(t < NEAR_BLACK).all(-1).mean() for t in truths])),
         "generator": _mean_psnr(outputs, truths),
         "after_removing_each_images_mean_error": _mean_psnr([g - (g - t).mean((0, 1)) for g, t in
                                                               zip(outputs, truths)], truths),
         "after_best_global_affine_colour_fix": _mean_psnr(fit_colour_map(outputs, truths, 1), truths),
         "after_best_global_cubic_colour_fix": _mean_psnr(fit_colour_map(outputs, truths, 3), truths),
+        "with_the_truths_outlines": _mean_psnr(with_outlines_of(outputs, truths), truths),
         "output_against_its_best_colour_map_of_x": _mean_psnr(
             [fit_colour_map([x], [g], 3)[0] for x, g in zip(inputs, outputs)], outputs),
         "mean_error_rgb": [round(float(v), 4) for v in errors.mean(0)],

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CycleGAN, CUT and FastCUT on the quality tasks (colour-grade, stylise, pencil, detail): 10 minutes of training
 # each, scored at 2, 5 and 10 minutes, one after another (each run needs the machine to itself; about 11 minutes a
-# run on a 2-core CPU, nearly 4 hours for all). Results go to benchmarks/results/objectives/, which RESULTS.md renders
+# run on a 2-core CPU, over 4 hours for all). Results go to benchmarks/results/objectives/, which RESULTS.md renders
 # (python benchmarks/run_all.py --render). Give names to run only some: bash benchmarks/objective_grid.sh pencil_cut_fast
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,9 +11,12 @@ grid=(
   "colour-grade_cyclegan_fast    --task colour-grade fast=true"
   "colour-grade_cut_fast         --task colour-grade objective=cut fast=true"
   "colour-grade_fastcut_fast     --task colour-grade objective=fastcut fast=true"
+  "colour-grade_cut              --task colour-grade objective=cut"
+  "colour-grade_fastcut          --task colour-grade objective=fastcut"
   "stylise_cyclegan_fast         --task stylise fast=true"
   "stylise_cyclegan_fast_size128 --task stylise fast=true size=128"
   "stylise_cut_fast              --task stylise objective=cut fast=true"
+  "stylise_cut                   --task stylise objective=cut"
   "stylise_fastcut_fast          --task stylise objective=fastcut fast=true"
   "stylise_fastcut_fast_input_layer  --task stylise objective=fastcut fast=true nce_layers=0,4,8,12"
   "stylise_fastcut_fast_input_layer_noidentity  --task stylise objective=fastcut fast=true nce_layers=0,4,8,12 identity_start=false"
@@ -22,6 +25,8 @@ grid=(
   "stylise_fastcut_fast_size128  --task stylise objective=fastcut fast=true size=128"
   "stylise_fastcut_fast_size128_nce1  --task stylise objective=fastcut fast=true size=128 lambda_nce=1"
   "stylise_fastcut_fast_size128_nce3  --task stylise objective=fastcut fast=true size=128 lambda_nce=3"
+  "stylise_fastcut_fast_size128_nce1_d1  --task stylise objective=fastcut fast=true size=128 lambda_nce=1 n_layers_d=1"
+  "stylise_fastcut_fast_size128_nce1_cm1  --task stylise objective=fastcut fast=true size=128 lambda_nce=1 colour_map_lr=1"
   "stylise_fastcut               --task stylise objective=fastcut"
   "pencil_cyclegan_fast          --task pencil fast=true"
   "pencil_fastcut_fast           --task pencil objective=fastcut fast=true"
