@@ -1,6 +1,7 @@
 """Where the remaining error of a generator lies: colour or structure, global or per image.
 
-    python benchmarks/error_analysis.py MODEL.safetensors [--task TASK] [--label TEXT] [--json results/error_analysis/NAME.json]
+    python benchmarks/error_analysis.py MODEL.safetensors [--task TASK] [--label TEXT]
+        [--json results/error_analysis/NAME.json]
 
 On the quality task's held-out pairs (x, T(x)) it fits colour corrections by least squares and reports the
 PSNR each would reach: a correction that gains much shows the kind of error the generator still makes.
@@ -48,9 +49,14 @@ def fit_colour_map(sources: list[np.ndarray], targets: list[np.ndarray], degree:
 NEAR_BLACK = 0.1  # every channel below this: a drawn outline (stylise draws them at 0)
 
 
+def outlines(truth: np.ndarray) -> np.ndarray:
+    """Where ``truth`` is near black in every channel (H, W, 1): its drawn outlines."""
+    return (truth < NEAR_BLACK).all(-1, keepdims=True)
+
+
 def with_outlines_of(images: list[np.ndarray], truths: list[np.ndarray]) -> list[np.ndarray]:
-    """``images`` with each truth's near-black pixels (its drawn outlines) copied in."""
-    return [np.where((t < NEAR_BLACK).all(-1, keepdims=True), t, i) for i, t in zip(images, truths)]
+    """``images`` with each truth's outlines copied in."""
+    return [np.where(outlines(t), t, i) for i, t in zip(images, truths)]
 
 
 def analyse(model: str, task: str = "colour-grade", seed: int = 0) -> dict:
@@ -69,7 +75,7 @@ def analyse(model: str, task: str = "colour-grade", seed: int = 0) -> dict:
         "best_colour_map_of_x": _mean_psnr(fit_colour_map(inputs, truths, 3), truths),
         "best_colour_map_of_x_per_image": _mean_psnr([fit_colour_map([x], [t], 3)[0] for x, t in zip(inputs, truths)],
                                                      truths),
-        "near_black_share_of_truth": float(np.mean([(t < NEAR_BLACK).all(-1).mean() for t in truths])),
+        "near_black_share_of_truth": float(np.mean([outlines(t).mean() for t in truths])),
         "generator": _mean_psnr(outputs, truths),
         "after_removing_each_images_mean_error": _mean_psnr([g - (g - t).mean((0, 1)) for g, t in
                                                               zip(outputs, truths)], truths),

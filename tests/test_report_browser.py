@@ -43,8 +43,8 @@ window.addEventListener("load", () => {
 
 def _probe(page, tmp_path, attempts: int = 3) -> dict:
     """What rendered, as the probe recorded it. Headless chromium now and then dumps the DOM before the probe has
-    written its result (one of four runs of this test on a 2-core machine, the same page passing the next time), so a missing
-    result is retried, each attempt with a fresh profile; a page that never reports fails."""
+    written its result (one of four runs of this test on a 2-core machine, the same page passing the next time),
+    so a missing result is retried, each attempt with a fresh profile; a page that never reports fails."""
     probe = page.with_name("probe.html")
     probe.write_text(page.read_text().replace("</body>", PROBE))
     for attempt in range(attempts):
