@@ -49,9 +49,14 @@ def fit_colour_map(sources: list[np.ndarray], targets: list[np.ndarray], degree:
 NEAR_BLACK = 0.1  # every channel below this: a drawn outline (stylise draws them at 0)
 
 
-def outlines(truth: np.ndarray) -> np.ndarray:
-    """Where ``truth`` is near black in every channel (H, W, 1): its drawn outlines."""
-    return (truth < NEAR_BLACK).all(-1, keepdims=True)
+def outlines(image: np.ndarray) -> np.ndarray:
+    """Where ``image`` is near black in every channel (H, W, 1): its drawn outlines."""
+    return (image < NEAR_BLACK).all(-1, keepdims=True)
+
+
+def _outline_recall(images: list[np.ndarray], truths: list[np.ndarray]) -> float:
+    """The share of each truth's outline pixels that are near black in its image too, averaged."""
+    return float(np.mean([outlines(i)[outlines(t)].mean() for i, t in zip(images, truths) if outlines(t).any()]))
 
 
 def with_outlines_of(images: list[np.ndarray], truths: list[np.ndarray]) -> list[np.ndarray]:
@@ -76,6 +81,11 @@ def analyse(model: str, task: str = "colour-grade", seed: int = 0) -> dict:
         "best_colour_map_of_x_per_image": _mean_psnr([fit_colour_map([x], [t], 3)[0] for x, t in zip(inputs, truths)],
                                                      truths),
         "near_black_share_of_truth": float(np.mean([outlines(t).mean() for t in truths])),
+        "near_black_share_of_output": float(np.mean([outlines(g).mean() for g in outputs])),
+        # how many of T's outline pixels G makes near black too, and the best pure colour change (dark regions of x
+        # that any tone curve keeps dark): outlines drawn where T draws them are the difference
+        "truths_outlines_drawn": _outline_recall(outputs, truths),
+        "truths_outlines_drawn_by_best_colour_map": _outline_recall(fit_colour_map(inputs, truths, 3), truths),
         "generator": _mean_psnr(outputs, truths),
         "after_removing_each_images_mean_error": _mean_psnr([g - (g - t).mean((0, 1)) for g, t in
                                                               zip(outputs, truths)], truths),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CycleGAN, CUT and FastCUT on the quality tasks (colour-grade, stylise, pencil, detail): 10 minutes of training
 # each, scored at 2, 5 and 10 minutes, one after another (each run needs the machine to itself; about 11 minutes a
-# run on a 2-core CPU, over 4 hours for all). Results go to benchmarks/results/objectives/, which RESULTS.md renders
+# run on a 2-core CPU, over 5 hours for all). Results go to benchmarks/results/objectives/, which RESULTS.md renders
 # (python benchmarks/run_all.py --render). Give names to run only some: bash benchmarks/objective_grid.sh pencil_cut_fast
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,12 +27,17 @@ grid=(
   "stylise_fastcut_fast_size128_nce3  --task stylise objective=fastcut fast=true size=128 lambda_nce=3"
   "stylise_fastcut_fast_size128_nce1_d1  --task stylise objective=fastcut fast=true size=128 lambda_nce=1 n_layers_d=1"
   "stylise_fastcut_fast_size128_nce1_cm1  --task stylise objective=fastcut fast=true size=128 lambda_nce=1 colour_map_lr=1"
+  "stylise_fastcut_fast_size128_texture1  --task stylise objective=fastcut fast=true size=128 lambda_texture=1"
+  "stylise_fastcut_fast_size128_texture3  --task stylise objective=fastcut fast=true size=128 lambda_texture=3"
+  "stylise_fastcut_fast_size128_texture10  --task stylise objective=fastcut fast=true size=128 lambda_texture=10"
+  "stylise_fastcut_fast_size128_texture10_decay  --task stylise objective=fastcut fast=true size=128 lambda_texture=10 epochs=5 epochs_decay=5"
   "stylise_fastcut               --task stylise objective=fastcut"
   "pencil_cyclegan_fast          --task pencil fast=true"
   "pencil_fastcut_fast           --task pencil objective=fastcut fast=true"
   "detail_cyclegan_fast          --task detail fast=true"
   "detail_fastcut_fast           --task detail objective=fastcut fast=true"
   "detail_fastcut_fast_size128   --task detail objective=fastcut fast=true size=128"
+  "detail_fastcut_fast_size128_texture1  --task detail objective=fastcut fast=true size=128 lambda_texture=1"
 )
 for line in "${grid[@]}"; do
   read -r name args <<< "$line"

@@ -18,6 +18,8 @@ def label(result: dict) -> str:
     defaults = {"preset", "ngf", "ndf", "size", "load_size", "val_images", "val_size", "log_every", "epochs",
                 "epochs_decay", "seed"}
     settings = result["settings"]
+    if settings.get("epochs_decay"):  # a learning rate that decays within the run: say when
+        defaults -= {"epochs", "epochs_decay"}
     if settings.get("fast"):  # and what was changed on top of the profile
         changed = {k: v for k, v in settings.items()
                    if (k in FAST_PROFILE and k != "load_size" and v != FAST_PROFILE[k])

@@ -7,6 +7,7 @@ measurements in ``results/recorded/``. Every number on the page comes from one o
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from quality_curves import label as variant_label
@@ -225,10 +226,14 @@ COLOUR_GRADE_READING = [
 ]
 
 
-def stylise_reading(e: dict) -> list[str]:
-    """What the stylise analysis says, from its numbers."""
+def gain_of(e: dict, key: str) -> str:
+    return f"{e[key] - e['do_nothing']:+.2f} dB"
+
+
+def stylise_reading(e: dict, others: list[dict]) -> list[str]:
+    """What the stylise analysis of ``e`` says, from its numbers, and a line on each of ``others``."""
     def gain(key: str) -> str:
-        return f"{e[key] - e['do_nothing']:+.2f} dB"
+        return gain_of(e, key)
 
     return [
         "",
@@ -241,9 +246,20 @@ def stylise_reading(e: dict) -> list[str]:
         f"T(x)'s pixels are near black): copied into G(x) they give {gain('with_the_truths_outlines')}. So the "
         "+3 dB target needs outlines drawn",
         "where T draws them, or a tone that follows each image's content, and in 10 minutes the generator learns",
-        "neither: lighter NCE weights, which leave it freer to draw, lead at 2-5 minutes and then drift (the",
-        "objectives table below).",
+        "neither: lighter NCE weights, which leave it freer to draw, lead at 2-5 minutes and then drift, and so",
+        "does a heavily weighted second discriminator on grey images (`lambda_texture` 3 and 10, even with the",
+        "learning rate decaying to zero at 10 minutes; the objectives table below).",
+        "",
+        *(outlines_drawn(run) for run in (e, *others) if "truths_outlines_drawn" in run),
     ]
+
+
+def outlines_drawn(e: dict) -> str:
+    return (f"- {e['label']}: G(x) {gain_of(e, 'generator')}, "
+            f"{e['output_against_its_best_colour_map_of_x']:.1f} dB against its own best colour map of x; "
+            f"{100 * e['near_black_share_of_output']:.0f}% of its pixels are near black, and of T(x)'s outline pixels "
+            f"it makes {100 * e['truths_outlines_drawn']:.0f}% near black (the best colour map of x: "
+            f"{100 * e['truths_outlines_drawn_by_best_colour_map']:.0f}%, dark regions of x that stay dark).")
 
 
 def error_analysis(analyses: list[dict]) -> list[str]:
@@ -264,7 +280,7 @@ def error_analysis(analyses: list[dict]) -> list[str]:
                   "|---|" + "---|" * len(runs)]
         for text, key in (row for row in ERROR_ROWS if any(row[1] in e for e in runs)):
             lines.append(f"| {text} | " + " | ".join(f"{e[key]:.2f}" if key in e else "-" for e in runs) + " |")
-        lines += COLOUR_GRADE_READING if task == "colour-grade" else stylise_reading(runs[0]) if task == "stylise" else []
+        lines += COLOUR_GRADE_READING if task == "colour-grade" else stylise_reading(runs[0], runs[1:]) if task == "stylise" else []
     return lines
 
 
@@ -431,8 +447,9 @@ def objectives(runs: list[dict]) -> list[str]:
 
     def order(run: dict) -> tuple:
         settings = run["settings"]
+        numbers_by_value = [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", variant_label(run))]
         return (TASK_ORDER.index(run["task"]), OBJECTIVE_ORDER.index(settings.get("objective", "cyclegan")),
-                not settings.get("fast"), variant_label(run))
+                not settings.get("fast"), numbers_by_value)
 
     return [
         "",

@@ -39,17 +39,30 @@ def test_default_nce_layers_leave_the_input_out_under_a_colour_map():
     assert TrainConfig(objective="cut", colour_map=True, nce_layers="0,4").nce_layer_list == [0, 4]
 
 
+def test_random_grey_keeps_grey_images_and_varies_the_grey_of_colours():
+    from cgan.train.texture import LUMA, SHIFT, random_grey
+
+    rng = torch.Generator().manual_seed(0)
+    grey = torch.rand(4, 1, 5, 6).expand(4, 3, 5, 6)
+    assert torch.allclose(random_grey(grey, rng), grey[:, :1], atol=1e-6)  # the weights sum to one
+    channels = torch.eye(3).view(3, 3, 1, 1).repeat(2, 1, 1, 1)  # pure R, G, B images, twice
+    weights = random_grey(channels, rng).view(2, 3)  # each image's grey is its weight of that channel
+    assert not torch.allclose(weights[0], weights[1])  # a new draw per image
+    assert weights.min() > min(LUMA) - SHIFT - 0.05 and weights.max() < max(LUMA) + SHIFT + 0.05
+
+
 def _losses(run):
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    return {r["iteration"]: [r[k] for k in ("G_gan", "NCE", "NCE_idt", "D")] for r in records if r["type"] == "train"}
+    names = ("G_gan", "NCE", "NCE_idt", "G_texture", "D", "D_texture")
+    return {r["iteration"]: [r[k] for k in names] for r in records if r["type"] == "train"}
 
 
-@pytest.mark.parametrize("objective", ["cut", "fastcut"])
-def test_each_objective_trains_resumes_exactly_exports_and_translates(data, tmp_path, objective):
+@pytest.mark.parametrize("objective, lambda_texture", [("cut", 0.0), ("fastcut", 0.0), ("fastcut", 1.0)])
+def test_each_objective_trains_resumes_exactly_exports_and_translates(data, tmp_path, objective, lambda_texture):
     from cgan.export import export_onnx
     from cgan.runtime.translator import Translator
 
-    settings = {**TINY, "objective": objective, "log_every": 1}
+    settings = {**TINY, "objective": objective, "log_every": 1, "lambda_texture": lambda_texture}
     whole = train(data=str(data), out=str(tmp_path / "whole"), max_iters=8, **settings)
     part = train(data=str(data), out=str(tmp_path / "part"), max_iters=3, **settings)
     resumed = train(resume=str(part.run_dir), max_iters=8)
@@ -58,6 +71,7 @@ def test_each_objective_trains_resumes_exactly_exports_and_translates(data, tmp_
     for it in range(1, 9):
         assert a[it] == pytest.approx(b[it], rel=1e-5, abs=1e-6), it
     assert (a[1][2] == 0) == (objective == "fastcut")  # identity NCE only for cut
+    assert (a[1][3] > 0 and a[1][5] > 0) == (lambda_texture > 0)  # the texture discriminator only when asked
     net = load_model(resumed.run_dir)
     assert net.meta.provenance["objective"] == objective and not (resumed.run_dir / "G_BtoA.safetensors").exists()
     weights = load_model(whole.run_dir).state_dict()
@@ -79,6 +93,10 @@ def test_bad_objectives_and_presets_without_an_encoder_are_one_line(data, tmp_pa
     assert result.exit_code == 2 and result.output.startswith("error: --objective cut contrasts the generator's")
     result = run("--lambda-nce", "3")
     assert result.exit_code == 2 and "--lambda-nce is an option of --objective cut or fastcut" in result.output
+    result = run("--lambda-texture", "1")
+    assert result.exit_code == 2 and "--lambda-texture is an option of --objective cut or fastcut" in result.output
+    result = run("--objective", "fastcut", "--lambda-texture", "-1")
+    assert result.exit_code == 2 and result.output.startswith("error: --lambda-texture must not be negative")
     assert not (tmp_path / "r").exists()
 
 

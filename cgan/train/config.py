@@ -199,6 +199,7 @@ class TrainConfig(RunConfig):
     nce_layers: str | None = None  # cut/fastcut: comma-separated generator layer indices (default: nce_layer_list)
     nce_t: float = 0.07  # the paper's temperature
     num_patches: int = 256  # the paper's patches per layer
+    lambda_texture: float = 0.0  # cut/fastcut: weight of a second discriminator on grey views (train/texture.py)
 
     def validate(self) -> None:
         super().validate()
@@ -219,6 +220,7 @@ class TrainConfig(RunConfig):
             raise CganError(f"unknown --objective {self.objective!r}: choose one of {', '.join(OBJECTIVES)}")
         if self.objective == "cyclegan":
             given = [f for f in ("lambda_nce", "nce_layers") if getattr(self, f) is not None]
+            given += ["lambda_texture"] if self.lambda_texture else []
             if given:
                 raise CganError(f"--{given[0].replace('_', '-')} is an option of --objective cut or fastcut")
             return
@@ -231,6 +233,8 @@ class TrainConfig(RunConfig):
             raise CganError(f"--objective {self.objective} has no cycle: --monitor identity_l1 or psnr")
         if self.nce_t <= 0 or self.num_patches < 1 or (self.lambda_nce is not None and self.lambda_nce < 0):
             raise CganError("--nce-t and --num-patches must be positive, --lambda-nce not negative")
+        if self.lambda_texture < 0:
+            raise CganError("--lambda-texture must not be negative (0 turns the texture discriminator off)")
         _ = self.nce_layer_list  # reading it checks the layers against the preset
 
     @property

@@ -5,7 +5,8 @@ PatchNCE: the generator's own encoder sees the input and its translation; at eac
 patches are sampled at the same places in both, projected by a small MLP per layer, and each patch of
 the translation must pick out the patch of the input it came from among the other patches of that
 image (InfoNCE with a temperature). CUT adds the same loss on B -> G(B) (identity NCE) and halves the
-sum; FastCUT leaves it out and weighs NCE ten times as much. The loop, schedule, logging, validation
+sum; FastCUT leaves it out and weighs NCE ten times as much. ``--lambda-texture`` adds a second
+discriminator that sees grey images (``texture.py``). The loop, schedule, logging, validation
 bookkeeping, checkpoints, Ctrl-C and resume are the Trainer's; this module says what differs.
 """
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .ema import WeightAverage
 from .evaluate import psnr, ssim, translate_in_batches
 from .losses import discriminator_loss, generator_loss
 from .report import labelled_grid
+from .texture import random_grey
 from .trainer import GRID_IMAGES, Trainer
 
 PROJECTION_WIDTH = 256  # the paper's MLP head output
@@ -118,10 +120,29 @@ class ContrastiveGenerator(nn.Module):
         return fake_b, nce, nce_idt
 
 
+class ContrastiveDiscriminators(nn.Module):
+    """D_B on colour images and, with ``--lambda-texture``, D_texture on their grey views: one call scores the
+    real and fake images of a step for both (one DistributedDataParallel forward, one compiled graph)."""
+
+    def __init__(self, d_b: nn.Module, d_texture: nn.Module | None) -> None:
+        super().__init__()
+        self.d_b, self.d_texture = d_b, d_texture
+
+    def forward(self, real_b: torch.Tensor, fake_b: torch.Tensor, grey_real: torch.Tensor | None,
+                grey_fake: torch.Tensor | None) -> tuple[torch.Tensor | None, ...]:
+        def score(d: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            if real.shape == fake.shape:
+                return d(torch.cat([real, fake])).split(len(real))
+            return d(real), d(fake)
+
+        texture = score(self.d_texture, grey_real, grey_fake) if self.d_texture is not None else (None, None)
+        return (*score(self.d_b, real_b, fake_b), *texture)
+
+
 class ContrastiveTrainer(Trainer):
     """Trains one A -> B generator with PatchNCE and a PatchGAN on B (``--objective cut`` or ``fastcut``)."""
 
-    loss_names = ("G_gan", "NCE", "NCE_idt", "D")
+    loss_names = ("G_gan", "NCE", "NCE_idt", "G_texture", "D", "D_texture")
     shown_losses = ("G_gan", "NCE", "D")
 
     def _setup_networks(self) -> None:
@@ -129,19 +150,25 @@ class ContrastiveTrainer(Trainer):
         self.g_ab = build_generator(self.gen_config).to(self.device)
         self.d_b = init_weights(PatchDiscriminator(self.gen_config.out_channels, config.ndf, config.n_layers_d))
         self.d_b.to(self.device)
+        self.d_texture = None
+        if config.lambda_texture:
+            self.d_texture = init_weights(PatchDiscriminator(1, config.ndf, config.n_layers_d)).to(self.device)
+            # its own random stream for the grey weights, kept in the checkpoint (as the projector's patch places)
+            self.grey_rng = torch.Generator().manual_seed(config.seed + 1)
+        self.raw_discriminators = ContrastiveDiscriminators(self.d_b, self.d_texture)  # outside compile and DDP
         layers = config.nce_layer_list
         self.projector = PatchProjector.for_layers(self.g_ab, layers, config.seed)
         self.contrastive = ContrastiveGenerator(self.g_ab, self.projector, layers, config.nce_t)
         betas = (config.beta1, 0.999)
         groups = generator_parameter_groups((self.g_ab,), config.lr, config.colour_map_lr)
         self.opt_g = torch.optim.Adam(groups, config.lr, betas, fused=True)
-        self.opt_d = torch.optim.Adam(self.d_b.parameters(), config.lr, betas, fused=True)
+        self.opt_d = torch.optim.Adam(self.raw_discriminators.parameters(), config.lr, betas, fused=True)
         self.opt_f = torch.optim.Adam(self.projector.parameters(), config.lr, betas, fused=True)
         self.averages = [WeightAverage(self.g_ab, config.ema)] if config.ema else []
 
     def _wrap_for_speed_and_ranks(self) -> None:
-        self.generators, self.discriminator = wrap_for_speed_and_ranks(self.contrastive, self.d_b, self.config.compile,
-                                                                       self.dist, self.device)
+        self.generators, self.discriminators = wrap_for_speed_and_ranks(self.contrastive, self.raw_discriminators,
+                                                                        self.config.compile, self.dist, self.device)
 
     @property
     def optimizers(self) -> tuple[torch.optim.Optimizer, ...]:
@@ -154,13 +181,19 @@ class ContrastiveTrainer(Trainer):
         places = [[where.to(self.device) for where in self.projector.sample_places(*x.shape[-2:], config.num_patches)]
                   for x in ((real_a, real_b) if identity else (real_a,))]
 
-        # generator and projector: fool D_B; each translated patch must point back to where it came from
-        self.d_b.requires_grad_(False)
+        texture = self.d_texture is not None
+        grey_real = random_grey(real_b, self.grey_rng) if texture else None
+
+        # generator and projector: fool D_B (and D_texture); each translated patch must point back to where it came from
+        self.raw_discriminators.requires_grad_(False)
         with torch.autocast(**self.autocast):
             fake_b, nce, nce_idt = self.generators(real_a, real_b, places[0], places[1] if identity else None)
             gan = generator_loss(config.gan_loss, self.d_b(fake_b))
+            grey_fake = random_grey(fake_b, self.grey_rng) if texture else None
+            gan_texture = (generator_loss(config.gan_loss, self.d_texture(grey_fake)) if texture
+                           else torch.zeros((), device=gan.device))
         nce_total = (nce + nce_idt) * 0.5 if identity else nce
-        loss_g = gan + config.resolved_lambda_nce * nce_total
+        loss_g = gan + config.lambda_texture * gan_texture + config.resolved_lambda_nce * nce_total
         self.opt_g.zero_grad(set_to_none=True)
         self.opt_f.zero_grad(set_to_none=True)
         self.scaler.scale(loss_g).backward()
@@ -169,19 +202,19 @@ class ContrastiveTrainer(Trainer):
         for average in self.averages:
             average.update(self.iteration)
 
-        # discriminator: real B against this step's translations (the paper keeps no history pool)
-        self.d_b.requires_grad_(True)
+        # discriminators: real B against this step's translations (the paper keeps no history pool)
+        self.raw_discriminators.requires_grad_(True)
         with torch.autocast(**self.autocast):
-            if real_b.shape == fake_b.shape:  # one call for both
-                real_score, fake_score = self.discriminator(torch.cat([real_b, fake_b.detach()])).split(len(real_b))
-            else:
-                real_score, fake_score = self.discriminator(real_b), self.discriminator(fake_b.detach())
+            real_score, fake_score, real_texture, fake_texture = self.discriminators(
+                real_b, fake_b.detach(), grey_real, grey_fake.detach() if texture else None)
             loss_d = discriminator_loss(config.gan_loss, real_score, fake_score)
+            loss_d_texture = (discriminator_loss(config.gan_loss, real_texture, fake_texture) if texture
+                              else torch.zeros((), device=loss_d.device))
         self.opt_d.zero_grad(set_to_none=True)
-        self.scaler.scale(loss_d).backward()
+        self.scaler.scale(loss_d + loss_d_texture).backward()
         self.scaler.step(self.opt_d)
         self.scaler.update()
-        return torch.stack([gan, nce, nce_idt, loss_d]).detach().float()
+        return torch.stack([gan, nce, nce_idt, gan_texture, loss_d, loss_d_texture]).detach().float()
 
     @property
     def kept_generator(self) -> nn.Module:
@@ -216,6 +249,8 @@ class ContrastiveTrainer(Trainer):
     def _state(self) -> dict:
         return {**self._progress_state(), "objective": self.config.objective, "patch_rng": self.projector.rng.get_state(),
                 "G_AtoB": self.g_ab.state_dict(), "D_B": self.d_b.state_dict(), "F": self.projector.state_dict(),
+                **({"D_texture": self.d_texture.state_dict(), "grey_rng": self.grey_rng.get_state()}
+                   if self.d_texture is not None else {}),
                 "opt_G": self.opt_g.state_dict(), "opt_D": self.opt_d.state_dict(), "opt_F": self.opt_f.state_dict(),
                 "EMA": [average.net.state_dict() for average in self.averages]}
 
@@ -225,6 +260,11 @@ class ContrastiveTrainer(Trainer):
                             f"resume it as it was")
         self.g_ab.load_state_dict(state["G_AtoB"])
         self.d_b.load_state_dict(state["D_B"])
+        if self.d_texture is not None:
+            if "D_texture" not in state:
+                raise CganError("this run directory was trained without --lambda-texture: resume it as it was")
+            self.d_texture.load_state_dict(state["D_texture"])
+            self.grey_rng.set_state(state["grey_rng"])
         self.projector.load_state_dict(state["F"])
         self.projector.rng.set_state(state["patch_rng"])
         for average, weights in zip(self.averages, state.get("EMA") or []):
