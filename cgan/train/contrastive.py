@@ -21,7 +21,7 @@ from torch import nn
 from ..errors import CganError
 from ..modelfile import new_meta, save_model
 from ..nets import PatchDiscriminator, build_generator, init_weights
-from .cyclegan import generator_parameter_groups, wrap_for_speed_and_ranks
+from .cyclegan import generator_parameter_groups, score_real_and_fake, wrap_for_speed_and_ranks
 from .ema import WeightAverage
 from .evaluate import psnr, ssim, translate_in_batches
 from .losses import discriminator_loss, generator_loss
@@ -130,13 +130,9 @@ class ContrastiveDiscriminators(nn.Module):
 
     def forward(self, real_b: torch.Tensor, fake_b: torch.Tensor, grey_real: torch.Tensor | None,
                 grey_fake: torch.Tensor | None) -> tuple[torch.Tensor | None, ...]:
-        def score(d: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            if real.shape == fake.shape:
-                return d(torch.cat([real, fake])).split(len(real))
-            return d(real), d(fake)
-
-        texture = score(self.d_texture, grey_real, grey_fake) if self.d_texture is not None else (None, None)
-        return (*score(self.d_b, real_b, fake_b), *texture)
+        texture = (score_real_and_fake(self.d_texture, grey_real, grey_fake) if self.d_texture is not None
+                   else (None, None))
+        return (*score_real_and_fake(self.d_b, real_b, fake_b), *texture)
 
 
 class ContrastiveTrainer(Trainer):

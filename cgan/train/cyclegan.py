@@ -38,12 +38,14 @@ class CycleDiscriminators(nn.Module):
         self.d_a, self.d_b = d_a, d_b
 
     def forward(self, real_a, fake_a, real_b, fake_b) -> tuple[torch.Tensor, ...]:
-        def score(d: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            if real.shape == fake.shape:
-                return d(torch.cat([real, fake])).split(len(real))
-            return d(real), d(fake)
+        return (*score_real_and_fake(self.d_a, real_a, fake_a), *score_real_and_fake(self.d_b, real_b, fake_b))
 
-        return (*score(self.d_a, real_a, fake_a), *score(self.d_b, real_b, fake_b))
+
+def score_real_and_fake(d: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``d``'s scores of ``real`` and ``fake``, in one call when their shapes allow."""
+    if real.shape == fake.shape:
+        return d(torch.cat([real, fake])).split(len(real))
+    return d(real), d(fake)
 
 
 def build_cycle_networks(gen_config: GeneratorConfig, ndf: int, n_layers_d: int,
