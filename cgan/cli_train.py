@@ -57,7 +57,7 @@ TRAIN_OPTIONS = [
     ("--nce-t", float, "cut/fastcut: temperature of the contrastive softmax."),
     ("--num-patches", int, "cut/fastcut: patches sampled per layer and image."),
     ("--lambda-texture", float, "cut/fastcut: weight of a second discriminator that sees grey images with random "
-     "channel weights, judging outlines and texture apart from colour (0: off; README's style/texture profile)."),
+     "channel weights, judging outlines and texture apart from colour (0: off; README, 'Which objective')."),
     ("--ema", float, "Validate and save a moving average of the generator weights with this decay, e.g. 0.999."),
     ("--compile", None, "torch.compile the networks (slow start, faster steps)."),
     ("--workers", int, "Data-loading processes (default: half the CPU cores, at most 4)."),
