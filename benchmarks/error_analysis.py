@@ -73,11 +73,12 @@ def analyse(model: str, task: str = "colour-grade", seed: int = 0) -> dict:
     with torch.no_grad():
         outputs = [np.clip(net(torch.from_numpy(x).permute(2, 0, 1)[None] * 2 - 1)[0].permute(1, 2, 0).numpy()
                            * 0.5 + 0.5, 0, 1) for x in inputs]
+    best_colour_map_of_x = fit_colour_map(inputs, truths, 3)  # one fit, scored twice below
     errors = np.concatenate([(g - t).reshape(-1, 3) for g, t in zip(outputs, truths)])
     return {
         "model": Path(model).name, "task": task,
         "do_nothing": _mean_psnr(inputs, truths),
-        "best_colour_map_of_x": _mean_psnr(fit_colour_map(inputs, truths, 3), truths),
+        "best_colour_map_of_x": _mean_psnr(best_colour_map_of_x, truths),
         "best_colour_map_of_x_per_image": _mean_psnr([fit_colour_map([x], [t], 3)[0] for x, t in zip(inputs, truths)],
                                                      truths),
         "near_black_share_of_truth": float(np.mean([outlines(t).mean() for t in truths])),
@@ -85,7 +86,7 @@ def analyse(model: str, task: str = "colour-grade", seed: int = 0) -> dict:
         # how many of T's outline pixels G makes near black too, and the best pure colour change (dark regions of x
         # that any tone curve keeps dark): outlines drawn where T draws them are the difference
         "truths_outlines_drawn": _outline_recall(outputs, truths),
-        "truths_outlines_drawn_by_best_colour_map": _outline_recall(fit_colour_map(inputs, truths, 3), truths),
+        "truths_outlines_drawn_by_best_colour_map": _outline_recall(best_colour_map_of_x, truths),
         "generator": _mean_psnr(outputs, truths),
         "after_removing_each_images_mean_error": _mean_psnr([g - (g - t).mean((0, 1)) for g, t in
                                                               zip(outputs, truths)], truths),
