@@ -39,6 +39,7 @@ def gpu_inference(g: dict) -> list[str]:
         "",
         *(["torch.compile (inductor) against the same baseline, at the video sizes; compiled once per shape first:",
            "", format_table(g["compiled_rows"]), ""] if g.get("compiled_rows") else []),
+        *gpu_students(g.get("students", [])),
         "Backends not available there: " + ("; ".join(f"{k} ({v})" for k, v in g["skipped"].items()) or "none") + ".",
         "",
         "### Video pipeline on the GPU (resnet9 ngf 64, batch 1)",
@@ -49,6 +50,15 @@ def gpu_inference(g: dict) -> list[str]:
         "encoding on one reader and one writer thread; with PyTorch on CUDA, frames travel as uint8 and are "
         "converted on the GPU).",
     ]
+
+
+def gpu_students(students: list[dict]) -> list[str]:
+    """The distilled students' presets (cgan distill) at the video sizes, each against its own fp32 eager."""
+    lines = []
+    for student in students:
+        lines += [f"Student `{student['preset']}` (`cgan distill`) at the video sizes, against its own fp32 eager:",
+                  "", format_table(student["rows"]), ""]
+    return lines
 
 
 def gpu_profile(p: dict | None) -> list[str]:

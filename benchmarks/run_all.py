@@ -25,7 +25,7 @@ import torch
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-from bench_models import paper_generator  # noqa: E402
+from bench_models import paper_generator, student_generator  # noqa: E402
 from distill_quality import measure_students  # noqa: E402
 from student_pipeline import STUDENTS  # noqa: E402
 from student_pipeline import measure as measure_student_pipeline  # noqa: E402
@@ -91,26 +91,39 @@ def quality_section(folder: Path, quick: bool, args: argparse.Namespace) -> dict
     return {"quality": paper, "fast": fast, "flicker": measure_flicker(str(trained), 320, 240, 24 if quick else 48)}
 
 
+GPU_PARTIAL = HERE / "results" / "gpu_partial.json"
+
+
 def gpu_section(folder: Path, quick: bool, args: argparse.Namespace) -> dict:
-    """Inference, the video pipeline and training speed on the GPU, each against PyTorch fp32 eager there."""
+    """Inference, the video pipeline and training speed on the GPU, each against PyTorch fp32 eager there.
+    What is measured so far is kept in results/gpu_partial.json after each step, so that a lease that ends
+    mid-run still returns numbers; the file goes once the section is complete."""
     model = paper_generator(folder)
+
+    def keep(result: dict) -> None:
+        atomic_write_text(GPU_PARTIAL, json.dumps(result, indent=2))
+
     print(f"GPU inference (resnet9 ngf 64) on {torch.cuda.get_device_name(0)} ...", flush=True)
     seconds = 3 if quick else 10
     result = benchmark(str(model), backends=["torch", "onnxruntime", "tensorrt"], sizes="256,512,720p,1080p",
                        batches=[1], max_seconds=seconds, pipeline=False, device="cuda")
     result["rows"] += benchmark(str(model), backends=["torch"], sizes="256", batches=[8], max_seconds=seconds,
                                 pipeline=False, device="cuda")["rows"]
+    keep(result)
     print("GPU inference compiled by torch.compile (720p, 1080p) ...", flush=True)
     result["compiled_rows"] = benchmark(str(model), backends=["torch"], sizes="720p,1080p", batches=[1],
                                         max_seconds=seconds, pipeline=False, device="cuda", compiled=True)["rows"]
+    keep(result)
     print("GPU profile of one 720p call ...", flush=True)
     result["profile"] = profile_generator(720, 1280)
+    keep(result)
     print("GPU video pipeline (resnet9 ngf 64, 1280x720) ...", flush=True)
     result["pipeline"] = [pipeline_fps(str(model), half=half, width=1280, height=720, frames=96, device="cuda")
                           for half in (False, True)]
     print("GPU video pipeline compiled, fp16 (1280x720, 1920x1080) ...", flush=True)
     result["pipeline"] += [pipeline_fps(str(model), half=True, width=w, height=h, frames=96 if quick else 240,
                                         device="cuda", compiled=True) for w, h in ((1280, 720), (1920, 1080))]
+    keep(result)
     print("GPU training speed ...", flush=True)
     data = build_unpaired_dataset(folder / "data", n_train=40, n_test=8, size=288)
     result["training"] = []
@@ -120,6 +133,15 @@ def gpu_section(folder: Path, quick: bool, args: argparse.Namespace) -> dict:
                                    channels_last=channels_last)
             print(f"  {name} batch {batch} {row['layout']}: {row['speedup']:.2f}x", flush=True)
             result["training"].append(row)
+            keep(result)
+    print("GPU students (720p, 1080p) ...", flush=True)
+    result["students"] = []
+    for preset in STUDENTS:
+        rows = benchmark(str(student_generator(folder, preset)), backends=["torch"], sizes="720p,1080p", batches=[1],
+                         max_seconds=seconds, pipeline=False, device="cuda")["rows"]
+        result["students"].append({"preset": preset, "rows": rows})
+        keep(result)
+    GPU_PARTIAL.unlink()
     return result
 
 
