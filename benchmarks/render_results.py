@@ -39,7 +39,7 @@ def render(r: dict) -> str:
                 *(students(result) for result in read_folder("distill")),
                 student_candidates(RESULTS / "student_candidates.json"),
                 student_pipeline(RESULTS / "student_pipeline.json"), compiled_on_cpu(RESULTS / "compile_cpu.json"),
-                soak(RESULTS / "soak.json"), objective_speed(RESULTS / "objective_speed.json"),
+                soak(RESULTS / "soak.json"), host_pipeline(RESULTS / "host_pipeline.json"), objective_speed(RESULTS / "objective_speed.json"),
                 objectives(read_folder("objectives"))]
     if "gpu" in r:
         sections.append(gpu_sections(r["gpu"]))
@@ -419,6 +419,30 @@ def soak(path: Path) -> list[str]:
             f"median {d['fps_median']:.1f}, min {d['fps_min']:.1f}, max {d['fps_max']:.1f}.", "",
             "| frames | resident MB | frames/s in the window |", "|---|---|---|",
             *(f"| {w['frames']} | {w['rss_mb']:.0f} | {w['fps']:.1f} |" for w in windows)]
+
+
+def host_pipeline(path: Path) -> list[str]:
+    """What the host sustains around a fast model (benchmarks/host_pipeline.py)."""
+    if not path.is_file():
+        return []
+    d = json.loads(path.read_text())
+    m = d["machine"]
+    lines = ["", "## The host's side of the video pipeline, around a GPU-fast model", "",
+             f"`{d['command']}`, measured {d['measured']} on {m['cpu']}, {m['cores']} cores. The model is replaced "
+             "by a copy (the host's ceiling) and by a wait as long as resnet9's compiled fp16 call on the GPU (GPU section, below); "
+             "the writer converts RGB to 4:2:0 with OpenCV (cgan) or hands RGB to the encoder, which converts it "
+             "(before). Medians of alternating runs, whole runs including the encoder's flush.", "",
+             "| clip | decode to RGB (ms/frame) | encode, OpenCV converts | encode, encoder converts | "
+             "copy model: fps, OpenCV / encoder | wait model (ms) | its ideal fps | wait model: fps, OpenCV / encoder |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in d["rows"]:
+        st, fps = r["stage_ms"], r["pipeline_fps"]
+        wait = (f"{r['model_ms']:.1f} | {1000 / r['model_ms']:.1f} | **{fps['wait, converted by OpenCV']:.1f}** / "
+                f"{fps['wait, converted by encoder']:.1f}") if r["model_ms"] else "- | - | -"
+        lines.append(f"| {r['clip']} | {st['decode to RGB']:.1f} | {st['encode, converted by OpenCV']:.1f} | "
+                     f"{st['encode, converted by encoder']:.1f} | **{fps['copy, converted by OpenCV']:.1f}** / "
+                     f"{fps['copy, converted by encoder']:.1f} | {wait} |")
+    return lines
 
 
 def objective_speed(path: Path) -> list[str]:

@@ -470,6 +470,28 @@ def test_a_codec_the_container_cannot_hold_is_refused_and_odd_sizes_are_padded(m
     assert any("padded to 48x34" in note for note in sink.notes) and len(read_video(tmp_path / "odd.mp4")[0]) == 3
 
 
+def test_video_frames_keep_their_colours_through_the_encoder(tmp_path):
+    """The sink converts RGB to 4:2:0 itself: flat colours come back within the encoder's rounding, and a crop
+    view of a larger frame (what postprocessing hands over) is encoded like a copy of it."""
+    from cgan.runtime.sources import Frame
+    from cgan.runtime.video import VideoSink, VideoSource
+
+    colours = [(200, 40, 90), (20, 180, 240), (128, 128, 128), (250, 250, 10)]
+    sink = VideoSink(tmp_path / "flat.mp4", 10.0, overwrite=False)
+    for i, colour in enumerate(colours):
+        padded = np.zeros((64, 100, 3), np.uint8)
+        padded[:48, :80] = colour
+        sink.write(Frame(padded[:48, :80], i), padded[:48, :80])
+    sink.close()
+    source = VideoSource(tmp_path / "flat.mp4")
+    decoded = [frame.image for frame in source]
+    source.close()
+    assert len(decoded) == len(colours)
+    for colour, image in zip(colours, decoded):
+        assert image.shape == (48, 80, 3)
+        assert np.abs(image[8:-8, 8:-8].astype(int) - colour).max() <= 3, (colour, image[24, 40])
+
+
 def test_runtime_options_are_checked_when_made():
     from cgan.runtime.options import FrameOptions, RuntimeOptions, runtime_options
 
@@ -499,6 +521,22 @@ def test_batch_reaches_the_pipeline_through_the_translator_alone(models, tmp_pat
     summary = run_pipeline(open_source(str(tmp_path)), translator, [ImageFolderSink(tmp_path / "out", False)],
                            FrameOptions(progress=False))
     assert summary.frames == 7 and calls == [3, 3, 1]
+
+
+def test_the_first_frames_one_time_work_is_reported_apart_from_the_steady_rate(models, tmp_path):
+    from cgan.runtime.options import FrameOptions
+    from cgan.runtime.pipeline import run_pipeline
+    from cgan.runtime.video import VideoSink
+
+    translator = Translator(models["torch"], device="cpu")
+    infer, calls = translator.infer, []
+    translator.infer = lambda inputs: (time.sleep(0.5) if not calls else None, calls.append(1), infer(inputs))[2]
+    clip = panning_clip(tmp_path / "clip.mp4", frames=6)
+    summary = run_pipeline(open_source(str(clip)), translator, [VideoSink(tmp_path / "o.mp4", 12.0, False)],
+                           FrameOptions(progress=False))
+    assert summary.frames == 6 and 0.5 <= summary.first_frame_seconds < summary.seconds
+    assert summary.steady_fps == pytest.approx(5 / (summary.seconds - summary.first_frame_seconds))
+    assert summary.steady_fps > summary.fps and "after the first frame, which took" in summary.text()
 
 
 def test_sources_sinks_and_backends_satisfy_their_protocols(models, tmp_path):

@@ -32,6 +32,9 @@ class Summary:
     skipped: int = 0
     interrupted: bool = False  # a live run stopped by Ctrl-C or SIGTERM (what it recorded is kept)
     seconds: float = 0.0
+    # Until the first frame was written: opening the source, and a backend's one-time work on the first frame
+    # (compiling, capturing CUDA graphs, choosing convolution algorithms), which a long clip amortises.
+    first_frame_seconds: float = 0.0
     model_seconds: float = 0.0  # time inside the model alone
     backend: str = ""  # what ran the model, in words (the backend's description)
 
@@ -40,11 +43,18 @@ class Summary:
         return self.frames / self.seconds if self.seconds else 0.0
 
     @property
+    def steady_fps(self) -> float:
+        """The rate after the first frame: what a long clip runs at."""
+        rest = self.seconds - self.first_frame_seconds
+        return (self.frames - 1) / rest if self.frames > 1 and rest > 0 else self.fps
+
+    @property
     def model_fps(self) -> float:
         return self.frames / self.model_seconds if self.model_seconds else 0.0
 
     def text(self) -> str:
-        parts = [f"{self.frames} frames in {self.seconds:.1f} s: {self.fps:.1f} fps end to end, "
+        parts = [f"{self.frames} frames in {self.seconds:.1f} s: {self.fps:.1f} fps end to end "
+                 f"({self.steady_fps:.1f} after the first frame, which took {self.first_frame_seconds:.1f} s), "
                  f"{self.model_fps:.1f} fps in the model"]
         if self.dropped:
             parts.append(f"{self.dropped} dropped (live source: the newest frame wins)")
@@ -91,6 +101,7 @@ class Pipeline:
         self.frames_out: queue.Queue = queue.Queue(maxsize=2 * translator.batch + 2)
         self.errors: list[BaseException] = []
         self.summary = Summary(backend=translator.description)
+        self.started = 0.0  # when run() began
         total = len(source) or None
         if options.max_frames:
             total = min(total or options.max_frames, options.max_frames)
@@ -101,7 +112,7 @@ class Pipeline:
 
     def run(self) -> Summary:
         """Translate every frame into every sink; return the summary, or raise what stopped the run."""
-        started = time.perf_counter()
+        self.started = time.perf_counter()
         self.reader.start()
         self.writer.start()
         failure: BaseException | None = None
@@ -116,7 +127,7 @@ class Pipeline:
             self.stop.set()
         finally:
             self._shut_down()
-        self.summary.seconds = time.perf_counter() - started
+        self.summary.seconds = time.perf_counter() - self.started
         self.summary.dropped = self.source.dropped
         self.summary.lost = self.source.lost
         self.summary.skipped = len(self.source.skipped)
@@ -160,6 +171,8 @@ class Pipeline:
                     shown = side_by_side(frame.image, output) if self.options.side_by_side else output
                     for sink in self.sinks:
                         sink.write(frame, shown)
+                    if not self.summary.frames:
+                        self.summary.first_frame_seconds = time.perf_counter() - self.started
                     self.summary.frames += 1
                     self.bar.update(1)
                     if any(sink.stop_requested for sink in self.sinks):
