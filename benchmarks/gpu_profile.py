@@ -33,7 +33,8 @@ def cuda_ms(call, repeats: int = 30) -> float:
 
 
 def profile_generator(h: int, w: int, log=print) -> dict:
-    """Transfer times, the four precision x layout variants (eager and graph), and the top kernels of the best."""
+    """Transfer times, the four precision x layout variants (eager and graph) and the two compiled ones (without
+    and with a graph), and the top kernels of the fastest."""
     torch.backends.cudnn.benchmark = True
     net = build_generator(preset_config("resnet9")).cuda().eval()
     gflop = 2 * count_macs(net, h, w) / 1e9
@@ -56,11 +57,23 @@ def profile_generator(h: int, w: int, log=print) -> dict:
                 replay = cuda_ms(lambda: graph(x))
                 variants[name] = {"eager_ms": eager, "graph_ms": replay, "tflops_graph": gflop / replay}
                 log(f"{name:>14}: eager {eager:7.2f} ms, graph {replay:7.2f} ms, {gflop / replay:6.1f} TFLOP/s")
+        for dtype in (torch.float32, torch.float16):  # --compile: inductor's fused kernels, NCHW as the runtime
+            model = build_generator(preset_config("resnet9")).cuda().to(dtype).eval()
+            compiled = torch.compile(model, dynamic=False, fullgraph=True)
+            x = on_gpu.to(dtype)
+            name = f"{str(dtype).removeprefix('torch.')} NCHW compiled"
+            plain = cuda_ms(lambda: compiled(x))  # the first call compiles
+            graph = CudaGraphRunner(compiled)
+            replay = cuda_ms(lambda: graph(x))
+            variants[name] = {"eager_ms": plain, "graph_ms": replay, "tflops_graph": gflop / replay}
+            log(f"{name:>14}: plain {plain:7.2f} ms, graph {replay:7.2f} ms, {gflop / replay:6.1f} TFLOP/s")
         report["variants"] = variants
         best = min(variants, key=lambda k: variants[k]["graph_ms"])
         dtype = torch.float16 if best.startswith("float16") else torch.float32
-        layout = torch.channels_last if best.endswith("NHWC") else torch.contiguous_format
+        layout = torch.channels_last if "NHWC" in best else torch.contiguous_format
         model = build_generator(preset_config("resnet9")).cuda().to(dtype).to(memory_format=layout).eval()
+        if best.endswith("compiled"):
+            model = torch.compile(model, dynamic=False, fullgraph=True)  # inductor's cache makes this quick
         x = on_gpu.to(dtype).contiguous(memory_format=layout)
         for _ in range(3):
             model(x)
