@@ -26,8 +26,8 @@ if [ "${BENCH:-1}" != 0 ]; then
 fi
 if [ "${ALL_TESTS:-1}" != 0 ]; then
   xdist=$("$python" -c "import xdist" 2>/dev/null && echo "-n 8")
-  OMP_NUM_THREADS=2 timeout 300 "$python" -m pytest -q $xdist -rs -p no:cacheprovider -m "not gpu" --durations=15 tests \
-    > "$logs/all_tests.log" 2>&1
+  OMP_NUM_THREADS=2 timeout 300 "$python" -m pytest -q $xdist -rs -p no:cacheprovider -m "not gpu" --durations=15 \
+    tests > "$logs/all_tests.log" 2>&1
   [ $? = 0 ] || status=1
   tail -25 "$logs/all_tests.log"
 fi

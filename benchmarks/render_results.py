@@ -39,7 +39,8 @@ def render(r: dict) -> str:
                 *(students(result) for result in read_folder("distill")),
                 student_candidates(RESULTS / "student_candidates.json"),
                 student_pipeline(RESULTS / "student_pipeline.json"), compiled_on_cpu(RESULTS / "compile_cpu.json"),
-                soak(RESULTS / "soak.json"), host_pipeline(RESULTS / "host_pipeline.json"), objective_speed(RESULTS / "objective_speed.json"),
+                soak(RESULTS / "soak.json"), host_pipeline(RESULTS / "host_pipeline.json"),
+                objective_speed(RESULTS / "objective_speed.json"),
                 objectives(read_folder("objectives"))]
     if "gpu" in r:
         sections.append(gpu_sections(r["gpu"]))
@@ -429,7 +430,8 @@ def host_pipeline(path: Path) -> list[str]:
     m = d["machine"]
     lines = ["", "## The host's side of the video pipeline, around a GPU-fast model", "",
              f"`{d['command']}`, measured {d['measured']} on {m['cpu']}, {m['cores']} cores. The model is replaced "
-             "by a copy (the host's ceiling) and by a wait as long as resnet9's compiled fp16 call on the GPU (GPU section, below); "
+             "by a copy (the host's ceiling) and by a wait as long as resnet9's compiled fp16 call on the GPU "
+             "(GPU section, below); "
              "the writer converts RGB to 4:2:0 with OpenCV (cgan) or hands RGB to the encoder, which converts it "
              "(before). Medians of alternating runs, whole runs including the encoder's flush.", "",
              "| clip | decode to RGB (ms/frame) | encode, OpenCV converts | encode, encoder converts | "

@@ -80,13 +80,32 @@ def test_benchmark_on_cuda_against_cuda_fp32_eager(tiny):
     result = benchmark(str(tiny), backends=["torch"], sizes="32,48x64", batches=[1, 2], pipeline=True, max_seconds=0.2,
                        device="cuda")
     rows = result["rows"]
-    assert {(r["backend"], r["precision"]) for r in rows} == {("torch cuda eager", "fp32"), ("torch cuda graphs", "fp32"),
-                                                              ("torch cuda eager", "fp16"), ("torch cuda graphs", "fp16")}
+    assert {(r["backend"], r["precision"]) for r in rows} == {
+        ("torch cuda eager", "fp32"), ("torch cuda graphs", "fp32"), ("torch cuda eager", "fp16"),
+        ("torch cuda graphs", "fp16"), ("torch cuda graphs, uint8 frames", "fp16")}
     assert all(r["speedup"] == 1.0 for r in rows if r["backend"] == "torch cuda eager" and r["precision"] == "fp32")
     assert all(r["psnr_vs_fp32"] > 60 for r in rows if r["backend"] == "torch cuda graphs" and r["precision"] == "fp32")
     assert all(r["psnr_vs_fp32"] > 35 for r in rows if r["precision"] == "fp16")
     assert all(r["peak_mb"] > 0 for r in rows) and "cuda fp16" in result["ceilings_gflops"]
     assert "CUDA graphs" in result["pipeline"]["backend"] and result["pipeline"]["pipeline_fps"] > 0
+    assert result["pipeline"]["ratio"] == pytest.approx(result["pipeline"]["steady_fps"] /
+                                                        result["pipeline"]["raw_model_fps"])
+
+
+def test_uint8_frames_time_the_runtimes_path_and_compare_in_the_models_range(tiny):
+    from cgan.bench.inference import Uint8Frames, as_model_output
+    from cgan.runtime.backends import TorchBackend
+    from cgan.runtime.options import RuntimeOptions
+
+    backend = TorchBackend(tiny, RuntimeOptions(device="cpu"))
+    x = np.random.default_rng(0).random((2, 3, 16, 24), dtype=np.float32) * 2 - 1
+    frames = Uint8Frames(backend)
+    out = frames.run(x)
+    converted = frames.frames[1]
+    assert out.dtype == np.uint8 and out.shape == (2, 16, 24, 3) and frames.run(x) is not None
+    assert frames.frames[1] is converted  # the same batch is converted once
+    error = np.abs(as_model_output(out) - backend.run(x))
+    assert error.mean() < 0.02 and as_model_output(x) is x
 
 
 def test_cli_benchmark_writes_json(tiny, tmp_path):
