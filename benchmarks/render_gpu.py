@@ -36,8 +36,9 @@ def gpu_inference(g: dict) -> list[str]:
         "Each call includes the host-to-GPU copy of the batch and the copy of the result back: float32 NCHW, or",
         "in the \"uint8 frames\" rows (where measured) the runtime's own path, uint8 frames through a pinned buffer",
         "and converted on the GPU. Peak MB is GPU memory. fp32 rows run convolutions on TF32 tensor cores",
-        "(PyTorch's default), so their % of peak (against the plain fp32 matmul ceiling) can exceed 100%. The first row's peak memory",
-        "is cuDNN's workspace while it times its algorithms for a new shape (cudnn.benchmark).",
+        "(PyTorch's default), so their % of peak (against the plain fp32 matmul ceiling) can exceed 100%. The",
+        "first row's peak memory is cuDNN's workspace while it times its algorithms for a new shape",
+        "(cudnn.benchmark).",
         "",
         format_table(g["rows"]),
         "",
@@ -106,8 +107,9 @@ def gpu_profile(p: dict | None) -> list[str]:
     compiled = p["variants"].get("float16 NCHW compiled")
     if compiled:
         eager = p["variants"]["float16 NCHW"]
+        speedup = eager["graph_ms"] / compiled["graph_ms"]
         return lines + ["", f"Compiled, the fp16 call takes {compiled['graph_ms']:.2f} ms against "
-                        f"{eager['graph_ms']:.2f} eager (both replayed as CUDA graphs): {eager['graph_ms'] / compiled['graph_ms']:.2f}x."]
+                        f"{eager['graph_ms']:.2f} eager (both replayed as CUDA graphs): {speedup:.2f}x."]
     return lines + [
         "",
         "Instance normalisation (the two batch_norm kernels) and reflection padding, both memory-bound, take",

@@ -53,8 +53,9 @@ class Summary:
         return self.frames / self.model_seconds if self.model_seconds else 0.0
 
     def text(self) -> str:
-        parts = [f"{self.frames} frames in {self.seconds:.1f} s: {self.fps:.1f} fps end to end "
-                 f"({self.steady_fps:.1f} after the first frame, which took {self.first_frame_seconds:.1f} s), "
+        steady = (f" ({self.steady_fps:.1f} after the first frame, which took {self.first_frame_seconds:.1f} s)"
+                  if self.frames > 1 else "")
+        parts = [f"{self.frames} frames in {self.seconds:.1f} s: {self.fps:.1f} fps end to end{steady}, "
                  f"{self.model_fps:.1f} fps in the model"]
         if self.dropped:
             parts.append(f"{self.dropped} dropped (live source: the newest frame wins)")

@@ -172,9 +172,9 @@ class VideoSink:
 
     def _picture(self, image: np.ndarray):
         """An RGB frame as the encoder takes it. 4:2:0 (every codec but MJPEG) is converted by OpenCV: the same
-        BT.601 limited-range matrix as FFmpeg's default conversion, with chroma averaged over 2x2 pixels, and
-        several times faster (an encoder handed RGB converts on one thread: at 1080p that took longer than
-        the encoding)."""
+        BT.601 limited-range matrix as FFmpeg's default conversion, with chroma averaged over 2x2 pixels, about
+        ten times faster than that conversion, which an encoder handed RGB runs on one thread (at 1080p it was a
+        quarter of the writer's time: benchmarks/host_pipeline.py)."""
         av = _import_av()
         if self.stream.pix_fmt == "yuv420p":
             return av.VideoFrame.from_ndarray(cv2.cvtColor(image, cv2.COLOR_RGB2YUV_I420), format="yuv420p")
