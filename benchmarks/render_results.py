@@ -41,7 +41,7 @@ def render(r: dict) -> str:
                 student_pipeline(RESULTS / "student_pipeline.json"), compiled_on_cpu(RESULTS / "compile_cpu.json"),
                 soak(RESULTS / "soak.json"), host_pipeline(RESULTS / "host_pipeline.json"),
                 objective_speed(RESULTS / "objective_speed.json"),
-                objectives(read_folder("objectives"))]
+                objectives(read_folder("objectives")), objectives_beyond_10(read_folder("objectives_long"))]
     if "gpu" in r:
         sections.append(gpu_sections(r["gpu"]))
     return "\n".join(line for section in sections for line in section) + "\n"
@@ -492,3 +492,20 @@ def objectives(runs: list[dict]) -> list[str]:
         "|---|---|---|---|---|---|",
         *(f"| {run['task']} {variant_row(run)}" for run in sorted(runs, key=order)),
     ]
+
+
+def objectives_beyond_10(runs: list[dict]) -> list[str]:
+    """Objective runs longer than the grid's 10 minutes (results/objectives_long/), with every checkpoint."""
+    lines = []
+    for run in runs:
+        scores = run["scores"]
+        lines += ["", "| task | settings | " + " | ".join(f"{score['minutes']:g} min" for score in scores) + " |",
+                  "|---|---|" + "---|" * len(scores),
+                  f"| {run['task']} | {variant_label(run)} | "
+                  + " | ".join(f"{score['gain_db']:+.2f} dB ({score['iterations']} it)" for score in scores) + " |"]
+    if not lines:
+        return []
+    return ["", "### Beyond 10 minutes", "",
+            "Single runs alone on the same CPU (`python benchmarks/quality.py --task TASK --minutes M --checkpoints",
+            "2,5,10,...,M SETTINGS --json benchmarks/results/objectives_long/NAME.json`), scored at each checkpoint",
+            "(gain over doing nothing, iterations):", *lines]
