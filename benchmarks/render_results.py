@@ -41,7 +41,8 @@ def render(r: dict) -> str:
                 student_pipeline(RESULTS / "student_pipeline.json"), compiled_on_cpu(RESULTS / "compile_cpu.json"),
                 soak(RESULTS / "soak.json"), host_pipeline(RESULTS / "host_pipeline.json"),
                 objective_speed(RESULTS / "objective_speed.json"),
-                objectives(read_folder("objectives")), objectives_beyond_10(read_folder("objectives_long"))]
+                objectives(read_folder("objectives")), objectives_beyond_10(read_folder("objectives_long")),
+                drift_trace(RESULTS / "drift_trace.json")]
     if "gpu" in r:
         sections.append(gpu_sections(r["gpu"]))
     return "\n".join(line for section in sections for line in section) + "\n"
@@ -509,3 +510,32 @@ def objectives_beyond_10(runs: list[dict]) -> list[str]:
             "Single runs alone on the same CPU (`python benchmarks/quality.py --task TASK --minutes M --checkpoints",
             "2,5,10,...,M SETTINGS --json benchmarks/results/objectives_long/NAME.json`), scored at each checkpoint",
             "(gain over doing nothing, iterations):", *lines]
+
+
+def drift_trace(path: Path) -> list[str]:
+    """A drifting run scored every minute against the truth and against B (benchmarks/drift_trace.py)."""
+    if not path.is_file():
+        return []
+    d = json.loads(path.read_text())
+    scores = d["scores"]
+    levels = list(scores[0]["patch_distance_to_b"])
+    nothing = scores[0]["patch_distance_to_b_doing_nothing"]
+    peak = max(scores, key=lambda s: s["gain_db"])
+    closest = min(scores, key=lambda s: s["patch_distance_to_b"]["fine"])
+    return ["", "### What the drift is (`benchmarks/drift_trace.py`)", "",
+            f"`{d['command']}`, measured {d['measured']}: {variant_label(d)} on the {d['task']} task, scored every "
+            "minute. The patch distance is the sliced Wasserstein distance between 7x7 patches of the translations",
+            "and of B's held-out images on three Laplacian levels (lower: more like B); doing nothing: "
+            + ", ".join(f"{k} {v:.3f}" for k, v in nothing.items()) + ".", "",
+            "| minute | iterations | gain over doing nothing | "
+            + " | ".join(f"distance to B, {k}" for k in levels) + " |",
+            "|---|---|---|" + "---|" * len(levels),
+            *(f"| {s['minutes']:g} | {s['iterations']} | {s['gain_db']:+.2f} dB | "
+              + " | ".join(f"{s['patch_distance_to_b'][k]:.3f}" for k in levels) + " |" for s in scores),
+            "",
+            f"The gain peaks at {peak['minutes']:g} minutes ({peak['gain_db']:+.2f} dB); the fine patches are closest "
+            f"to B's at {closest['minutes']:g} minutes ({closest['gain_db']:+.2f} dB there). Where the second comes "
+            "later, the run moves towards B's texture while moving away from the truth: the discriminator is "
+            "satisfied by B-like texture the filter does not put there, and a truth-free distance to B would keep "
+            "the drifted generator."]
+
