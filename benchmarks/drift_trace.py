@@ -73,6 +73,8 @@ def patch_distances(images: torch.Tensor, target: torch.Tensor, count: int = 819
 class ScoreWithDistance(ScoreAt):
     """The quality scores, and the translations' patch distance to B's held-out images."""
 
+    doing_nothing: dict[str, float] | None = None  # the inputs' own distance, the same at every checkpoint
+
     def score(self, trainer, minutes: float) -> None:
         super().score(trainer, minutes)
         started = time.monotonic()
@@ -83,7 +85,8 @@ class ScoreWithDistance(ScoreAt):
             translated = translate_in_batches(net, trainer.val_a, 8, trainer.device, trainer.autocast)
         net.train(was_training)
         self.scores[-1]["patch_distance_to_b"] = patch_distances(translated, trainer.val_b)
-        self.scores[-1]["patch_distance_to_b_doing_nothing"] = patch_distances(trainer.val_a, trainer.val_b)
+        self.doing_nothing = self.doing_nothing or patch_distances(trainer.val_a, trainer.val_b)
+        self.scores[-1]["patch_distance_to_b_doing_nothing"] = self.doing_nothing
         print(f"        patch distance to B: {self.scores[-1]['patch_distance_to_b']}", flush=True)
         self.scoring_seconds += time.monotonic() - started
 

@@ -63,8 +63,8 @@ class ScoreAt(Callback):
 
 
 def run_quality(minutes: float, checkpoints: list[float], task: str = "colour-grade", seed: int = 0,
-                keep_model: Path | None = None, by_iterations: bool = False, scorer_class: type = None,
-                **options) -> dict:
+                keep_model: Path | None = None, by_iterations: bool = False,
+                scorer_class: type[ScoreAt] = ScoreAt, **options) -> dict:
     """Train under a wall-clock budget on the task; the scores at each checkpoint (minutes).
 
     ``keep_model`` receives the final A->B generator; ``scorer_class`` (a ScoreAt) may score more."""
@@ -84,7 +84,8 @@ def run_quality(minutes: float, checkpoints: list[float], task: str = "colour-gr
         settings = {k: v for k, v in config.to_dict().items() if k in settings or k in FAST_PROFILE and config.fast}
         if config.objective != "cyclegan":  # the contrasted layers follow from the network when not given
             settings["nce_layers"] = ",".join(map(str, config.nce_layer_list))
-        scorer = (scorer_class or ScoreAt)(checkpoints if by_iterations else [m for m in checkpoints if m <= minutes], by_iterations)
+        scorer = scorer_class(checkpoints if by_iterations else [m for m in checkpoints if m <= minutes],
+                              by_iterations)
         trainer = trainer_for(config, [scorer])
         trainer.fit()
         if scorer.pending and not by_iterations:  # the budget ended a hair before the last checkpoint
