@@ -150,9 +150,9 @@ class Uint8Frames:
 
 def as_model_output(output: np.ndarray) -> np.ndarray:
     """Uint8 NHWC frames back to the model's float NCHW range, to compare with the fp32 reference."""
-    if output.dtype != np.uint8:
-        return output
-    return output.transpose(0, 3, 1, 2).astype(np.float32) / 127.5 - 1
+    from ..runtime.translator import to_model_input
+
+    return to_model_input(list(output)) if output.dtype == np.uint8 else output
 
 
 def _torch_variants(plan: _Plan, found: list, skipped: dict) -> None:
