@@ -22,10 +22,11 @@ import torch.nn.functional as F
 from quality import ScoreAt, run_quality
 
 from cgan.fileio import atomic_write_text
-from cgan.train.evaluate import translate_in_batches
+from cgan.train.evaluate import psnr, translate_in_batches
 
 SETTINGS = {"objective": "fastcut", "fast": True, "size": 128, "lambda_texture": 10}
 LEVELS = ("fine", "middle", "colour")
+BLUR_SIGMA = 2.0  # pixels: removes outlines and texture, keeps tone and the larger shapes
 
 
 def laplacian_pyramid(images: torch.Tensor) -> list[torch.Tensor]:
@@ -63,6 +64,19 @@ def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, generator: torch.Genera
     return total / repeats
 
 
+def blurred(images: torch.Tensor, sigma: float = BLUR_SIGMA) -> torch.Tensor:
+    """A Gaussian blur of each channel (kernel of 6 sigma, reflected at the borders)."""
+    offsets = torch.arange(-int(3 * sigma), int(3 * sigma) + 1, dtype=torch.float32)
+    kernel = torch.exp(-offsets.square() / (2 * sigma**2))
+    kernel = (kernel / kernel.sum()).to(images.dtype)
+    channels, half = images.shape[1], len(offsets) // 2
+    along_rows, along_columns = kernel.view(1, 1, 1, -1), kernel.view(1, 1, -1, 1)
+    for weights, padding in ((along_rows, (half, half, 0, 0)), (along_columns, (0, 0, half, half))):
+        images = F.conv2d(F.pad(images, padding, mode="reflect"), weights.expand(channels, -1, -1, -1),
+                          groups=channels)
+    return images
+
+
 def patch_distances(images: torch.Tensor, target: torch.Tensor, count: int = 8192) -> dict[str, float]:
     generator = torch.Generator().manual_seed(0)  # the same patches and directions at every checkpoint
     return {name: sliced_wasserstein(random_patches(a, count, generator), random_patches(b, count, generator),
@@ -85,6 +99,9 @@ class ScoreWithDistance(ScoreAt):
             translated = translate_in_batches(net, trainer.val_a, 8, trainer.device, trainer.autocast)
         net.train(was_training)
         self.scores[-1]["patch_distance_to_b"] = patch_distances(translated, trainer.val_b)
+        # Whether the detail the generator draws earns PSNR: the same translations without their finest detail.
+        self.scores[-1]["gain_db_blurred"] = (psnr(blurred(translated), trainer.truth_a).mean()
+                                              - psnr(trainer.val_a, trainer.truth_a).mean()).item()
         self.doing_nothing = self.doing_nothing or patch_distances(trainer.val_a, trainer.val_b)
         self.scores[-1]["patch_distance_to_b_doing_nothing"] = self.doing_nothing
         print(f"        patch distance to B: {self.scores[-1]['patch_distance_to_b']}", flush=True)

@@ -1,0 +1,55 @@
+"""The hand-written measurements inside benchmarks/ scripts, checked against known answers."""
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+from drift_trace import blurred  # noqa: E402
+from stylise_ceiling import conditional_mean_colours, fitted_path, histogram_matched  # noqa: E402
+
+
+def test_blur_is_opencvs_gaussian_with_reflected_borders():
+    images = torch.rand(2, 3, 20, 28) * 2 - 1
+    ours = blurred(images, sigma=2.0).numpy()
+    opencv = np.stack([np.stack([cv2.GaussianBlur(channel, (13, 13), 2.0, borderType=cv2.BORDER_REFLECT_101)
+                                 for channel in image]) for image in images.numpy()])
+    assert np.abs(ours - opencv).max() < 1e-5
+
+
+def test_histogram_matching_takes_the_references_colours_and_keeps_the_order_of_pixels():
+    rng = np.random.default_rng(0)
+    photos = rng.integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
+    darker = (rng.integers(0, 256, (3, 32, 32, 3)) // 2).astype(np.uint8)
+    assert np.array_equal(histogram_matched(photos[:1], photos[:1]), photos[:1])  # its own histogram: unchanged
+    matched = histogram_matched(photos, darker)
+    assert np.abs(matched.mean((1, 2)) - darker.mean((0, 1, 2))).max() < 3
+    first = photos[0, ..., 0].ravel()
+    assert np.all(np.diff(matched[0, ..., 0].ravel()[np.argsort(first, kind="stable")].astype(int)) >= 0)
+
+
+def test_mean_true_colour_recovers_a_colour_change_and_leaves_unseen_colours():
+    rng = np.random.default_rng(0)
+    train = (rng.integers(0, 128, (4, 16, 16, 3))).astype(np.uint8)  # only the darker half of each channel
+    change = lambda images: (images // 8 * 8 + 4).clip(0, 255).astype(np.uint8)[..., ::-1]  # noqa: E731
+    photos = np.concatenate([train[:1], np.full((1, 16, 16, 3), 250, np.uint8)])
+    mapped = conditional_mean_colours(train, change(train), photos)
+    assert np.array_equal(mapped[0], change(photos[:1])[0])
+    assert np.array_equal(mapped[1], photos[1])  # a colour never seen in training is left alone
+
+
+def test_a_3x3_path_fits_a_neighbourhood_filter_that_a_per_pixel_path_cannot():
+    torch.manual_seed(0)
+    images = torch.rand(8, 3, 72, 72) * 1.6 - 0.8
+    laplacian = torch.tensor([[0.0, -1.0, 0.0], [-1.0, 4.0, -1.0], [0.0, -1.0, 0.0]]).expand(3, 1, 3, 3)
+    sharpened = (images + 0.5 * torch.nn.functional.conv2d(torch.nn.functional.pad(images, (1,) * 4, mode="reflect"),
+                                                           laplacian, groups=3)).clamp(-0.95, 0.95)
+    errors = {}
+    for kernel in (1, 3):
+        out = fitted_path(kernel, images, sharpened, images, steps=120)
+        truth = ((sharpened + 1) * 127.5).round().permute(0, 2, 3, 1).numpy()
+        errors[kernel] = np.abs(out.astype(float) - truth).mean()
+    assert errors[3] < 0.5 * errors[1]
