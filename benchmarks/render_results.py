@@ -557,7 +557,6 @@ def blur_finding(scores: list[dict], peak: dict) -> list[str]:
             "outlines along the input's edges."]
 
 
-
 def stylise_ceiling(path: Path) -> list[str]:
     """The best each kind of answer reaches on the stylise task's held-out truth (benchmarks/stylise_ceiling.py)."""
     if not path.is_file():

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from cgan.fileio import atomic_write_text
-from cgan.images import list_images, read_rgb, to_tensor
+from cgan.images import list_images, read_rgb, to_image, to_tensor
 from cgan.sampledata import FILTERS, build_unpaired_dataset
 from cgan.train.evaluate import psnr
 
@@ -75,9 +75,9 @@ def conditional_mean_colours(train: np.ndarray, train_truth: np.ndarray, photos:
     counts = np.bincount(bins, minlength=size)
     means = np.stack([np.bincount(bins, train_truth[..., c].ravel().astype(np.float64), minlength=size)
                       for c in range(3)], 1) / np.maximum(counts, 1)[:, None]
-    mapped = means[colour_bins(photos)]
-    seen = counts[colour_bins(photos)] > 0
-    return np.where(seen[..., None], mapped, photos).round().clip(0, 255).astype(np.uint8)
+    photo_bins = colour_bins(photos)
+    seen = counts[photo_bins] > 0
+    return np.where(seen[..., None], means[photo_bins], photos).round().clip(0, 255).astype(np.uint8)
 
 
 class LocalPath(nn.Module):
@@ -110,11 +110,7 @@ def fitted_path(kernel: int, train: torch.Tensor, train_truth: torch.Tensor, pho
         loss.backward()
         optimiser.step()
     with torch.no_grad():
-        return to_uint8(net(photos))
-
-
-def to_uint8(batch: torch.Tensor) -> np.ndarray:
-    return batch.clamp(-1, 1).add(1).mul(127.5).round().byte().permute(0, 2, 3, 1).numpy()
+        return np.stack([to_image(translated) for translated in net(photos)])
 
 
 def main() -> None:
@@ -130,8 +126,9 @@ def main() -> None:
     rows = [("colour alone, unpaired: histograms matched to B's", gain(histogram_matched(photos, train_b), truth, photos)),
             ("colour alone, paired: mean true colour of each input colour",
              gain(conditional_mean_colours(train, train_truth, photos), truth, photos))]
+    pairs = tensors(train), tensors(train_truth)
     for kernel in (1, 3):
-        translated = fitted_path(kernel, tensors(train), tensors(train_truth), tensors(photos), args.steps)
+        translated = fitted_path(kernel, *pairs, tensors(photos), args.steps)
         rows.append((f"fitted to the truth, {kernel}x{kernel} first kernel", gain(translated, truth, photos)))
     for name, value in rows:
         print(f"{name}: {value:+.2f} dB")

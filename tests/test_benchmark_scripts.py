@@ -2,22 +2,12 @@
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-from drift_trace import blurred  # noqa: E402
 from stylise_ceiling import conditional_mean_colours, fitted_path, histogram_matched  # noqa: E402
-
-
-def test_blur_is_opencvs_gaussian_with_reflected_borders():
-    images = torch.rand(2, 3, 20, 28) * 2 - 1
-    ours = blurred(images, sigma=2.0).numpy()
-    opencv = np.stack([np.stack([cv2.GaussianBlur(channel, (13, 13), 2.0, borderType=cv2.BORDER_REFLECT_101)
-                                 for channel in image]) for image in images.numpy()])
-    assert np.abs(ours - opencv).max() < 1e-5
 
 
 def test_histogram_matching_takes_the_references_colours_and_keeps_the_order_of_pixels():
