@@ -33,6 +33,8 @@ TRAIN_OPTIONS = [
     ("--upsample", click.Choice(["transpose", "resize"]), "Upsampling: transposed conv (the paper's) or resize + conv."),
     ("--colour-map", "switch", "Generators also learn a per-pixel colour mapping (resnet, mobile): tone curves "
      "that depend on absolute colour."),
+    ("--edge-map", "switch", "The colour map also sees each pixel's surroundings (the image blurred by 2 "
+     "pixels, gradient magnitudes at two scales): detail and outline filters become per-pixel mappings."),
     ("--size", int, "Training crop size."),
     ("--load-size", int, "Resize before cropping (default: size * 286 / 256)."),
     ("--preprocess", click.Choice(PREPROCESS), "Preprocessing."),

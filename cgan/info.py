@@ -17,6 +17,7 @@ def _common(meta: ModelMeta, net: torch.nn.Module, size: int) -> dict:
     config = meta.config
     blocks = f"{config.num_downs} levels" if config.arch == "unet" else f"{config.n_blocks} residual blocks"
     options = [name for name, on in (("identity start", config.identity_start), ("colour map", config.colour_map),
+                                     ("edge map", config.edge_map),
                                      ("resize upsampling", config.upsample == "resize"),
                                      ("pixel-shuffle upsampling", config.upsample == "shuffle")) if on]
     parts = ", ".join([config.arch, blocks, f"ngf {config.ngf}", *options])

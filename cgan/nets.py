@@ -14,6 +14,7 @@ import copy
 import torch
 from torch import nn
 
+from .edges import Neighbourhood
 from .errors import CganError
 from .presets import (  # noqa: F401 (re-exported: the configs are part of what nets offers)
     ARCHES, COLOUR_MAP_WIDTH, FAST_START_ARCHES, LIMITS, PRESETS, UPSAMPLING, GeneratorConfig, preset_config,
@@ -70,7 +71,9 @@ class ResnetGenerator(nn.Module):
         if config.colour_map:
             # Instance norm right after the stem makes the convolutional path blind to global brightness and
             # contrast, so on its own it cannot learn tone curves that depend on absolute colour; this path can.
-            self.colour_map = colour_map(config.in_channels, config.out_channels)
+            self.edges = Neighbourhood(config.in_channels) if config.edge_map else None
+            extra = Neighbourhood.channels(config.in_channels) if config.edge_map else 0
+            self.colour_map = colour_map(config.in_channels + extra, config.out_channels)
 
     @property
     def size_multiple(self) -> int:
@@ -81,7 +84,8 @@ class ResnetGenerator(nn.Module):
             return self.model(x)
         before_tanh = self.model[:-1](x)
         if self.config.colour_map:
-            before_tanh = before_tanh + self.colour_map(x)
+            mapped = torch.cat([x, self.edges(x)], 1) if self.edges is not None else x
+            before_tanh = before_tanh + self.colour_map(mapped)
         if self.config.identity_start:  # the network learns a change to its input, not the whole image
             before_tanh = before_tanh + torch.atanh(x.clamp(-0.999, 0.999))
         return torch.tanh(before_tanh)

@@ -34,6 +34,7 @@ class GeneratorConfig:
     upsample: str = "transpose"  # transpose (the paper's), resize (nearest x2, then a 3x3 conv: no checkerboard),
     # or shuffle (a 1x1 conv and a pixel shuffle: the student's)
     colour_map: bool = False  # add a per-pixel colour mapping (1x1 convs, no normalisation) to the output
+    edge_map: bool = False  # the colour map also sees each pixel's surroundings (edges.py): needs the colour map
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHES:
@@ -52,6 +53,9 @@ class GeneratorConfig:
         if fast_start and self.arch not in (*FAST_START_ARCHES, "student"):
             raise CganError(f"identity start, resize upsampling and the colour map are options of the "
                             f"{' and '.join(FAST_START_ARCHES)} generators")
+        if self.edge_map and not (self.colour_map and self.arch in FAST_START_ARCHES):
+            raise CganError(f"the edge map feeds the colour map of the {' and '.join(FAST_START_ARCHES)} generators: "
+                            f"it needs the colour map (--colour-map or --fast)")
         if self.identity_start and self.in_channels != self.out_channels:
             raise CganError("identity start needs as many output channels as input channels")
 

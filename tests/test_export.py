@@ -177,7 +177,8 @@ def test_tensorrt_engine_builds_and_matches_pytorch(tmp_path):
 
 
 @pytest.mark.parametrize("options", [{"identity_start": True}, {"upsample": "resize"}, {"colour_map": True},
-                                     {"identity_start": True, "upsample": "resize", "colour_map": True}])
+                                     {"identity_start": True, "upsample": "resize", "colour_map": True},
+                                     {"identity_start": True, "colour_map": True, "edge_map": True}])
 def test_fast_start_variants_export_and_round_trip(tmp_path, options):
     config = preset_config("resnet6", ngf=4, **options)
     torch.manual_seed(0)

@@ -115,6 +115,38 @@ def test_colour_map_sees_absolute_colour_that_the_convolutions_cannot(preset):
     assert preset_config(preset, colour_map=True).colour_map
 
 
+def test_neighbourhood_features_see_the_mean_colour_and_edges_at_two_scales():
+    from cgan.edges import Neighbourhood
+
+    features = Neighbourhood(3)
+    step = torch.full((1, 3, 40, 40), -1.0)
+    step[..., 20:] = 1.0  # black | white
+    out = features(step)
+    assert out.shape == (1, 3 + 2, 40, 40) and Neighbourhood.channels(3) == 5
+    blurred, fine, coarse = out[:, :3], out[0, 3, 20], out[0, 4, 20]
+    assert torch.allclose(blurred[..., :5], step[..., :5], atol=1e-4)  # far from the edge: the colour itself
+    assert blurred[0, 0, 20, 19] < 0 < blurred[0, 0, 20, 20]  # at the edge: a mix, symmetric around it
+    assert torch.allclose(fine[19:21], torch.ones(2), atol=1e-3) and fine[:18].max() < 0.01  # thin: two pixels
+    assert abs(coarse.max().item() - 1.0) < 0.1 and coarse[17] > 0.3 > fine[17]  # thick: spread over pixels
+    # a grey image gives the same magnitudes as the same picture in three equal channels
+    assert torch.allclose(Neighbourhood(1)(step[:, :1])[:, 1:], out[:, 3:], atol=1e-5)
+
+
+def test_edge_map_lets_the_colour_map_change_one_colour_by_its_surroundings():
+    net = build_generator(preset_config("resnet6", ngf=4, identity_start=True, colour_map=True, edge_map=True))
+    assert net.colour_map[0].in_channels == 3 + 5
+    x = torch.rand(2, 3, 32, 32) * 1.8 - 0.9
+    assert torch.allclose(net(x), x, atol=1e-5)  # starts as the identity, as without the edge map
+    picture = torch.full((1, 3, 32, 32), 0.2)
+    picture[..., 16:] = -0.8  # one edge: column 2 is far from it, column 15 beside it, both the same colour
+    torch.nn.init.normal_(net.colour_map[-1].weight, std=0.1)
+    with torch.no_grad():
+        change = net.colour_map(torch.cat([picture, net.edges(picture)], 1))
+    assert not torch.allclose(change[..., 8, 2], change[..., 8, 15], atol=1e-3)
+    with pytest.raises(CganError, match="needs the colour map"):
+        preset_config("resnet6", edge_map=True)
+
+
 def test_resize_upsampling_keeps_sizes_and_has_no_transposed_convs():
     net = build_generator(preset_config("resnet6", ngf=4, upsample="resize"))
     assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in net.modules())

@@ -186,6 +186,7 @@ def test_resume_refuses_changes_to_what_is_learned():
     ({"preprocess": "none", "batch": 2}, "--batch 1"), ({"max_time": "soon"}, "duration"),
     ({"val_fraction": 1.5}, "--val-fraction"), ({"device": "tpu"}, "--device"),
     ({"colour_map_lr": 3.0}, "needs --colour-map"), ({"colour_map": True, "colour_map_lr": 0.0}, "positive"),
+    ({"edge_map": True}, "--edge-map feeds the colour map"),
 ])
 def test_bad_options(options, message):
     with pytest.raises(CganError, match=message):

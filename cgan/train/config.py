@@ -189,6 +189,7 @@ class TrainConfig(RunConfig):
     upsample: str = "transpose"  # transpose (the paper's) or resize (no checkerboard)
     colour_map: bool = False  # generators get a per-pixel colour mapping beside the convolutions (resnet, mobile)
     colour_map_lr: float = 1.0  # the colour map's learning rate, as a multiple of --lr
+    edge_map: bool = False  # the colour map also sees each pixel's surroundings (cgan/edges.py)
     gan_loss: str = "lsgan"
     lambda_cycle: float = 10.0
     lambda_identity: float = 0.5  # relative to lambda_cycle, as in the reference code
@@ -214,6 +215,8 @@ class TrainConfig(RunConfig):
             raise CganError("--lr and --colour-map-lr must be positive")
         if self.colour_map_lr != 1.0 and not self.colour_map:
             raise CganError("--colour-map-lr sets the colour map's learning rate: it needs --colour-map (or --fast)")
+        if self.edge_map and not self.colour_map:
+            raise CganError("--edge-map feeds the colour map: it needs --colour-map (or --fast)")
         if not 0.0 <= self.ema < 1.0:
             raise CganError("--ema must be in [0, 1): a decay such as 0.999, or 0 for none")
         if self.objective not in OBJECTIVES:

@@ -84,7 +84,8 @@ class Trainer:
         config = self.config
         self.split = find_data(config)
         self.gen_config = preset_config(config.preset, ngf=config.ngf, identity_start=config.identity_start,
-                                        upsample=config.upsample, colour_map=config.colour_map)
+                                        upsample=config.upsample, colour_map=config.colour_map,
+                                        edge_map=config.edge_map)
         self.loader, self.sampler = training_loader(self.split, config, self.gen_config.size_multiple, self.dist,
                                                     pin_memory=self.device.type == "cuda")
         self.val_a, self.truth_a = load_views(self.split.val_a, config.resolved_val_size, self.split.truth_a)
