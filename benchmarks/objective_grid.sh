@@ -40,6 +40,8 @@ grid=(
   "detail_fastcut_fast_size128_texture1  --task detail objective=fastcut fast=true size=128 lambda_texture=1"
   "detail_fastcut_fast_size128_edge_map  --task detail objective=fastcut fast=true size=128 edge_map=true"
   "stylise_fastcut_fast_size128_edge_map  --task stylise objective=fastcut fast=true size=128 edge_map=true"
+  "detail_fastcut_fast_size128_seed1  --task detail --seed 1 objective=fastcut fast=true size=128"
+  "detail_fastcut_fast_size128_edge_map_seed1  --task detail --seed 1 objective=fastcut fast=true size=128 edge_map=true"
 )
 for line in "${grid[@]}"; do
   read -r name args <<< "$line"

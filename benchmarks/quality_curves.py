@@ -20,6 +20,8 @@ def label(result: dict) -> str:
     settings = result["settings"]
     if settings.get("epochs_decay"):  # a learning rate that decays within the run: say when
         defaults -= {"epochs", "epochs_decay"}
+    if settings.get("seed"):  # a repeat on other crops of the photos, from another start
+        defaults -= {"seed"}
     if settings.get("fast"):  # and what was changed on top of the profile
         changed = {k: v for k, v in settings.items()
                    if (k in FAST_PROFILE and k != "load_size" and v != FAST_PROFILE[k])

@@ -43,3 +43,12 @@ def test_a_3x3_path_fits_a_neighbourhood_filter_that_a_per_pixel_path_cannot():
         out = fitted_path(kernel, images, sharpened, images, steps=120)
         errors[kernel] = np.abs(out.astype(float) - truth).mean()
     assert errors[3] < 0.5 * errors[1]
+
+
+def test_result_labels_name_what_differs_from_the_profile_and_a_seed_other_than_the_first():
+    from quality_curves import label
+
+    settings = {"fast": True, "size": 128, "load_size": 128, "seed": 0, "objective": "fastcut", "edge_map": True,
+                "colour_map": True, "batch": 2}
+    assert label({"settings": settings}) == "--fast size=128 objective=fastcut edge_map=True"
+    assert label({"settings": {**settings, "seed": 1}}) == "--fast size=128 seed=1 objective=fastcut edge_map=True"
