@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# CycleGAN, CUT and FastCUT on the quality tasks (colour-grade, stylise, pencil, detail): 10 minutes of training
-# each, scored at 2, 5 and 10 minutes, one after another (each run needs the machine to itself; about 11 minutes a
-# run on a 2-core CPU, over 5 hours for all). Results go to benchmarks/results/objectives/, which RESULTS.md renders
+# CycleGAN, CUT, FastCUT and the filter's GAN on the quality tasks (colour-grade, stylise, pencil, detail): 10
+# minutes of training each, scored at 2, 5 and 10 minutes, one after another (each run needs the machine to itself;
+# about 11 minutes a run on a 2-core CPU, over 6 hours for all). Results go to benchmarks/results/objectives/, which RESULTS.md renders
 # (python benchmarks/run_all.py --render). Give names to run only some: bash benchmarks/objective_grid.sh pencil_cut_fast
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,6 +42,12 @@ grid=(
   "stylise_fastcut_fast_size128_edge_map  --task stylise objective=fastcut fast=true size=128 edge_map=true"
   "detail_fastcut_fast_size128_seed1  --task detail --seed 1 objective=fastcut fast=true size=128"
   "detail_fastcut_fast_size128_edge_map_seed1  --task detail --seed 1 objective=fastcut fast=true size=128 edge_map=true"
+  "stylise_gan_filter            --task stylise preset=filter objective=gan fast=true size=128"
+  "stylise_gan_filter_seed1      --task stylise --seed 1 preset=filter objective=gan fast=true size=128"
+  "stylise_gan_filter_cm3        --task stylise preset=filter objective=gan fast=true size=128 colour_map_lr=3"
+  "stylise_cyclegan_filter       --task stylise preset=filter fast=true size=128 colour_map_lr=3"
+  "colour-grade_gan_filter       --task colour-grade preset=filter objective=gan fast=true size=128"
+  "detail_gan_filter             --task detail preset=filter objective=gan fast=true size=128"
 )
 for line in "${grid[@]}"; do
   read -r name args <<< "$line"

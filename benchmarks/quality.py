@@ -22,7 +22,7 @@ import torch
 
 from cgan.sampledata import build_unpaired_dataset
 from cgan.train import Callback, trainer_for
-from cgan.train.config import FAST_PROFILE, resolve_config
+from cgan.train.config import CONTRASTIVE, FAST_PROFILE, resolve_config
 from cgan.train.evaluate import psnr, translate_in_batches
 
 
@@ -72,6 +72,8 @@ def run_quality(minutes: float, checkpoints: list[float], task: str = "colour-gr
         # The task's photos are 128x128 and so is the test: crops are cut from them at that scale.
         settings = dict(preset="resnet6", ngf=32, ndf=32, load_size=128, val_images=32, val_size=128,
                         log_every=100, epochs=1000, epochs_decay=0, seed=seed)
+        if options.get("preset") == "filter":  # nothing in it to widen
+            settings["ngf"] = None
         if not options.get("fast"):
             settings["size"] = 128  # else the profile's crop size
         settings.update(options)
@@ -81,7 +83,7 @@ def run_quality(minutes: float, checkpoints: list[float], task: str = "colour-gr
                                  "val_truth": str(data / "testA_truth"), **budget})
         # Recorded with the scores: what was set here, and what --fast filled in.
         settings = {k: v for k, v in config.to_dict().items() if k in settings or k in FAST_PROFILE and config.fast}
-        if config.objective != "cyclegan":  # the contrasted layers follow from the network when not given
+        if config.objective in CONTRASTIVE:  # the contrasted layers follow from the network when not given
             settings["nce_layers"] = ",".join(map(str, config.nce_layer_list))
         scorer = scorer_class(checkpoints if by_iterations else [m for m in checkpoints if m <= minutes],
                               by_iterations)

@@ -22,6 +22,8 @@ def label(result: dict) -> str:
         defaults -= {"epochs", "epochs_decay"}
     if settings.get("seed"):  # a repeat on other crops of the photos, from another start
         defaults -= {"seed"}
+    if settings.get("preset", "resnet6") != "resnet6":  # another network than the benchmark's
+        defaults -= {"preset"}
     if settings.get("fast"):  # and what was changed on top of the profile
         changed = {k: v for k, v in settings.items()
                    if (k in FAST_PROFILE and k != "load_size" and v != FAST_PROFILE[k])

@@ -464,11 +464,11 @@ def objective_speed(path: Path) -> list[str]:
 
 
 TASK_ORDER = ("colour-grade", "stylise", "detail", "pencil")
-OBJECTIVE_ORDER = ("cyclegan", "cut", "fastcut")
+OBJECTIVE_ORDER = ("cyclegan", "cut", "fastcut", "gan")
 
 
 def objectives(runs: list[dict]) -> list[str]:
-    """CycleGAN, CUT and FastCUT on the quality tasks (results/objectives/)."""
+    """CycleGAN, CUT, FastCUT and the filter's GAN on the quality tasks (results/objectives/)."""
     if not runs:
         return []
 
@@ -482,8 +482,9 @@ def objectives(runs: list[dict]) -> list[str]:
         "",
         "## Objectives on four tasks (`bash benchmarks/objective_grid.sh`)",
         "",
-        "Gain in PSNR over doing nothing on held-out photos; resnet6 ngf 32, 128x128 test crops, 2-core CPU, each",
-        "run alone. Rows without `objective=` are CycleGAN. `nce_layers` are the generator layers PatchNCE",
+        "Gain in PSNR over doing nothing on held-out photos; resnet6 ngf 32 (`preset=filter`: the filter, no trunk),",
+        "128x128 test crops, 2-core CPU, each run alone. Rows without `objective=` are CycleGAN; `objective=gan` is",
+        "one generator and the adversarial loss alone. `nce_layers` are the generator layers PatchNCE",
         "contrasts (0 is the input image itself). The pencil task's hatching cannot be reproduced pixel for pixel,",
         "so PSNR cannot judge it; the detail task (a deterministic local filter) measures texture instead.",
         "`size=128` rows train on whole 128x128 photos, the size the test translates, instead of the profile's",

@@ -45,7 +45,7 @@ def student_speed(d: dict) -> list[str]:
     lines += ["", "int8 against the fp32 student on held-back calibration photos: "
               + ", ".join(f"{name} {value:.1f} dB" for name, value in d["int8_psnr_vs_fp32"].items()) + ".",
               "", "`cgan translate` of a 640x480 clip end to end (the webcam's path), batch 1:", "",
-              "| student | path | frames/s end to end | frames/s in the model |", "|---|---|---|---|"]
+              "| model | path | frames/s end to end | frames/s in the model |", "|---|---|---|---|"]
     lines += [f"| {p['model']} | {p['path']} | {p['fps']:.1f} | {p['model_fps']:.1f} |" for p in d["pipeline"]]
     return lines
 
@@ -84,21 +84,22 @@ def student_candidates(path: Path) -> list[str]:
 
 
 def student_pipeline(path: Path) -> list[str]:
-    """The students through ``cgan translate`` of a 640x480 clip on each path (benchmarks/student_pipeline.py)."""
+    """The students and the filter through ``cgan translate`` of a 640x480 clip on each path
+    (benchmarks/student_pipeline.py)."""
     if not path.is_file():
         return []
     d = json.loads(path.read_text())
     m = d["machine"]
     lines = [
         "",
-        "## Students in the video pipeline: `cgan translate` of a 640x480 clip on each CPU path",
+        "## Small models in the video pipeline: `cgan translate` of a 640x480 clip on each CPU path",
         "",
         f"`{d['command']}`, measured {d['measured']} on {m['cpu']}, {m['cores']} cores; a {d['clip']} clip.",
         "Latency mode, batch 1 is what `cgan webcam` runs (each frame as soon as it arrives); throughput mode is",
         "what `cgan translate` chooses for files (`--performance auto`). Medians of the runs shown; the model alone",
         "is the same path on decoded frames, without decoding or encoding.",
         "",
-        "| student | path | frames/s end to end | runs | frames/s, model alone | end to end / model alone |",
+        "| model | path | frames/s end to end | runs | frames/s, model alone | end to end / model alone |",
         "|---|---|---|---|---|---|",
     ]
     for r in d["rows"]:

@@ -27,6 +27,7 @@ sys.path.insert(0, str(HERE))
 
 from bench_models import paper_generator, student_generator  # noqa: E402
 from distill_quality import measure_students  # noqa: E402
+from student_pipeline import MODELS as CPU_MODELS  # noqa: E402
 from student_pipeline import STUDENTS  # noqa: E402
 from student_pipeline import measure as measure_student_pipeline  # noqa: E402
 from gpu_profile import profile_generator  # noqa: E402
@@ -156,7 +157,7 @@ def students_section(folder: Path, quick: bool, args: argparse.Namespace) -> dic
     result = measure_students(teacher, minutes=minutes, checkpoints=tuple(m for m in (2, 5, 10) if m <= minutes))
     atomic_write_text(HERE / "results" / IN_FOLDERS["students"] / f"{result['task']}.json", json.dumps(result, indent=2))
     print("students in the video pipeline ...", flush=True)
-    pipeline = measure_student_pipeline(list(STUDENTS), repeats=2 if quick else 5, frames=60 if quick else 150)
+    pipeline = measure_student_pipeline(CPU_MODELS, repeats=2 if quick else 5, frames=60 if quick else 150)
     atomic_write_text(HERE / "results" / "student_pipeline.json", json.dumps(pipeline, indent=2))
     return {"tasks": [result["task"]]}
 

@@ -1,11 +1,12 @@
-"""The students in ``cgan translate`` of a 640x480 clip end to end, beside the model alone, in one run.
+"""The students and the filter in ``cgan translate`` of a 640x480 clip end to end, beside the model alone, in one
+run.
 
     python benchmarks/student_pipeline.py --json benchmarks/results/distill/pipeline.json
 
 Paths: PyTorch fp32; OpenVINO in latency mode, batch 1 (what ``cgan webcam`` runs: one frame at a
 time); OpenVINO in throughput mode, batch 2 (two frames in parallel requests, for files). Each
 path alternates the model alone (prepared frames, no decoding or encoding) with the whole command,
-``--repeats`` times, and reports the medians. Speed does not depend on the weights, so the students
+``--repeats`` times, and reports the medians. Speed does not depend on the weights, so the models
 are built with their initial weights. The clip is a camera panning across a sample photo.
 """
 from __future__ import annotations
@@ -32,6 +33,7 @@ from cgan.runtime.translator import Translator
 from cgan.sampledata import write_panning_clip
 
 STUDENTS = [name for name, values in PRESETS.items() if values["arch"] == "student"]
+MODELS = [*STUDENTS, "filter"]  # the small generators meant for CPUs
 
 
 def paths(precision: str | None) -> list[tuple[str, str, RuntimeOptions]]:
@@ -77,12 +79,13 @@ def measure(presets: list[str], repeats: int, frames: int) -> dict:
                 print(f"{preset:>13} {label}: {row['fps']:.1f} frames/s end to end (runs "
                       f"{', '.join(f'{f:.1f}' for f in whole)}), model alone {row['model_alone_fps']:.1f}", flush=True)
     return {"measured": time.strftime("%Y-%m-%d"), "machine": describe_machine(), "clip": f"640x480, {frames} frames",
-            "rows": rows, "command": f"python benchmarks/student_pipeline.py --repeats {repeats} --frames {frames}"}
+            "rows": rows, "command": f"python benchmarks/student_pipeline.py --repeats {repeats} --frames {frames}"
+                                     + (f" --students {','.join(presets)}" if presets != MODELS else "")}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--students", default=",".join(STUDENTS))
+    parser.add_argument("--students", default=",".join(MODELS), help="presets to measure")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--frames", type=int, default=150)
     parser.add_argument("--json", type=Path)

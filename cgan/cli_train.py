@@ -48,7 +48,8 @@ TRAIN_OPTIONS = [
     ("--colour-map-lr", float, "The colour map's learning rate, as a multiple of --lr."),
     ("--beta1", float, "Adam beta1."),
     ("--objective", click.Choice(OBJECTIVES),
-     "cyclegan (two generators, cycle loss), or cut / fastcut (one generator, patchwise contrastive loss)."),
+     "cyclegan (two generators, cycle loss), cut / fastcut (one generator, patchwise contrastive loss), or gan "
+     "(one generator, the adversarial loss alone: for --preset filter, which cannot lose structure)."),
     ("--gan-loss", click.Choice(GAN_LOSSES), "Adversarial loss."),
     ("--lambda-cycle", float, "Weight of the cycle-consistency loss."),
     ("--lambda-identity", float, "Weight of the identity loss, relative to --lambda-cycle (0 turns it off)."),
@@ -58,7 +59,7 @@ TRAIN_OPTIONS = [
      "(default: the input, both downsamplings and residual blocks 3 and 7; not the input with a colour map)."),
     ("--nce-t", float, "cut/fastcut: temperature of the contrastive softmax."),
     ("--num-patches", int, "cut/fastcut: patches sampled per layer and image."),
-    ("--lambda-texture", float, "cut/fastcut: weight of a second discriminator that sees grey images with random "
+    ("--lambda-texture", float, "cut/fastcut/gan: weight of a second discriminator that sees grey images with random "
      "channel weights, judging outlines and texture apart from colour (0: off; README, 'Which objective')."),
     ("--ema", float, "Validate and save a moving average of the generator weights with this decay, e.g. 0.999."),
     ("--compile", None, "torch.compile the networks (slow start, faster steps)."),
@@ -146,6 +147,7 @@ def train(config_file: str | None, resume: str | None, **options) -> int:
       cgan train --data horse2zebra/ --max-time 2h --patience 5
       cgan train --resume runs/tom2jerry --max-iters 400
       cgan train --a photos/ --b paintings/ --fast --objective fastcut --size 128 --max-time 30m
+      cgan train --a photos/ --b comics/ --preset filter --objective gan --fast --size 128 --max-time 10m
       torchrun --nproc-per-node 2 -m cgan train --data horse2zebra/
     """
     from .train import train as run_training

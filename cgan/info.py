@@ -20,7 +20,8 @@ def _common(meta: ModelMeta, net: torch.nn.Module, size: int) -> dict:
                                      ("edge map", config.edge_map),
                                      ("resize upsampling", config.upsample == "resize"),
                                      ("pixel-shuffle upsampling", config.upsample == "shuffle")) if on]
-    parts = ", ".join([config.arch, blocks, f"ngf {config.ngf}", *options])
+    parts = ", ".join(["filter: the colour map on each pixel and its surroundings"] if config.arch == "filter"
+                      else [config.arch, blocks, f"ngf {config.ngf}", *options])
     return {
         "architecture": f"{meta.preset or config.arch} ({parts})",
         "parameters": count_parameters(net),

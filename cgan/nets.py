@@ -1,4 +1,5 @@
-"""Generators (ResNet, U-Net, mobile), the PatchGAN discriminator and MACs counting (configs: presets.py).
+"""Generators (ResNet, U-Net, mobile; the filter and the students in their own files), the PatchGAN
+discriminator and MACs counting (configs: presets.py).
 
 Layer order and module nesting follow the reference PyTorch CycleGAN code on purpose: its
 checkpoints then carry the same parameter names and shapes as ours (see convert.py).
@@ -181,8 +182,13 @@ def build_generator(config: GeneratorConfig) -> nn.Module:
         from .student_net import build_student
 
         return build_student(config)
-    net = init_weights(UnetGenerator(config) if config.arch == "unet" else ResnetGenerator(config))
-    zeroed = [net.model[-2]] if config.identity_start else []  # a zero residual: the output starts as the input
+    if config.arch == "filter":
+        from .filter_net import FilterGenerator
+
+        net, zeroed = FilterGenerator(config), []
+    else:
+        net = init_weights(UnetGenerator(config) if config.arch == "unet" else ResnetGenerator(config))
+        zeroed = [net.model[-2]] if config.identity_start else []  # a zero residual: the output starts as the input
     if config.colour_map:
         # PyTorch's default (He) initialisation gives the hidden colour features their full range from the start;
         # the last layer starts at zero, so the colour map begins by changing nothing.
@@ -229,7 +235,9 @@ def count_macs(net: nn.Module, height: int = 256, width: int = 256, batch: int =
     for module in ghost.modules():
         if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
             module.register_forward_hook(on_forward)
-    in_channels = next(m for m in ghost.modules() if isinstance(m, nn.Conv2d)).in_channels
+    config = getattr(net, "config", None)  # generators say; a discriminator's first convolution does
+    first_conv = next(m for m in ghost.modules() if isinstance(m, nn.Conv2d))
+    in_channels = config.in_channels if config else first_conv.in_channels
     with torch.no_grad():
         ghost(torch.empty(batch, in_channels, height, width, device="meta"))
     return total

@@ -10,10 +10,12 @@ from dataclasses import dataclass
 
 from .errors import CganError
 
-ARCHES = ("resnet", "unet", "mobile", "student")
+ARCHES = ("resnet", "unet", "mobile", "student", "filter")
 # The fast-start options (identity start, resize upsampling, colour map) need a residual trunk and a final tanh
-# layer to act on: the resnet and mobile generators have them, the U-Net does not.
+# layer to act on: the resnet and mobile generators have them, the U-Net does not. The filter is the identity
+# start and the colour map with the edge map alone (filter_net.py): it always has all three.
 FAST_START_ARCHES = ("resnet", "mobile")
+FILTER_OPTIONS = ("identity_start", "colour_map", "edge_map")
 UPSAMPLING = ("transpose", "resize", "shuffle")
 COLOUR_MAP_WIDTH = 32  # hidden channels of the optional per-pixel colour mapping
 
@@ -22,7 +24,7 @@ COLOUR_MAP_WIDTH = 32  # hidden channels of the optional per-pixel colour mappin
 class GeneratorConfig:
     """Everything needed to rebuild a generator; stored in every model file."""
 
-    arch: str = "resnet"  # resnet | unet | mobile
+    arch: str = "resnet"  # one of ARCHES
     ngf: int = 64  # filters of the first layer; later layers use multiples of it
     n_blocks: int = 9  # residual blocks (resnet, mobile)
     num_downs: int = 8  # stride-2 levels (unet); its size multiple is 2**num_downs
@@ -49,6 +51,11 @@ class GeneratorConfig:
         if (self.upsample == "shuffle") != (self.arch == "student") or self.upsample not in UPSAMPLING:
             allowed = "shuffle" if self.arch == "student" else "transpose or resize"
             raise CganError(f"upsampling {self.upsample!r} does not fit the {self.arch} generator: choose {allowed}")
+        if self.arch == "filter":
+            if not all(getattr(self, name) for name in FILTER_OPTIONS):
+                raise CganError("the filter generator is the colour map with the edge map and identity start: "
+                                "it needs all three")
+            return
         fast_start = self.identity_start or self.upsample != "transpose" or self.colour_map
         if fast_start and self.arch not in (*FAST_START_ARCHES, "student"):
             raise CganError(f"identity start, resize upsampling and the colour map are options of the "
@@ -61,12 +68,12 @@ class GeneratorConfig:
 
     @property
     def size_multiple(self) -> int:
-        return 2**self.num_downs if self.arch == "unet" else 4
+        return {"unet": 2**self.num_downs, "filter": 1}.get(self.arch, 4)
 
     @property
     def normalization(self) -> str:
         """``instance`` (its statistics depend on each image) or ``none`` (the students: int8 keeps fixed ranges)."""
-        return "none" if self.arch == "student" else "instance"
+        return "none" if self.arch in ("student", "filter") else "instance"
 
     @classmethod
     def from_dict(cls, values: dict) -> "GeneratorConfig":
@@ -100,12 +107,15 @@ PRESETS: dict[str, dict] = {
     # by measured CPU latency, not MACs (benchmarks/RESULTS.md).
     "student": dict(arch="student", ngf=16, n_blocks=4, identity_start=True, upsample="shuffle", colour_map=True),
     "student-tiny": dict(arch="student", ngf=8, n_blocks=4, identity_start=True, upsample="shuffle", colour_map=True),
+    # A per-pixel mapping of each pixel and its surroundings, no trunk (filter_net.py): photo filters in minutes.
+    "filter": dict(arch="filter", ngf=1, n_blocks=0, **dict.fromkeys(FILTER_OPTIONS, True)),
 }
 
 
 def preset_has_fast_start(preset: str) -> bool:
-    """Whether the preset's generator takes the fast-start options (see FAST_START_ARCHES)."""
-    return PRESETS[preset]["arch"] in FAST_START_ARCHES
+    """Whether the preset's generator takes the fast-start options (see FAST_START_ARCHES; the filter has them
+    built in)."""
+    return PRESETS[preset]["arch"] in (*FAST_START_ARCHES, "filter")
 
 
 def preset_config(preset: str, **overrides) -> GeneratorConfig:

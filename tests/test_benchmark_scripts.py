@@ -52,3 +52,5 @@ def test_result_labels_name_what_differs_from_the_profile_and_a_seed_other_than_
                 "colour_map": True, "batch": 2}
     assert label({"settings": settings}) == "--fast size=128 objective=fastcut edge_map=True"
     assert label({"settings": {**settings, "seed": 1}}) == "--fast size=128 seed=1 objective=fastcut edge_map=True"
+    filter_settings = {"preset": "filter", **settings, "objective": "gan"}
+    assert label({"settings": filter_settings}) == "--fast preset=filter size=128 objective=gan edge_map=True"

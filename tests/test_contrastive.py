@@ -57,12 +57,15 @@ def _losses(run):
     return {r["iteration"]: [r[k] for k in names] for r in records if r["type"] == "train"}
 
 
-@pytest.mark.parametrize("objective, lambda_texture", [("cut", 0.0), ("fastcut", 0.0), ("fastcut", 1.0)])
-def test_each_objective_trains_resumes_exactly_exports_and_translates(data, tmp_path, objective, lambda_texture):
+@pytest.mark.parametrize("objective, lambda_texture, preset", [("cut", 0.0, "resnet6"), ("fastcut", 0.0, "resnet6"),
+                                                               ("fastcut", 1.0, "resnet6"), ("gan", 1.0, "filter")])
+def test_each_objective_trains_resumes_exactly_exports_and_translates(data, tmp_path, objective, lambda_texture,
+                                                                      preset):
     from cgan.export import export_onnx
     from cgan.runtime.translator import Translator
 
-    settings = {**TINY, "objective": objective, "log_every": 1, "lambda_texture": lambda_texture}
+    settings = {**TINY, "objective": objective, "log_every": 1, "lambda_texture": lambda_texture, "preset": preset,
+                "ngf": TINY["ngf"] if preset != "filter" else None}
     whole = train(data=str(data), out=str(tmp_path / "whole"), max_iters=8, **settings)
     part = train(data=str(data), out=str(tmp_path / "part"), max_iters=3, **settings)
     resumed = train(resume=str(part.run_dir), max_iters=8)
@@ -70,7 +73,7 @@ def test_each_objective_trains_resumes_exactly_exports_and_translates(data, tmp_
     assert sorted(b) == list(range(1, 9))
     for it in range(1, 9):
         assert a[it] == pytest.approx(b[it], rel=1e-5, abs=1e-6), it
-    assert (a[1][2] == 0) == (objective == "fastcut")  # identity NCE only for cut
+    assert (a[1][1] == 0) == (objective == "gan") and (a[1][2] == 0) == (objective != "cut")  # NCE; identity: cut
     assert (a[1][3] > 0 and a[1][5] > 0) == (lambda_texture > 0)  # the texture discriminator only when asked
     net = load_model(resumed.run_dir)
     assert net.meta.provenance["objective"] == objective and not (resumed.run_dir / "G_BtoA.safetensors").exists()
@@ -88,13 +91,19 @@ def test_bad_objectives_and_presets_without_an_encoder_are_one_line(data, tmp_pa
         return CliRunner().invoke(cli, ["train", "--data", str(data), "--out", str(tmp_path / "r"), *flags])
 
     result = run("--objective", "cutmix")
-    assert result.exit_code == 2 and "'cutmix' is not one of 'cyclegan', 'cut', 'fastcut'" in result.output
+    assert result.exit_code == 2 and "'cutmix' is not one of 'cyclegan', 'cut', 'fastcut', 'gan'" in result.output
     result = run("--objective", "cut", "--preset", "unet128", "--size", "128")
     assert result.exit_code == 2 and result.output.startswith("error: --objective cut contrasts the generator's")
     result = run("--lambda-nce", "3")
     assert result.exit_code == 2 and "--lambda-nce is an option of --objective cut or fastcut" in result.output
     result = run("--lambda-texture", "1")
-    assert result.exit_code == 2 and "--lambda-texture is an option of --objective cut or fastcut" in result.output
+    assert result.exit_code == 2 and "--lambda-texture is an option of --objective cut, fastcut or gan" in result.output
+    result = run("--objective", "gan", "--lambda-nce", "1")
+    assert result.exit_code == 2 and "--lambda-nce is an option of --objective cut or fastcut" in result.output
+    result = run("--objective", "fastcut", "--preset", "filter")
+    assert result.exit_code == 2 and "which the resnet and mobile generators have and filter has not" in result.output
+    result = run("--preset", "filter", "--ngf", "8")
+    assert result.exit_code == 2 and result.output.startswith("error: --ngf does not apply to --preset filter")
     result = run("--objective", "fastcut", "--lambda-texture", "-1")
     assert result.exit_code == 2 and result.output.startswith("error: --lambda-texture must not be negative")
     assert not (tmp_path / "r").exists()

@@ -14,7 +14,8 @@ from cgan.export.tensorrt import Profile
 from cgan.modelfile import load_model, new_meta, read_exported_meta, save_model
 from cgan.nets import PRESETS, build_generator, preset_config
 
-SMALL = {"resnet9": 4, "resnet6": 4, "unet256": 2, "unet128": 2, "mobile": 4, "student": 4, "student-tiny": 4}
+SMALL = {"resnet9": 4, "resnet6": 4, "unet256": 2, "unet128": 2, "mobile": 4, "student": 4, "student-tiny": 4,
+         "filter": 1}
 
 
 def _model_file(tmp_path, preset, ngf):
@@ -191,6 +192,24 @@ def test_fast_start_variants_export_and_round_trip(tmp_path, options):
     path, report = export_onnx(model, tmp_path / "m.onnx", verify_shapes=[(1, 3, 32, 32), (2, 3, 48, 80)])
     assert all(c.max_abs_error < 1e-3 for c in report.checks)
     assert read_exported_meta(path)[0].config == config
+
+
+def test_the_filter_exports_at_any_size_and_the_runtime_translates_with_it(tmp_path):
+    from cgan.runtime.translator import Translator
+
+    config = preset_config("filter")
+    torch.manual_seed(0)
+    net = build_generator(config)
+    with torch.no_grad():
+        net.colour_map[-1].weight.normal_(std=0.1)  # a filter that changes the image, so the test can fail
+    model = save_model(net, tmp_path / "f.safetensors", new_meta(config, "filter"))
+    path, report = export_onnx(model, tmp_path / "f.onnx", verify_shapes=[(1, 3, 17, 23), (2, 3, 64, 40)])
+    assert all(c.max_abs_error < 1e-3 for c in report.checks)
+    image = np.random.default_rng(0).integers(0, 255, (31, 45, 3), dtype=np.uint8)
+    onnx_out = Translator(path, backend="onnxruntime").translate([image])[0]
+    torch_out = Translator(model, backend="torch").translate([image])[0]
+    assert onnx_out.shape == image.shape and np.abs(onnx_out.astype(int) - torch_out).max() <= 1
+    assert np.abs(onnx_out.astype(int) - image).max() > 5
 
 
 def test_export_options_are_checked_when_made_and_precision_is_one_vocabulary():

@@ -5,7 +5,8 @@ from cgan.errors import CganError
 from cgan.nets import (PRESETS, GeneratorConfig, PatchDiscriminator, build_generator, check_input_size,
                        count_macs, count_parameters, preset_config)
 
-SMALL = {"resnet9": 8, "resnet6": 8, "unet256": 4, "unet128": 4, "mobile": 8, "student": 8, "student-tiny": 8}
+SMALL = {"resnet9": 8, "resnet6": 8, "unet256": 4, "unet128": 4, "mobile": 8, "student": 8, "student-tiny": 8,
+         "filter": 1}
 
 
 @pytest.mark.parametrize("preset", list(PRESETS))
@@ -30,7 +31,7 @@ def test_size_multiples():
 @pytest.mark.parametrize("preset", list(PRESETS))
 def test_gradients_reach_every_parameter(preset):
     net = build_generator(preset_config(preset, ngf=SMALL[preset]))
-    if net.config.arch == "student":  # its zero-started layers stop every gradient before the first step
+    if net.config.arch in ("student", "filter"):  # zero-started last layers stop every gradient before a first step
         with torch.no_grad():
             for p in net.parameters():
                 p.add_(torch.randn_like(p) * 0.05)
@@ -145,6 +146,24 @@ def test_edge_map_lets_the_colour_map_change_one_colour_by_its_surroundings():
     assert not torch.allclose(change[..., 8, 2], change[..., 8, 15], atol=1e-3)
     with pytest.raises(CganError, match="needs the colour map"):
         preset_config("resnet6", edge_map=True)
+
+
+def test_the_filter_is_a_per_pixel_map_of_each_pixel_and_its_surroundings():
+    net = build_generator(preset_config("filter"))
+    assert net.size_multiple == 1 and net.config.normalization == "none"
+    assert count_parameters(net) < 2000 and not any(isinstance(m, torch.nn.Conv2d) and m.kernel_size != (1, 1)
+                                                    for m in net.modules())  # no trunk: 1x1 convolutions only
+    x = torch.rand(2, 3, 17, 23) * 1.8 - 0.9
+    assert torch.allclose(net(x), x, atol=1e-5)  # starts as the identity, at any size
+    torch.nn.init.normal_(net.colour_map[-1].weight, std=0.1)
+    picture = torch.full((1, 3, 32, 32), 0.2)
+    picture[..., 16:] = -0.8  # the same colour far from the edge and beside it: changed differently
+    with torch.no_grad():
+        out = net(picture)
+    assert not torch.allclose(out[..., 8, 2], out[..., 8, 15], atol=1e-3)
+    for missing in ("identity_start", "colour_map", "edge_map"):
+        with pytest.raises(CganError, match="needs all three"):
+            preset_config("filter", **{missing: False})
 
 
 def test_resize_upsampling_keeps_sizes_and_has_no_transposed_convs():

@@ -75,6 +75,7 @@ def test_resume_gives_the_same_losses_as_an_uninterrupted_run(data, tmp_path, am
     {"preset": "mobile"}, {"preset": "unet128", "size": 128, "ngf": 2}, {"n_layers_d": 2}, {"amp": False},
     {"workers": 1}, {"colour_map": True, "identity_start": True},
     {"colour_map": True, "identity_start": True, "edge_map": True, "preset": "mobile"},
+    {"preset": "filter", "ngf": None},
 ])
 def test_option_families_train(data, tmp_path, options):
     result = train(data=str(data), out=str(tmp_path / "run"), max_iters=3, **{**TINY, **options})

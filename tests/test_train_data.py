@@ -160,9 +160,12 @@ def test_fast_profile_sits_under_the_file_and_the_flags(tmp_path):
     assert resolve_config({}).identity_start is False  # without --fast nothing changes
     from cgan.nets import FAST_START_ARCHES, PRESETS, preset_has_fast_start
 
-    assert {p for p in PRESETS if preset_has_fast_start(p)} == {p for p, v in PRESETS.items()
-                                                                 if v["arch"] in FAST_START_ARCHES} == {
-        "resnet9", "resnet6", "mobile"}
+    assert {p for p, v in PRESETS.items() if v["arch"] in FAST_START_ARCHES} == {"resnet9", "resnet6", "mobile"}
+    assert {p for p in PRESETS if preset_has_fast_start(p)} == {"resnet9", "resnet6", "mobile", "filter"}
+    filter_fast = resolve_config({"fast": True, "preset": "filter"})
+    assert filter_fast.colour_map_lr == 1 and filter_fast.size == FAST_PROFILE["size"]
+    plain_filter = resolve_config({"preset": "filter"})  # the filter is its options: on without --fast too
+    assert plain_filter.identity_start and plain_filter.colour_map and plain_filter.edge_map
     unet = resolve_config({"fast": True, "preset": "unet128"})
     assert (unet.identity_start, unet.upsample, unet.colour_map, unet.colour_map_lr) == (False, "transpose", False, 1)
     assert resolve_config({"fast": True, "colour_map": False}).colour_map_lr == 1

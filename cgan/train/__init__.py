@@ -20,7 +20,7 @@ def __getattr__(name: str):
 
 def train(config: TrainConfig | None = None, callbacks: list | tuple = (), resume: str | None = None,
           config_file: str | None = None, **options):
-    """Train a CycleGAN (or, with ``objective="cut"``/``"fastcut"``, one generator contrastively) and return
+    """Train a CycleGAN (or, with ``objective="cut"``/``"fastcut"``/``"gan"``, one generator) and return
     where it went and how it ended (a ``TrainResult``).
 
     ``options`` are the ``cgan train`` flags with underscores, e.g. ``train(a="tom/", b="jerry/",
@@ -32,7 +32,7 @@ def train(config: TrainConfig | None = None, callbacks: list | tuple = (), resum
 
 
 def trainer_for(config: TrainConfig, callbacks: list | tuple = (), resume: str | None = None):
-    """The trainer of ``config.objective``: ``Trainer`` (cyclegan) or ``ContrastiveTrainer`` (cut, fastcut)."""
+    """The trainer of ``config.objective``: ``Trainer`` (cyclegan) or ``ContrastiveTrainer`` (cut, fastcut, gan)."""
     if config.objective == "cyclegan":
         from .trainer import Trainer
 

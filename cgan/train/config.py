@@ -18,7 +18,7 @@ import yaml
 from ..devices import check_device_name
 from ..errors import CganError, first_line
 from ..images import smallest_side
-from ..presets import PRESETS, preset_config, preset_has_fast_start
+from ..presets import FILTER_OPTIONS, PRESETS, preset_config, preset_has_fast_start
 
 PREPROCESS = ("resize_crop", "scale_width_crop", "crop", "none")
 # What each annotation in the configs admits, and how an error names it.
@@ -26,8 +26,10 @@ _TYPES = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,), 
 _TYPE_WORDS = {"str": "text", "int": "a whole number", "float": "a number", "bool": "true or false", "None": "empty"}
 GAN_LOSSES = ("lsgan", "vanilla", "hinge")
 # cyclegan: the paper's two generators and cycle loss; cut and fastcut: one generator with a patchwise contrastive
-# loss on its own encoder features (Park et al., ECCV 2020), fastcut without the identity term and a heavier NCE.
-OBJECTIVES = ("cyclegan", "cut", "fastcut")
+# loss on its own encoder features (Park et al., ECCV 2020), fastcut without the identity term and a heavier NCE;
+# gan: one generator and the adversarial loss alone, for generators that cannot lose structure (--preset filter).
+OBJECTIVES = ("cyclegan", "cut", "fastcut", "gan")
+CONTRASTIVE = ("cut", "fastcut")
 NCE_DEFAULT_WEIGHT = {"cut": 1.0, "fastcut": 10.0}
 MONITORS = {"cycle_l1": "min", "identity_l1": "min", "psnr": "max", "ssim": "max"}  # cut/fastcut: no cycle_l1
 
@@ -200,10 +202,15 @@ class TrainConfig(RunConfig):
     nce_layers: str | None = None  # cut/fastcut: comma-separated generator layer indices (default: nce_layer_list)
     nce_t: float = 0.07  # the paper's temperature
     num_patches: int = 256  # the paper's patches per layer
-    lambda_texture: float = 0.0  # cut/fastcut: weight of a second discriminator on grey views (train/texture.py)
+    lambda_texture: float = 0.0  # cut/fastcut/gan: weight of a second discriminator on grey views (train/texture.py)
 
     def validate(self) -> None:
         super().validate()
+        if PRESETS[self.preset]["arch"] == "filter":
+            if self.ngf is not None:
+                raise CganError("--ngf does not apply to --preset filter: it has no convolutions to widen")
+            for name in FILTER_OPTIONS:  # the filter is these options: on, whatever was given
+                setattr(self, name, True)
         if self.gan_loss not in GAN_LOSSES:
             raise CganError(f"unknown --gan-loss {self.gan_loss!r}: choose one of {', '.join(GAN_LOSSES)}")
         for name in ("ndf", "n_layers_d"):
@@ -221,23 +228,25 @@ class TrainConfig(RunConfig):
             raise CganError("--ema must be in [0, 1): a decay such as 0.999, or 0 for none")
         if self.objective not in OBJECTIVES:
             raise CganError(f"unknown --objective {self.objective!r}: choose one of {', '.join(OBJECTIVES)}")
-        if self.objective == "cyclegan":
+        if self.objective != "cyclegan" and self.monitor == "cycle_l1":
+            raise CganError(f"--objective {self.objective} has no cycle: --monitor identity_l1 or psnr")
+        if self.objective not in CONTRASTIVE:
             given = [f for f in ("lambda_nce", "nce_layers") if getattr(self, f) is not None]
-            given += ["lambda_texture"] if self.lambda_texture else []
+            given += ["lambda_texture"] if self.lambda_texture and self.objective == "cyclegan" else []
             if given:
-                raise CganError(f"--{given[0].replace('_', '-')} is an option of --objective cut or fastcut")
+                objectives = "cut, fastcut or gan" if given[0] == "lambda_texture" else "cut or fastcut"
+                raise CganError(f"--{given[0].replace('_', '-')} is an option of --objective {objectives}")
+        if self.lambda_texture < 0:
+            raise CganError("--lambda-texture must not be negative (0 turns the texture discriminator off)")
+        if self.objective not in CONTRASTIVE:
             return
         arch = PRESETS[self.preset]["arch"]
         if arch not in NCE_ARCHES:
             raise CganError(f"--objective {self.objective} contrasts the generator's encoder features, which the "
                             f"{' and '.join(NCE_ARCHES)} generators have and {self.preset} has not: choose --preset "
                             f"resnet9, resnet6 or mobile")
-        if self.monitor == "cycle_l1":
-            raise CganError(f"--objective {self.objective} has no cycle: --monitor identity_l1 or psnr")
         if self.nce_t <= 0 or self.num_patches < 1 or (self.lambda_nce is not None and self.lambda_nce < 0):
             raise CganError("--nce-t and --num-patches must be positive, --lambda-nce not negative")
-        if self.lambda_texture < 0:
-            raise CganError("--lambda-texture must not be negative (0 turns the texture discriminator off)")
         _ = self.nce_layer_list  # reading it checks the layers against the preset
 
     @property
@@ -420,7 +429,9 @@ def fast_profile(values: dict) -> dict:
         del profile["batch"]
     if preset in PRESETS and profile["size"] % preset_config(preset).size_multiple:  # a U-Net's crop stays its own
         del profile["size"], profile["load_size"]
-    if not {**profile, **values}.get("colour_map"):  # a preset without it, or --fast --no-colour-map
+    if not {**profile, **values}.get("colour_map") or preset == "filter":
+        # a preset without it, or --fast --no-colour-map; the filter is its colour map, and learns it at the common
+        # rate: three times that led and then drifted on the stylise task (benchmarks/RESULTS.md)
         del profile["colour_map_lr"]
     return profile
 

@@ -1,13 +1,16 @@
-"""``--objective cut`` and ``fastcut``: contrastive unpaired translation (Park, Efros, Zhang, Zhu; ECCV 2020).
+"""``--objective cut``, ``fastcut`` (contrastive unpaired translation; Park, Efros, Zhang, Zhu; ECCV 2020) and
+``gan``: one generator, one PatchGAN.
 
 One generator and one PatchGAN discriminator instead of CycleGAN's two of each. Structure is kept by
 PatchNCE: the generator's own encoder sees the input and its translation; at each chosen layer,
 patches are sampled at the same places in both, projected by a small MLP per layer, and each patch of
 the translation must pick out the patch of the input it came from among the other patches of that
 image (InfoNCE with a temperature). CUT adds the same loss on B -> G(B) (identity NCE) and halves the
-sum; FastCUT leaves it out and weighs NCE ten times as much. ``--lambda-texture`` adds a second
-discriminator that sees grey images (``texture.py``). The loop, schedule, logging, validation
-bookkeeping, checkpoints, Ctrl-C and resume are the Trainer's; this module says what differs.
+sum; FastCUT leaves it out and weighs NCE ten times as much. ``--objective gan`` keeps the adversarial
+loss alone, for a generator that cannot lose structure (``--preset filter``): no encoder, no projector.
+``--lambda-texture`` adds a second discriminator that sees grey images (``texture.py``). The loop,
+schedule, logging, validation bookkeeping, checkpoints, Ctrl-C and resume are the Trainer's; this
+module says what differs.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from torch import nn
 from ..errors import CganError
 from ..modelfile import new_meta, save_model
 from ..nets import PatchDiscriminator, build_generator, init_weights
+from .config import CONTRASTIVE
 from .cyclegan import generator_parameter_groups, score_real_and_fake, wrap_for_speed_and_ranks
 from .ema import WeightAverage
 from .evaluate import psnr, ssim, translate_in_batches
@@ -102,6 +106,8 @@ class ContrastiveGenerator(nn.Module):
         self.layers, self.temperature = layers, temperature
 
     def nce(self, source: torch.Tensor, translated: torch.Tensor, places: list[torch.Tensor]) -> torch.Tensor:
+        if not self.layers:  # --objective gan
+            return translated.new_zeros(())
         keys = self.projector(encoder_features(self.generator, source, self.layers), places)
         queries = self.projector(encoder_features(self.generator, translated, self.layers), places)
         return sum(patch_nce_loss(q, k, self.temperature) for q, k in zip(queries, keys)) / len(self.layers)
@@ -136,7 +142,8 @@ class ContrastiveDiscriminators(nn.Module):
 
 
 class ContrastiveTrainer(Trainer):
-    """Trains one A -> B generator with PatchNCE and a PatchGAN on B (``--objective cut`` or ``fastcut``)."""
+    """Trains one A -> B generator with a PatchGAN on B, and PatchNCE (``--objective cut`` or ``fastcut``) or not
+    (``gan``)."""
 
     loss_names = ("G_gan", "NCE", "NCE_idt", "G_texture", "D", "D_texture")
     shown_losses = ("G_gan", "NCE", "D")
@@ -152,14 +159,17 @@ class ContrastiveTrainer(Trainer):
             # its own random stream for the grey weights, kept in the checkpoint (as the projector's patch places)
             self.grey_rng = torch.Generator().manual_seed(config.seed + 1)
         self.raw_discriminators = ContrastiveDiscriminators(self.d_b, self.d_texture)  # outside compile and DDP
-        layers = config.nce_layer_list
-        self.projector = PatchProjector.for_layers(self.g_ab, layers, config.seed)
+        layers = config.nce_layer_list if config.objective in CONTRASTIVE else []
+        self.projector = PatchProjector.for_layers(self.g_ab, layers, config.seed) if layers else None
+        if not layers:  # the progress bar shows no NCE where there is none
+            self.shown_losses = ("G_gan", "D")
         self.contrastive = ContrastiveGenerator(self.g_ab, self.projector, layers, config.nce_t)
         betas = (config.beta1, 0.999)
         groups = generator_parameter_groups((self.g_ab,), config.lr, config.colour_map_lr)
         self.opt_g = torch.optim.Adam(groups, config.lr, betas, fused=True)
         self.opt_d = torch.optim.Adam(self.raw_discriminators.parameters(), config.lr, betas, fused=True)
-        self.opt_f = torch.optim.Adam(self.projector.parameters(), config.lr, betas, fused=True)
+        self.opt_f = (torch.optim.Adam(self.projector.parameters(), config.lr, betas, fused=True)
+                      if self.projector is not None else None)
         self.averages = [WeightAverage(self.g_ab, config.ema)] if config.ema else []
 
     def _wrap_for_speed_and_ranks(self) -> None:
@@ -168,14 +178,14 @@ class ContrastiveTrainer(Trainer):
 
     @property
     def optimizers(self) -> tuple[torch.optim.Optimizer, ...]:
-        return self.opt_g, self.opt_d, self.opt_f
+        return tuple(opt for opt in (self.opt_g, self.opt_d, self.opt_f) if opt is not None)
 
     def train_step(self, real_a: torch.Tensor, real_b: torch.Tensor) -> torch.Tensor:
         config = self.config
         real_a, real_b = real_a.to(self.device, non_blocking=True), real_b.to(self.device, non_blocking=True)
         identity = config.objective == "cut"
         places = [[where.to(self.device) for where in self.projector.sample_places(*x.shape[-2:], config.num_patches)]
-                  for x in ((real_a, real_b) if identity else (real_a,))]
+                  if self.projector is not None else [] for x in ((real_a, real_b) if identity else (real_a,))]
 
         texture = self.d_texture is not None
         grey_real = random_grey(real_b, self.grey_rng) if texture else None
@@ -190,11 +200,12 @@ class ContrastiveTrainer(Trainer):
                            else torch.zeros((), device=gan.device))
         nce_total = (nce + nce_idt) * 0.5 if identity else nce
         loss_g = gan + config.lambda_texture * gan_texture + config.resolved_lambda_nce * nce_total
-        self.opt_g.zero_grad(set_to_none=True)
-        self.opt_f.zero_grad(set_to_none=True)
+        projecting = [self.opt_f] if self.opt_f is not None else []
+        for opt in (self.opt_g, *projecting):
+            opt.zero_grad(set_to_none=True)
         self.scaler.scale(loss_g).backward()
-        self.scaler.step(self.opt_g)
-        self.scaler.step(self.opt_f)
+        for opt in (self.opt_g, *projecting):
+            self.scaler.step(opt)
         for average in self.averages:
             average.update(self.iteration)
 
@@ -243,11 +254,13 @@ class ContrastiveTrainer(Trainer):
         save_model(self.kept_generator, folder / "G_AtoB.safetensors", meta)
 
     def _state(self) -> dict:
-        return {**self._progress_state(), "objective": self.config.objective, "patch_rng": self.projector.rng.get_state(),
-                "G_AtoB": self.g_ab.state_dict(), "D_B": self.d_b.state_dict(), "F": self.projector.state_dict(),
+        return {**self._progress_state(), "objective": self.config.objective,
+                "G_AtoB": self.g_ab.state_dict(), "D_B": self.d_b.state_dict(),
+                **({"F": self.projector.state_dict(), "patch_rng": self.projector.rng.get_state(),
+                    "opt_F": self.opt_f.state_dict()} if self.projector is not None else {}),
                 **({"D_texture": self.d_texture.state_dict(), "grey_rng": self.grey_rng.get_state()}
                    if self.d_texture is not None else {}),
-                "opt_G": self.opt_g.state_dict(), "opt_D": self.opt_d.state_dict(), "opt_F": self.opt_f.state_dict(),
+                "opt_G": self.opt_g.state_dict(), "opt_D": self.opt_d.state_dict(),
                 "EMA": [average.net.state_dict() for average in self.averages]}
 
     def _load_state(self, state: dict) -> None:
@@ -261,11 +274,12 @@ class ContrastiveTrainer(Trainer):
                 raise CganError("this run directory was trained without --lambda-texture: resume it as it was")
             self.d_texture.load_state_dict(state["D_texture"])
             self.grey_rng.set_state(state["grey_rng"])
-        self.projector.load_state_dict(state["F"])
-        self.projector.rng.set_state(state["patch_rng"])
+        if self.projector is not None:
+            self.projector.load_state_dict(state["F"])
+            self.projector.rng.set_state(state["patch_rng"])
+            self.opt_f.load_state_dict(state["opt_F"])
         for average, weights in zip(self.averages, state.get("EMA") or []):
             average.net.load_state_dict(weights)
         self.opt_g.load_state_dict(state["opt_G"])
         self.opt_d.load_state_dict(state["opt_D"])
-        self.opt_f.load_state_dict(state["opt_F"])
         self._load_progress(state)

@@ -69,7 +69,8 @@ def generator_parameter_groups(generators: tuple[nn.Module, ...], lr: float, col
         return [{"params": [p for g in generators for p in g.parameters()]}]
     colour = [p for g in generators for p in g.colour_map.parameters()]
     rest = [p for g in generators for n, p in g.named_parameters() if not n.startswith("colour_map.")]
-    return [{"params": rest}, {"params": colour, "lr": lr * colour_map_lr, "lr_scale": colour_map_lr}]
+    colour_group = {"params": colour, "lr": lr * colour_map_lr, "lr_scale": colour_map_lr}
+    return [{"params": rest}, colour_group] if rest else [colour_group]  # the filter is its colour map only
 
 
 def wrap_for_speed_and_ranks(generators: nn.Module, discriminators: nn.Module, compile: bool, dist,
