@@ -4,8 +4,9 @@ Output = tanh(atanh(x) + colour_map(x, neighbourhood(x))): the colour map (three
 the pixel, its blurred surroundings and the gradient magnitudes of ``edges.py``, and starts at zero, so a
 new filter is the identity. It has no convolutional trunk, and that is the point: it cannot move content
 or invent texture, only re-tone each pixel from what is around it. That covers tone curves, colour grades,
-detail and outline filters, and cartoon-like stylisations; it does not cover changes of shape or of texture
-(horses to zebras). Trained as a GAN it needs no second loss to keep structure, because it cannot lose it.
+outline filters and cartoon-like stylisations (and detail filters, though trained as a GAN alone it overshoots
+them); it does not cover changes of shape or of texture (horses to zebras). Trained as a GAN it needs no second
+loss to keep structure, because it cannot lose it.
 
 On the stylise task a resnet6 generator's trunk, free to draw, learns texture that looks like B's where the
 filter puts none and loses PSNR while it does (FastCUT: +2.08 dB after 10 CPU minutes); the filter, unable to
