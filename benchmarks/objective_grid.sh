@@ -48,6 +48,7 @@ grid=(
   "stylise_cyclegan_filter       --task stylise preset=filter fast=true size=128 colour_map_lr=3"
   "colour-grade_gan_filter       --task colour-grade preset=filter objective=gan fast=true size=128"
   "detail_gan_filter             --task detail preset=filter objective=gan fast=true size=128"
+  "detail_gan_filter_lr5e-5      --task detail preset=filter objective=gan fast=true size=128 lr=0.00005"
 )
 for line in "${grid[@]}"; do
   read -r name args <<< "$line"
