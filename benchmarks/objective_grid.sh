@@ -42,6 +42,7 @@ grid=(
   "stylise_fastcut_fast_size128_edge_map  --task stylise objective=fastcut fast=true size=128 edge_map=true"
   "detail_fastcut_fast_size128_seed1  --task detail --seed 1 objective=fastcut fast=true size=128"
   "detail_fastcut_fast_size128_edge_map_seed1  --task detail --seed 1 objective=fastcut fast=true size=128 edge_map=true"
+  "stylise_gan_fast_size128_edge_map  --task stylise objective=gan fast=true size=128 edge_map=true"
   "stylise_gan_filter            --task stylise preset=filter objective=gan fast=true size=128"
   "stylise_gan_filter_seed1      --task stylise --seed 1 preset=filter objective=gan fast=true size=128"
   "stylise_gan_filter_cm3        --task stylise preset=filter objective=gan fast=true size=128 colour_map_lr=3"

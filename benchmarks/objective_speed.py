@@ -1,10 +1,10 @@
-"""Time per training step and peak memory of each objective (cyclegan, cut, fastcut, and fastcut with the texture
-discriminator of --lambda-texture), side by side in one run.
+"""Time per training step and peak memory of each objective (cyclegan, cut, fastcut, fastcut with the texture
+discriminator of --lambda-texture, and gan, on resnet6 and on the filter), side by side in one run.
 
     python benchmarks/objective_speed.py --json benchmarks/results/objective_speed.json
 
-Same preset, crop and batch for all (resnet6 ngf 32 at 128x128, batch 1, as the quality benchmark);
-blocks of steps alternate between the objectives so that machine noise hits them alike; medians.
+Same crop and batch for all (128x128, batch 1, as the quality benchmark), and the same preset (resnet6 ngf 32) unless
+the row names another; blocks of steps alternate between the objectives so that machine noise hits them alike; medians.
 """
 from __future__ import annotations
 
@@ -25,11 +25,12 @@ from cgan.train.config import resolve_config
 
 # what each row trains, by the name the table shows (cyclegan first: the others are compared with it)
 VARIANTS = {"cyclegan": {"objective": "cyclegan"}, "cut": {"objective": "cut"}, "fastcut": {"objective": "fastcut"},
-            "fastcut --lambda-texture 1": {"objective": "fastcut", "lambda_texture": 1.0}}
+            "fastcut --lambda-texture 1": {"objective": "fastcut", "lambda_texture": 1.0}, "gan": {"objective": "gan"},
+            "gan --preset filter": {"objective": "gan", "preset": "filter", "ngf": None}}
 
 
 def _config(variant: str, data: str, out: str, size: int, batch: int):
-    return resolve_config({"data": data, "out": out, **VARIANTS[variant], "preset": "resnet6", "ngf": 32,
+    return resolve_config({"data": data, "out": out, "preset": "resnet6", "ngf": 32, **VARIANTS[variant],
                            "ndf": 32, "size": size, "load_size": size, "batch": batch, "workers": 0})
 
 
@@ -75,7 +76,7 @@ def measure(blocks: int, steps: int, size: int, batch: int) -> dict:
     for row in rows:
         row["speedup_vs_cyclegan"] = cyclegan / row["s_per_step"]
     return {"measured": time.strftime("%Y-%m-%d"), "machine": describe_machine(), "rows": rows,
-            "setting": f"resnet6 ngf 32, {size}x{size}, batch {batch}",
+            "setting": f"resnet6 ngf 32 unless named, {size}x{size}, batch {batch}",
             "command": f"python benchmarks/objective_speed.py --blocks {blocks} --steps {steps} --size {size} "
                        f"--batch {batch}"}
 

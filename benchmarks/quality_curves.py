@@ -11,6 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
+from cgan.presets import FILTER_OPTIONS
 from cgan.train.config import FAST_PROFILE
 
 
@@ -24,10 +25,13 @@ def label(result: dict) -> str:
         defaults -= {"seed"}
     if settings.get("preset", "resnet6") != "resnet6":  # another network than the benchmark's
         defaults -= {"preset"}
-    if settings.get("fast"):  # and what was changed on top of the profile
+    if settings.get("fast"):  # and what was changed on top of what --fast sets on this preset
+        profile = dict(FAST_PROFILE)
+        if settings.get("preset") == "filter":  # always its options, its colour map at the common rate (train/config.py)
+            profile.update({"colour_map_lr": 1.0, **dict.fromkeys(FILTER_OPTIONS, True)})
         changed = {k: v for k, v in settings.items()
-                   if (k in FAST_PROFILE and k != "load_size" and v != FAST_PROFILE[k])
-                   or (k not in defaults and k not in FAST_PROFILE and k != "fast")}
+                   if (k in profile and k != "load_size" and v != profile[k])
+                   or (k not in defaults and k not in profile and k != "fast")}
         return " ".join(["--fast", *(f"{k}={v}" for k, v in changed.items())])
     changed = {k: v for k, v in settings.items() if k not in defaults or (k == "size" and v != 128)}
     return ", ".join(f"{k}={v}" for k, v in changed.items()) or "paper defaults"

@@ -52,5 +52,8 @@ def test_result_labels_name_what_differs_from_the_profile_and_a_seed_other_than_
                 "colour_map": True, "batch": 2}
     assert label({"settings": settings}) == "--fast size=128 objective=fastcut edge_map=True"
     assert label({"settings": {**settings, "seed": 1}}) == "--fast size=128 seed=1 objective=fastcut edge_map=True"
-    filter_settings = {"preset": "filter", **settings, "objective": "gan"}
-    assert label({"settings": filter_settings}) == "--fast preset=filter size=128 objective=gan edge_map=True"
+    # the filter always has its options, and --fast leaves its colour map at the common rate
+    filter_settings = {"preset": "filter", **settings, "objective": "gan", "colour_map_lr": 1.0}
+    assert label({"settings": filter_settings}) == "--fast preset=filter size=128 objective=gan"
+    assert label({"settings": {**filter_settings, "colour_map_lr": 3.0}}) == \
+        "--fast preset=filter size=128 objective=gan colour_map_lr=3.0"
