@@ -19,14 +19,13 @@ import torch
 from torch import nn
 
 from .edges import Neighbourhood
+from .nets import changed_image, colour_map
 from .presets import GeneratorConfig
 
 
 class FilterGenerator(nn.Module):
     def __init__(self, config: GeneratorConfig) -> None:
         super().__init__()
-        from .nets import colour_map  # nets builds this module: imported here to keep the import one-way
-
         self.config = config
         self.edges = Neighbourhood(config.in_channels)
         self.colour_map = colour_map(config.in_channels + Neighbourhood.channels(config.in_channels),
@@ -37,5 +36,4 @@ class FilterGenerator(nn.Module):
         return self.config.size_multiple
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        change = self.colour_map(torch.cat([x, self.edges(x)], 1))
-        return torch.tanh(torch.atanh(x.clamp(-0.999, 0.999)) + change)
+        return changed_image(x, self.colour_map(torch.cat([x, self.edges(x)], 1)))

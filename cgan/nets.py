@@ -88,8 +88,18 @@ class ResnetGenerator(nn.Module):
             mapped = torch.cat([x, self.edges(x)], 1) if self.edges is not None else x
             before_tanh = before_tanh + self.colour_map(mapped)
         if self.config.identity_start:  # the network learns a change to its input, not the whole image
-            before_tanh = before_tanh + torch.atanh(x.clamp(-0.999, 0.999))
+            return changed_image(x, before_tanh)
         return torch.tanh(before_tanh)
+
+
+def changed_image(x: torch.Tensor, change: torch.Tensor) -> torch.Tensor:
+    """``tanh(atanh(x) + change)``: the output of the generators that start as the identity (a zero change
+    gives back the input, and the output stays in [-1, 1]).
+
+    atanh is written as ``log((1 + x) / (1 - x)) / 2``: OpenVINO vectorises those element-wise steps, and its
+    own Atanh took a third of student-tiny's time at 640x480."""
+    x = x.clamp(-0.999, 0.999)
+    return torch.tanh(change + 0.5 * torch.log((1 + x) / (1 - x)))
 
 
 def colour_map(in_channels: int, out_channels: int) -> nn.Sequential:

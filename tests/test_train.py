@@ -244,12 +244,13 @@ def test_cli_bad_input_is_one_line(tmp_path):
 
 
 @pytest.mark.slow
-def test_two_gloo_processes_under_torchrun_keep_identical_weights(data, tmp_path):
+@pytest.mark.parametrize("objective", ["cyclegan", "fastcut", "gan"])  # gan: on the filter
+def test_two_gloo_processes_under_torchrun_keep_identical_weights(data, tmp_path, objective):
     worker = os.path.join(os.path.dirname(__file__), "ddp_worker.py")
 
-    def torchrun(*args):
+    def torchrun(max_iters, *args):
         command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                   worker, str(data), str(tmp_path), *args]
+                   worker, str(data), str(tmp_path), max_iters, objective, *args]
         done = subprocess.run(command, capture_output=True, text=True, timeout=300,
                               env={**os.environ, "OMP_NUM_THREADS": "1"})
         assert done.returncode == 0, done.stdout + done.stderr
