@@ -50,6 +50,8 @@ grid=(
   "colour-grade_gan_filter       --task colour-grade preset=filter objective=gan fast=true size=128"
   "detail_gan_filter             --task detail preset=filter objective=gan fast=true size=128"
   "detail_gan_filter_lr5e-5      --task detail preset=filter objective=gan fast=true size=128 lr=0.00005"
+  "stylise_gan_filter_d2         --task stylise preset=filter objective=gan fast=true size=128 n_layers_d=2"
+  "colour-grade_gan_filter_d2    --task colour-grade preset=filter objective=gan fast=true size=128 n_layers_d=2"
 )
 for line in "${grid[@]}"; do
   read -r name args <<< "$line"

@@ -497,7 +497,8 @@ def objectives(runs: list[dict]) -> list[str]:
 
 
 def objectives_beyond_10(runs: list[dict]) -> list[str]:
-    """Objective runs longer than the grid's 10 minutes (results/objectives_long/), with every checkpoint."""
+    """Objective runs scored at other checkpoints than the grid's 2, 5 and 10 minutes (results/objectives_long/):
+    longer runs, and the filter's first minutes."""
     lines = []
     for run in runs:
         scores = run["scores"]
@@ -507,9 +508,9 @@ def objectives_beyond_10(runs: list[dict]) -> list[str]:
                   + " | ".join(f"{score['gain_db']:+.2f} dB ({score['iterations']} it)" for score in scores) + " |"]
     if not lines:
         return []
-    return ["", "### Beyond 10 minutes", "",
+    return ["", "### Beyond 10 minutes, and the first minutes", "",
             "Single runs alone on the same CPU (`python benchmarks/quality.py --task TASK --minutes M --checkpoints",
-            "2,5,10,...,M SETTINGS --json benchmarks/results/objectives_long/NAME.json`), scored at each checkpoint",
+            "C1,C2,...,M SETTINGS --json benchmarks/results/objectives_long/NAME.json`), scored at each checkpoint",
             "(gain over doing nothing, iterations):", *lines]
 
 
