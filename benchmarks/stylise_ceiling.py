@@ -30,6 +30,7 @@ from torch import nn
 
 from cgan.fileio import atomic_write_text
 from cgan.images import list_images, read_rgb, to_image, to_tensor
+from cgan.nets import changed_image
 from cgan.sampledata import FILTERS, build_unpaired_dataset
 from cgan.train.evaluate import psnr
 
@@ -90,7 +91,7 @@ class LocalPath(nn.Module):
                                     nn.Conv2d(width, 3, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.tanh(torch.atanh(x.clamp(-0.999, 0.999)) + self.layers(x))
+        return changed_image(x, self.layers(x))
 
 
 def fitted_path(kernel: int, train: torch.Tensor, train_truth: torch.Tensor, photos: torch.Tensor,
