@@ -135,6 +135,15 @@ def test_a_video_file_stands_in_for_a_camera_and_the_newest_frame_wins(models, t
     assert seen == sorted(seen)
 
 
+def test_a_video_file_standing_in_for_a_camera_plays_from_its_first_read(tmp_path):
+    clip = panning_clip(tmp_path / "cam.mp4", frames=30, fps=60.0)  # half a second
+    source = LiveSource(str(clip), buffer=1)
+    time.sleep(1.0)  # the model loading: nothing is read yet
+    seen = [frame.index for frame in source]  # a consumer faster than the camera
+    source.close()
+    assert len(seen) >= 20 and len(seen) + source.dropped == 30
+
+
 def test_webcam_runs_headless_with_a_video_file_as_camera(models, tmp_path):
     clip = panning_clip(tmp_path / "cam.mp4", frames=24, fps=24.0)
     summary = webcam(models["onnx"], str(clip), record=str(tmp_path / "rec.mp4"), show=False, side_by_side=True)

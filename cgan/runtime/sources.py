@@ -99,7 +99,9 @@ class ImageSource:
 class LiveSource:
     """A camera index, a stream URL, or a video file played at its own pace as if it were a camera.
 
-    The reader thread keeps at most ``buffer`` frames, dropping the oldest (the newest frame wins).
+    The reader thread keeps at most ``buffer`` frames, dropping the oldest (the newest frame wins). It starts
+    with the first read, not when the source is opened: a model that loads after the source (the camera is
+    checked first) does not see a file's first seconds played to nobody.
     """
 
     live = True
@@ -122,7 +124,6 @@ class LiveSource:
         fps = self.capture.get(cv2.CAP_PROP_FPS)
         self.fps = fps if fps and np.isfinite(fps) and fps > 0 else 30.0
         self._thread = threading.Thread(target=self._read, name=f"cgan-reader-{self.label}", daemon=True)
-        self._thread.start()
 
     def _open(self, size: tuple[int, int] | None) -> cv2.VideoCapture:
         with quiet_opencv():
@@ -174,6 +175,9 @@ class LiveSource:
         return 0
 
     def __iter__(self) -> Iterator[Frame]:
+        with self._lock:
+            if self._thread.ident is None and not self._stop.is_set():
+                self._thread.start()
         index = 0
         while True:
             with self._lock:
@@ -192,8 +196,10 @@ class LiveSource:
             index += 1
 
     def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+        with self._lock:
+            self._stop.set()
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout=5)
         self.capture.release()
 
 
