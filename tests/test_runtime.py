@@ -303,8 +303,12 @@ def test_a_headless_webcam_stopped_by_a_signal_keeps_its_recording(models, tmp_p
     import sys
 
     clip = panning_clip(tmp_path / "clip.mp4", frames=300, fps=30.0)  # 10 s played in real time
-    process = subprocess.Popen([sys.executable, "-m", "cgan", "webcam", "--model", str(models["torch"]), "--camera",
-                                str(clip), "--record", str(tmp_path / "rec.mp4"), "--device", "cpu"],
+    # Ctrl-C as in a terminal: a shell starts background jobs with SIGINT ignored, and the child would inherit that
+    # when the tests themselves run in the background
+    cgan_with_ctrl_c = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                        "sys.argv[0] = 'cgan'; runpy.run_module('cgan', run_name='__main__')")
+    process = subprocess.Popen([sys.executable, "-c", cgan_with_ctrl_c, "webcam", "--model", str(models["torch"]),
+                                "--camera", str(clip), "--record", str(tmp_path / "rec.mp4"), "--device", "cpu"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                env={**__import__("os").environ, "DISPLAY": ""})
     deadline = time.time() + 60
