@@ -98,6 +98,9 @@ def test_bad_objectives_and_presets_without_an_encoder_are_one_line(data, tmp_pa
     assert result.exit_code == 2 and "--lambda-nce is an option of --objective cut or fastcut" in result.output
     result = run("--lambda-texture", "1")
     assert result.exit_code == 2 and "--lambda-texture is an option of --objective cut, fastcut or gan" in result.output
+    for flag, value in (("--lambda-identity", "0.5"), ("--lambda-cycle", "5"), ("--pool", "0")):
+        result = run("--objective", "fastcut", flag, value)
+        assert result.exit_code == 2 and result.output.startswith(f"error: {flag} is an option of --objective cyclegan")
     result = run("--objective", "gan", "--lambda-nce", "1")
     assert result.exit_code == 2 and "--lambda-nce is an option of --objective cut or fastcut" in result.output
     result = run("--objective", "fastcut", "--preset", "filter")

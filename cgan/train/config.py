@@ -31,6 +31,7 @@ GAN_LOSSES = ("lsgan", "vanilla", "hinge")
 OBJECTIVES = ("cyclegan", "cut", "fastcut", "gan")
 CONTRASTIVE = ("cut", "fastcut")
 NCE_DEFAULT_WEIGHT = {"cut": 1.0, "fastcut": 10.0}
+CYCLEGAN_ONLY = ("lambda_cycle", "lambda_identity", "pool")  # the cycle's weights and the history of fakes
 MONITORS = {"cycle_l1": "min", "identity_l1": "min", "psnr": "max", "ssim": "max"}  # cut/fastcut: no cycle_l1
 
 # Options that may change when a run is resumed: they bound or observe the run, not what it learns.
@@ -405,9 +406,15 @@ def resolve_config(flags: dict, config_file: str | None = None, resume_config: d
     if values.get("fast") and resume_config is None:
         values = {**fast_profile(values), **values}
     try:
-        return config_class(**values)
+        config = config_class(**values)
     except TypeError as e:
         raise CganError(f"bad {config_class.command} options: {e}") from None
+    objective = getattr(config, "objective", "cyclegan")
+    # Flags given, not a YAML file's values: a run's saved config.yaml lists every field, and may be reused.
+    if objective != "cyclegan" and (unused := [k for k in CYCLEGAN_ONLY if k in given]):
+        raise CganError(f"--{unused[0].replace('_', '-')} is an option of --objective cyclegan: {objective} has no "
+                        f"cycle, no identity loss and no pool of past fakes")
+    return config
 
 
 def fast_profile(values: dict) -> dict:
