@@ -42,7 +42,8 @@ def render(r: dict) -> str:
                 soak(RESULTS / "soak.json"), host_pipeline(RESULTS / "host_pipeline.json"),
                 objective_speed(RESULTS / "objective_speed.json"),
                 objectives(read_folder("objectives")), objectives_beyond_10(read_folder("objectives_long")),
-                drift_trace(RESULTS / "drift_trace.json"), stylise_ceiling(RESULTS / "stylise_ceiling.json")]
+                drift_trace(RESULTS / "drift_trace.json"), stylise_ceiling(RESULTS / "stylise_ceiling.json"),
+                safety_cost(RESULTS / "safety_cost.json")]
     if "gpu" in r:
         sections.append(gpu_sections(r["gpu"]))
     return "\n".join(line for section in sections for line in section) + "\n"
@@ -576,3 +577,25 @@ def stylise_ceiling(path: Path) -> list[str]:
             "its neighbours (smoothing, and outlines along edges). One 3x3 layer at full resolution, told the answer, "
             "computes most of it. An unpaired generator is not told it: the discriminator has to teach it where the "
             "outlines go, and the drift trace above shows it learns texture that looks like B's instead."]
+
+
+def safety_cost(path: Path) -> list[str]:
+    """What the guards against hostile model files cost (benchmarks/safety_cost.py)."""
+    if not path.is_file():
+        return []
+    d = json.loads(path.read_text())
+    m = d["machine"]
+    lines = ["", "## What the guards against hostile model files cost", "",
+             f"`{d['command']}`, measured {d['measured']} on {m['cpu']}, {m['cores']} cores. The graph check runs "
+             "once per model load (read the file, infer every tensor's shape at 1x3x64x64); per call at "
+             f"{d['size']}, batch 1, the unguarded call beside the guarded one that `cgan translate` runs (ONNX "
+             "Runtime on a worker thread that a deadline or a signal ends; OpenVINO asynchronous, with the "
+             "finiteness output), medians of alternating rounds.", "",
+             "| model | file | graph check | ONNX Runtime: plain / guarded | OpenVINO uint8: plain / guarded |",
+             "|---|---|---|---|---|"]
+    for row in d["rows"]:
+        calls = [f"{row[e]['plain_ms']:.2f} / {row[e]['guarded_ms']:.2f} ms "
+                 f"({row[e]['guarded_ms'] / row[e]['plain_ms']:.3f}x)" if e in row else "-"
+                 for e in ("onnxruntime", "openvino")]
+        lines.append(f"| {row['model']} | {row['file_mb']} MB | {row['graph_check_ms']:.0f} ms | {' | '.join(calls)} |")
+    return lines

@@ -11,8 +11,9 @@ import os
 __version__ = "0.1.0"
 
 # OpenCV decodes whatever size an image header declares (a 1 MB PNG can declare 20000x20000: 1.2 GB of pixels).
-# 2**27 pixels (a 134-megapixel photo, 400 MB decoded) is the most cgan accepts; read when cv2 is first imported.
-os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(2**27))
+# cgan.images checks each header against CGAN_MAX_PIXELS first (default 2**26: a 67-megapixel photo, 200 MB
+# decoded) and names the limit; OpenCV's own, read when cv2 is first imported, is the backstop at the same size.
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", os.environ.get("CGAN_MAX_PIXELS", str(2**26)))
 
 _API = {
     "CganError": "errors",

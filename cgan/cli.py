@@ -6,6 +6,7 @@ User errors (``CganError``, bad flags, missing files) print one ``error: ...`` l
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 
@@ -35,7 +36,7 @@ class CganGroup(click.Group):
             if debug:
                 traceback.print_exc()
             click.echo(f"error: {_one_line(e)}", err=True)
-            sys.exit(EXIT_USER_ERROR)
+            _exit(EXIT_USER_ERROR)
         except ModuleNotFoundError as e:
             fix = missing_extra(e.name)
             if fix is None:
@@ -46,8 +47,19 @@ class CganGroup(click.Group):
             sys.exit(EXIT_USER_ERROR)
         except (click.Abort, KeyboardInterrupt):
             click.echo("interrupted", err=True)
-            sys.exit(EXIT_INTERRUPTED)
+            _exit(EXIT_INTERRUPTED)
         sys.exit(result if isinstance(result, int) else 0)
+
+
+def _exit(code: int) -> None:
+    """Exit with ``code``; at once (``os._exit``) if an engine call abandoned at a deadline or a signal still
+    runs, since finalising the interpreter under it can crash."""
+    running = sys.modules.get("cgan.runtime.bounded")
+    if running is not None and running.engines_running():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def _one_line(error: BaseException) -> str:

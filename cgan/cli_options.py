@@ -16,6 +16,6 @@ def batch_option(ctx, param, value: str) -> int | None:
 
 
 def size_option(ctx, param, value: str) -> tuple[int, int] | None:
-    from .export.onnx import parse_shape
+    from .shapes import parse_shape
 
     return None if value == "dynamic" else parse_shape(value, 2)

@@ -135,8 +135,10 @@ def webcam(model: str, camera: str, size: tuple[int, int] | None, half: bool, re
               help="Images for int8 calibration: adds int8 rows for students (cgan distill).")
 @click.option("--compile", "compiled", is_flag=True, help="Also measure PyTorch compiled by torch.compile.")
 @click.option("--json", "json_path", type=click.Path(), default=None, help="Also write the results as JSON.")
+@click.option("--overwrite", is_flag=True, help="Replace the --json file if it exists.")
 def benchmark(model: str, backends: str, sizes: str, batches: str, half: bool, pipeline: bool,
-              max_seconds: float, device: str, calib: str | None, compiled: bool, json_path: str | None) -> None:
+              max_seconds: float, device: str, calib: str | None, compiled: bool, json_path: str | None,
+              overwrite: bool) -> None:
     """Measure inference speed of every available backend against PyTorch fp32 eager on the same device (for an
     exported file: against the first backend that runs it).
 
@@ -150,7 +152,10 @@ def benchmark(model: str, backends: str, sizes: str, batches: str, half: bool, p
       cgan benchmark --model tom2jerry.onnx --sizes 256,720p --batch 1
     """
     from .bench.inference import benchmark as run_benchmark, format_table
-    from .fileio import atomic_write_text
+    from .fileio import atomic_write_text, refuse_overwrite
+
+    if json_path:  # before minutes of measuring, not after
+        refuse_overwrite(json_path, overwrite)
 
     try:
         batch_sizes = [int(b) for b in batches.split(",")]

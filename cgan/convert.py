@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import pickle
 import warnings
+import zipfile
 from pathlib import Path
 
 import torch
@@ -23,6 +24,7 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
         raise CganError(f"checkpoint not found: {path}")
+    _refuse_inflating(path)
     try:
         with warnings.catch_warnings():  # torch warns about pickle protocols; the outcome is reported below
             warnings.simplefilter("ignore")
@@ -44,6 +46,28 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         raise CganError(f"{path} does not hold a state dict of tensors: give a generator checkpoint "
                         f"such as latest_net_G_A.pth")
     return {k.removeprefix("module."): v for k, v in data.items()}
+
+
+# The most a generator checkpoint holds once read: resnet9 at ngf 64 is 45 MB, at ngf 128 180 MB.
+MAX_CHECKPOINT_BYTES = 1 << 30
+
+
+def _refuse_inflating(path: Path) -> None:
+    """A checkpoint whose contents would take more than ``MAX_CHECKPOINT_BYTES`` is refused before it is read.
+    torch.save writes a zip archive whose entries are stored, not compressed, but a zip can declare deflated
+    entries: 4.7 MB can inflate to 4 GiB. The archive's directory says each entry's size without inflating it.
+    (The legacy format is no archive: what it holds is no larger than the file.)"""
+    if not zipfile.is_zipfile(path):
+        return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            total = sum(entry.file_size for entry in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        raise CganError(f"{path} is a damaged zip archive ({first_line(e)}): give a generator file such as "
+                        f"latest_net_G_A.pth") from None
+    if total > MAX_CHECKPOINT_BYTES:
+        raise CganError(f"{path} would take {total / 2**30:.1f} GB once read, more than any generator checkpoint "
+                        f"({MAX_CHECKPOINT_BYTES / 2**30:.0f} GB at most): it is not a cgan-convertible generator")
 
 
 def direction_from_name(path: str | os.PathLike) -> str:

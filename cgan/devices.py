@@ -65,3 +65,16 @@ def autocast_settings(device, amp: bool) -> tuple[dict, bool]:
         return {"device_type": "cuda", "dtype": torch.float16, "enabled": True}, True
     bf16_ok = amp and device.type == "cpu" and cpu_has_fast_bf16()
     return {"device_type": device.type, "dtype": torch.bfloat16, "enabled": bf16_ok}, False
+
+
+def available_memory() -> int | None:
+    """Bytes of memory this machine can give a process now without swapping (Linux's MemAvailable), or None
+    where that is not known."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None

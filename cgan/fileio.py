@@ -18,7 +18,7 @@ def _default_file_mode() -> int:
     return 0o666 & ~mask
 
 
-_FILE_MODE = _default_file_mode()
+FILE_MODE = _default_file_mode()
 
 
 @contextlib.contextmanager
@@ -35,21 +35,28 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        if tmp.is_symlink() or not tmp.is_file():  # replaced behind our back: never rename a planted link
+            raise CganError(f"the temporary file for {path} was replaced while it was written: write somewhere "
+                            f"that other users cannot change")
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
-        os.chmod(tmp, _FILE_MODE)
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException as e:
         tmp.unlink(missing_ok=True)
-        reason = _out_of_space(e)
-        if reason:
-            raise CganError(f"could not write {path} ({reason}): the previous version of it is kept; free some "
-                            f"space and run again (training continues with --resume)") from None
+        _raise_if_out_of_space(path, e)
         raise
     _fsync_dir(path.parent)
 
 
 _SPACE_ERRORS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)  # a full disk, the file size limit, a quota
+
+
+def _raise_if_out_of_space(path: Path, error: BaseException) -> None:
+    reason = _out_of_space(error)
+    if reason:
+        raise CganError(f"could not write {path} ({reason}): the previous version of it is kept; free some "
+                        f"space and run again (training continues with --resume)") from None
 
 
 def _out_of_space(error: BaseException) -> str | None:
@@ -64,8 +71,23 @@ def _out_of_space(error: BaseException) -> str | None:
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
+    """``data`` written to a new temporary file beside ``path`` through the descriptor that created it (never
+    reopened by name, so nothing planted in its place is followed), then renamed over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp_name, FILE_MODE)
+        os.replace(tmp_name, path)
+    except BaseException as e:
+        Path(tmp_name).unlink(missing_ok=True)
+        _raise_if_out_of_space(path, e)
+        raise
+    _fsync_dir(path.parent)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
@@ -102,3 +124,64 @@ def numbered_path(path: str | os.PathLike) -> Path:
 def printable(path: str | os.PathLike) -> str:
     """A path as a person can read it: bytes of a name that is not UTF-8 shown as the replacement character."""
     return os.fsencode(path).decode("utf-8", "replace")
+
+
+def plural(count: int, noun: str) -> str:
+    """``noun`` as ``count`` of it reads: 1 frame, 2 frames."""
+    return noun if count == 1 else f"{noun}s"
+
+
+def safe_component(text: str, fallback: str) -> str:
+    """``text`` (a domain name from a model's metadata, say) as one harmless file-name component: path
+    separators, control characters and a leading dot replaced, at most 64 characters; ``fallback`` if nothing
+    is left. A name such as ``x/../../tmp/escaped`` must not steer an output out of its folder."""
+    cleaned = "".join("_" if ch in "/\\:" or not ch.isprintable() else ch for ch in text).strip().lstrip(".")
+    return cleaned[:64] or fallback
+
+
+def escape_control(text: str) -> str:
+    """``text`` with control characters (terminal escapes, newlines) shown escaped, as Python writes them: a
+    name from a file must not recolour the terminal or forge an ``error:`` line."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in str(text))
+
+
+class FileLock:
+    """An exclusive ``fcntl`` lock on ``path`` for as long as the object lives (or until ``release``): a second
+    process asking for it gets a CganError naming ``what`` and the holder's process id. The kernel drops the lock
+    when its holder dies, so a crash leaves no stale lock, only a file that the next holder reuses."""
+
+    def __init__(self, path: str | os.PathLike, what: str, remove: bool = False) -> None:
+        import fcntl
+
+        self.path, self.remove = Path(path), remove
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 32).decode("ascii", "replace").strip() or "?"
+                os.close(fd)
+                raise CganError(f"{what} is in use by another cgan process (pid {holder}): wait for it to finish, "
+                                f"or choose another output") from None
+            # A holder that removes its lock file may have done so after we opened it: then lock the new file.
+            with contextlib.suppress(FileNotFoundError):
+                if os.stat(self.path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
+                    break
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self.fd: int | None = fd
+
+    def release(self) -> None:
+        if self.fd is None:
+            return
+        if self.remove:
+            self.path.unlink(missing_ok=True)
+        os.close(self.fd)
+        self.fd = None
+
+    def __enter__(self) -> "FileLock":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()

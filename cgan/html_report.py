@@ -11,6 +11,7 @@ import base64
 import dataclasses
 import datetime
 import os
+import stat
 from pathlib import Path
 
 from .errors import CganError
@@ -38,6 +39,18 @@ class ReportSection:
     links: tuple[Link, ...] = ()
 
 
+def _own_file(run: Path, path: Path) -> bool:
+    """Whether ``path`` is a regular file of the run itself: not a link (which could point anywhere, and would
+    be embedded in a page meant for sharing), not a FIFO or device (reading one can block for ever), and inside
+    the run's folder."""
+    try:
+        if not stat.S_ISREG(path.lstat().st_mode):
+            return False
+    except OSError:
+        return False
+    return run.resolve() in path.resolve().parents
+
+
 def _image(path: Path, caption: str) -> dict:
     return {"data": base64.b64encode(path.read_bytes()).decode("ascii"), "caption": caption}
 
@@ -46,7 +59,7 @@ def _read_run(run: Path) -> tuple[dict, list[dict]]:
     from .train.config import DistillConfig, TrainConfig, known_options, load_plain_yaml
 
     config_path, metrics_path = run / "config.yaml", run / "metrics.jsonl"
-    if not run.is_dir() or not config_path.is_file():
+    if not run.is_dir() or not _own_file(run, config_path):
         raise CganError(f"{run} is not a run directory written by cgan train (no config.yaml): give one, "
                         f"e.g. cgan report runs/tom2jerry")
     keys = load_plain_yaml(config_path) or {}
@@ -54,7 +67,7 @@ def _read_run(run: Path) -> tuple[dict, list[dict]]:
     config = known_options(keys, config_path, DistillConfig if isinstance(keys, dict) and "teacher" in keys
                            else TrainConfig)
     records = []
-    if metrics_path.is_file():
+    if _own_file(run, metrics_path):
         from .train.report import read_metrics
 
         records = read_metrics(metrics_path)
@@ -67,16 +80,17 @@ def _models(run: Path) -> list[list]:
     rows = []
     for direction in ("AtoB", "BtoA"):
         path = run / f"G_{direction}.safetensors"
-        if path.is_file():
+        if _own_file(run, path):
             info = describe_model(path, direction)
             rows.append([path.name, info["domains"], info["architecture"], f"{info['parameters'] / 1e6:.2f} M",
-                         f"{info['macs_at_256x256'] / 1e9:.1f} G", f"{info['file_size_mb']} MB"])
+                         "-" if info["macs_at_256x256"] is None else f"{info['macs_at_256x256'] / 1e9:.1f} G",
+                         f"{info['file_size_mb']} MB"])
     return rows
 
 
 def _best(run: Path) -> list[list]:
     best_path = run / "best" / "metrics.json"
-    if not best_path.is_file():
+    if not _own_file(run, best_path):
         return []
     from .train.config import load_plain_yaml
 
@@ -104,7 +118,8 @@ def build_report(run_dir: str | os.PathLike, out: str | os.PathLike | None = Non
     train = [r for r in records if r.get("type") == "train"]
     val = [r for r in records if r.get("type") == "val"]
     last = records[-1] if records else {}
-    samples = sorted((run / "samples").glob("*.png"), key=lambda p: p.stat().st_mtime)
+    samples = sorted((p for p in (run / "samples").glob("*.png") if _own_file(run, p)),
+                     key=lambda p: p.stat().st_mtime)
     shown = ([_image(samples[0], f"first: {samples[0].stem}")] if len(samples) > 1 else []) + \
         ([_image(samples[-1], f"latest: {samples[-1].stem}")] if samples else [])
     columns = [c for c in VALIDATION_COLUMNS if val and c in val[0]]
@@ -113,7 +128,7 @@ def build_report(run_dir: str | os.PathLike, out: str | os.PathLike | None = Non
         name_b=config.get("name_b", "B"), iterations=last.get("iteration", 0), epochs=last.get("epoch", 0),
         written=f"{datetime.datetime.now():%Y-%m-%d %H:%M}", best=_best(run), samples=shown,
         curves=_image(run / "loss_curves.png", "training losses and validation metrics")
-        if (run / "loss_curves.png").is_file() else None,
+        if _own_file(run, run / "loss_curves.png") else None,
         validation={"header": ["iteration", "epoch", *columns],
                     "rows": [[r.get("iteration", ""), r.get("epoch", ""), *(r.get(c, "") for c in columns)]
                              for r in val]} if val else None,

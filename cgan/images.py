@@ -56,8 +56,50 @@ def opencv_path(path: str | os.PathLike) -> str:
     return text
 
 
+DEFAULT_MAX_PIXELS = 2**26
+
+
+def max_pixels() -> int:
+    """The most pixels an image or video frame may have to be decoded: ``CGAN_MAX_PIXELS``, default 2**26 (a
+    67-megapixel photo: 200 MB decoded; 8K video has 33 M). A few kilobytes of PNG or H.264 can declare far more."""
+    text = os.environ.get("CGAN_MAX_PIXELS", str(DEFAULT_MAX_PIXELS))
+    try:
+        value = int(text)
+    except ValueError:
+        raise CganError(f"CGAN_MAX_PIXELS={text!r} is not a whole number of pixels (default {DEFAULT_MAX_PIXELS})") \
+            from None
+    if value < 1:
+        raise CganError(f"CGAN_MAX_PIXELS={text!r} must be at least 1 (default {DEFAULT_MAX_PIXELS})")
+    return value
+
+
+def too_many_pixels(width: int, height: int, what: str) -> str | None:
+    """Why ``what`` of ``width`` x ``height`` is not decoded (it exceeds ``max_pixels``), or None."""
+    limit = max_pixels()
+    if width * height <= limit:
+        return None
+    return (f"{what}: {width}x{height} pixels ({width * height / 1e6:.0f} M), more than the {limit / 1e6:.0f} M "
+            f"that cgan decodes; shrink it, or raise the limit with CGAN_MAX_PIXELS={width * height}")
+
+
+def image_size_problem(path: str | os.PathLike) -> str | None:
+    """Why the image at ``path`` is not decoded, read from its header alone (no pixels), or None."""
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = None  # cgan's own limit applies (Pillow's would only warn below twice its own)
+    try:
+        with Image.open(path) as header:
+            width, height = header.size
+    except Exception:  # not an image Pillow reads: OpenCV decides (and OPENCV_IO_MAX_IMAGE_PIXELS bounds it)
+        return None
+    return too_many_pixels(width, height, printable(path))
+
+
 def read_rgb(path: str | os.PathLike) -> np.ndarray | None:
-    """Any supported image as HxWx3 uint8 RGB (grey, alpha, palette, 16-bit, float), or None if unreadable."""
+    """Any supported image as HxWx3 uint8 RGB (grey, alpha, palette, 16-bit, float), or None if unreadable
+    (``image_size_problem`` says which are refused for their size)."""
+    if image_size_problem(path):
+        return None
     try:
         raw = np.fromfile(str(path), dtype=np.uint8)  # np.fromfile + imdecode also handles non-ASCII paths
     except OSError:

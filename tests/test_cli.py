@@ -183,6 +183,25 @@ def test_the_core_runs_an_exported_model_without_pytorch(tmp_path):
     done = _without_torch(run, "translate", "--model", onnx_path, "--source", tmp_path / "in.png", "--out",
                           tmp_path / "out.png", "--backend", "onnxruntime")
     assert done.returncode == 0 and (tmp_path / "out.png").is_file(), done.stderr
+    done = _without_torch(run, "info", onnx_path)
+    assert done.returncode == 0 and "macs at 256x256" in done.stdout and "graph check" in done.stdout, done.stderr
+    done = _without_torch("import cgan; print(cgan.describe_model(__import__('sys').argv[1])['parameters'])",
+                          onnx_path)
+    assert done.returncode == 0 and int(done.stdout) > 0, done.stderr
+    from cgan.sampledata import write_panning_clip
+
+    write_panning_clip(tmp_path / "clip.mp4", 64, 48, 6, 12.0)
+    done = _without_torch(run, "webcam", "--model", onnx_path, "--camera", tmp_path / "clip.mp4", "--size",
+                          "64x48", "--record", tmp_path / "rec.mp4", "--max-frames", 3, "--backend", "onnxruntime")
+    assert done.returncode == 0 and (tmp_path / "rec.mp4").is_file(), done.stderr
+    run_dir = tmp_path / "run"  # a run folder as training leaves it: cgan report reads it without PyTorch
+    (run_dir / "samples").mkdir(parents=True)
+    (run_dir / "config.yaml").write_text("preset: resnet6\nname_a: a\nname_b: b\n")
+    (run_dir / "metrics.jsonl").write_text('{"type": "train", "iteration": 1, "epoch": 0}\n')
+    (run_dir / "G_AtoB.safetensors").write_bytes(model.read_bytes())
+    done = _without_torch(run, "report", run_dir)
+    assert done.returncode == 0 and (run_dir / "report.html").is_file(), done.stderr
+    assert "a -&gt; b" in (run_dir / "report.html").read_text()
     for command in (["train", "--a", tmp_path, "--b", tmp_path], ["translate", "--model", model, "--source",
                                                                   tmp_path / "in.png", "--out", tmp_path / "o2.png"]):
         done = _without_torch(run, *command)

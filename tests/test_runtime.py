@@ -166,8 +166,13 @@ def test_unopenable_sources_give_clear_errors(models, tmp_path):
     with pytest.raises(CganError, match="neither an image"):
         open_source(str(tmp_path / "notes.txt"))
     (tmp_path / "only.png").write_text("broken")
-    with pytest.raises(CganError, match="could be read"):
+    with pytest.raises(CganError, match="only.png: not a readable image"):
         translate(models["torch"], str(tmp_path / "only.png"), str(tmp_path / "o"), progress=False)
+    (tmp_path / "two").mkdir()
+    for name in ("a.png", "b.png"):
+        (tmp_path / "two" / name).write_text("broken")
+    with pytest.raises(CganError, match=r"none of the 2 images could be read \(first: .*a.png: not a readable"):
+        translate(models["torch"], str(tmp_path / "two"), str(tmp_path / "o"), progress=False)
 
 
 def test_temporal_smoothing_reduces_flicker(models, tmp_path):
@@ -312,7 +317,7 @@ def test_a_headless_webcam_stopped_by_a_signal_keeps_its_recording(models, tmp_p
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                env={**__import__("os").environ, "DISPLAY": ""})
     deadline = time.time() + 60
-    while not list(tmp_path.glob(".rec*")) and time.time() < deadline:  # recording has begun
+    while not list(tmp_path.glob(".rec*.partial.mp4")) and time.time() < deadline:  # recording has begun
         time.sleep(0.2)
     time.sleep(1.0)
     process.send_signal(getattr(signal, stop))

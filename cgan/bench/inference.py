@@ -76,6 +76,8 @@ def time_runs(run: Callable[[], np.ndarray], min_repeats: int = 5, min_seconds: 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)) / 4  # [-1, 1] -> peak 1
+    if not math.isfinite(mse):  # the backends' own checks refuse such outputs first; never report one as inf dB
+        raise CganError("a backend produced NaN or infinite values: the model is broken; use an earlier checkpoint")
     return 10 * math.log10(1 / mse) if mse > 0 else float("inf")
 
 

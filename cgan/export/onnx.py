@@ -34,18 +34,6 @@ MIN_INT8_PSNR = 30.0
 DEFAULT_CHECKS = ((1, 256, 256), (2, 320, 480), (1, 720, 1280))
 
 
-def parse_shape(text: str, parts: int) -> tuple[int, ...]:
-    """'1x3x64x64' -> (1, 3, 64, 64), with ``parts`` numbers required."""
-    try:
-        shape = tuple(int(v) for v in str(text).lower().split("x"))
-    except ValueError:
-        shape = ()
-    if len(shape) != parts or min(shape) < 1:
-        example = "x".join(["1", "3", "256", "256"][-parts:])
-        raise CganError(f"cannot read shape {text!r}: write {parts} positive numbers like {example}")
-    return shape
-
-
 def check_shapes(batch: int | None, size: tuple[int, int] | None, multiple: int) -> list[tuple[int, int, int, int]]:
     """The (N, 3, H, W) inputs verification runs: the defaults adapted to fixed dimensions and the size multiple."""
     shapes = []

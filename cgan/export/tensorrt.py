@@ -21,7 +21,8 @@ from ..errors import CganError
 from ..fileio import atomic_path, atomic_write_bytes, atomic_write_text, refuse_overwrite
 from ..modelfile import load_model, read_exported_meta, resolve_model_path
 from ..runtime.tensorrt_engine import TensorRTEngine, import_tensorrt, require_cuda
-from .onnx import parse_shape, write_onnx
+from ..shapes import parse_shape
+from .onnx import write_onnx
 from .options import EngineOptions, ExportOptions, export_options
 from .verify import ExportReport, ShapeCheck, compare_with_pytorch, require_within
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import CganError
-from ..fileio import printable
+from ..fileio import escape_control, plural, safe_component
 from ..interrupt import terminate_as_interrupt
 from ..images import IMAGE_SUFFIXES
 from .options import FrameOptions, RuntimeOptions, runtime_options
@@ -38,8 +38,9 @@ def _image_sink(source: ImageSource, out: str | None, overwrite: bool) -> ImageF
     if not overwrite:  # refuse before any work, not half-way through a folder
         taken = [t for t in (sink.target(f.relative_to(source.root).as_posix()) for f in source.files) if t.exists()]
         if taken:
-            raise CganError(f"{len(taken)} outputs already exist (first: {taken[0]}): choose another --out or "
-                            f"pass --overwrite")
+            sink.abort()
+            raise CganError(f"{len(taken)} {plural(len(taken), 'output')} already exist (first: {taken[0]}): choose "
+                            f"another --out or pass --overwrite")
     return sink
 
 
@@ -57,16 +58,28 @@ def _open_sinks(src: Source, translator: Translator, out: str | None, show: bool
                 codec: str | None) -> list[Sink]:
     """Where ``translate`` writes: image files for images, a video for a video, and a window with ``show``."""
     sinks: list[Sink] = []
-    target = translator.meta.target_domain
+    try:
+        return _add_sinks(sinks, src, translator, out, show, overwrite, codec)
+    except BaseException:
+        for sink in sinks:  # release what the sinks opened so far (their output locks)
+            sink.abort()
+        raise
+
+
+def _add_sinks(sinks: list[Sink], src: Source, translator: Translator, out: str | None, show: bool,
+               overwrite: bool, codec: str | None) -> list[Sink]:
+    target = safe_component(translator.meta.target_domain, "translated")  # it names the default output
     if isinstance(src, ImageSource):
         sinks.append(_image_sink(src, out, overwrite))
     elif isinstance(src, VideoSource):
         sinks.append(VideoSink(_video_path(Path(str(src.path)), out, target), src.rate, overwrite,
-                               audio_from=src.path if src.has_audio else None, codec=codec))
+                               audio_from=src.path if src.has_audio else None, codec=codec, source=src.path,
+                               time_base=src.stream.time_base))
     elif out is not None:
         sinks.append(VideoSink(_video_path(None, out, target), src.fps, overwrite, codec=codec))
     if show:
-        sinks.append(WindowSink(f"cgan: {translator.meta.source_domain} -> {translator.meta.target_domain}"))
+        meta = translator.meta
+        sinks.append(WindowSink(escape_control(f"cgan: {meta.source_domain} -> {meta.target_domain}")))
     if not sinks:
         raise CganError("a live source needs --out FILE.mp4 (to record) or --show (to watch)")
     return sinks
@@ -85,31 +98,43 @@ def translate(model: str | os.PathLike, source: str, out: str | None = None, *,
     """
     frames = FrameOptions(side_by_side=side_by_side, temporal=temporal, max_frames=max_frames, progress=progress)
     src = open_source(source, live=live)
-    try:
-        options = runtime_options(options, **fields)
-        if options.performance == "auto":  # files: frames in parallel; live sources: each frame as soon as it can
-            options = runtime_options(options, performance="latency" if src.live else "throughput")
-        translator = Translator(model, options)
-        sinks = _open_sinks(src, translator, out, show, overwrite, codec)
-        if frames.progress:
-            click.echo(f"{translator.meta.source_domain} -> {translator.meta.target_domain} with "
-                       f"{translator.description}", err=True)
-        with terminate_as_interrupt():
+    with terminate_as_interrupt():  # SIGTERM stops loading the model too (its probe run)
+        try:
+            options = runtime_options(options, **fields)
+            if options.performance == "auto":  # files: frames in parallel; live sources: each as soon as it can
+                options = runtime_options(options, performance="latency" if src.live else "throughput")
+            translator = Translator(model, options)
+            sinks = _open_sinks(src, translator, out, show, overwrite, codec)
+            if frames.progress:
+                click.echo(f"{escape_control(translator.meta.source_domain)} -> "
+                           f"{escape_control(translator.meta.target_domain)} with {translator.description}", err=True)
             summary = run_pipeline(src, translator, sinks, frames)
-    finally:
-        src.close()
+        finally:
+            src.close()
+    if summary.frames == 0 and isinstance(src, VideoSource):
+        raise CganError(f"{src.path} held no frame that could be decoded: nothing was written; the file is damaged "
+                        f"or empty")
     if summary.frames == 0 and summary.skipped:
-        raise CganError(f"none of the {summary.skipped} images could be read: they are damaged or not images")
+        first = next(iter(src.reasons.values()))
+        if summary.skipped == 1:
+            raise CganError(first)
+        raise CganError(f"none of the {summary.skipped} images could be read (first: {first})")
     if frames.progress:
         click.echo(summary.text(), err=True)
         for path in src.skipped:
-            click.echo(f"skipped {printable(path)}: not a readable image (damaged, empty, too large or another format)", err=True)
+            click.echo(f"skipped {src.reasons[path]}", err=True)
         for sink in sinks:
             for note in sink.notes:
                 click.echo(f"note: {note}", err=True)
-            if sink.output is not None:
+            if wrote(sink):
                 click.echo(f"wrote {sink.output}", err=True)
     return summary
+
+
+def wrote(sink: Sink) -> bool:
+    """Whether ``sink`` left an output to announce: a file that exists, or a folder it wrote images into."""
+    output = sink.output
+    return output is not None and output.exists() and getattr(sink, "written", 1) > 0
 
 
 def webcam(model: str | os.PathLike, camera: str = "0", *, size: tuple[int, int] | None = None,
@@ -127,25 +152,26 @@ def webcam(model: str | os.PathLike, camera: str = "0", *, size: tuple[int, int]
         options = runtime_options(options, performance="latency")
     frames = FrameOptions(side_by_side=side_by_side, max_frames=max_frames, progress=False)
     source = LiveSource(int(camera) if str(camera).isdigit() else str(camera), size)
-    try:
-        translator = Translator(model, options)
-        show = display_available() if show is None else show
-        sinks: list[Sink] = [WindowSink(f"cgan webcam: {translator.meta.target_domain}")] if show else []
-        if record:
-            sinks.append(VideoSink(Path(record), source.fps, overwrite, codec=codec))
-        if not sinks:
-            reason = "no display for the window" if opencv_has_windows() else GUI_HINT
-            raise CganError(f"{reason}, and no --record file: nothing to show or save")
-        without = "no display" if opencv_has_windows() else "this OpenCV has no windows"
-        stop = "q or Esc quits" if show else f"{without}: recording only; Ctrl-C stops and keeps the recording"
-        click.echo(f"{source.label} -> {translator.meta.target_domain} with {translator.description}; {stop}",
-                   err=True)
-        with terminate_as_interrupt():
+    with terminate_as_interrupt():  # SIGTERM stops loading the model too (its probe run)
+        try:
+            translator = Translator(model, options)
+            show = display_available() if show is None else show
+            title = escape_control(f"cgan webcam: {translator.meta.target_domain}")
+            sinks: list[Sink] = [WindowSink(title)] if show else []
+            if record:
+                sinks.append(VideoSink(Path(record), source.fps, overwrite, codec=codec))
+            if not sinks:
+                reason = "no display for the window" if opencv_has_windows() else GUI_HINT
+                raise CganError(f"{reason}, and no --record file: nothing to show or save")
+            without = "no display" if opencv_has_windows() else "this OpenCV has no windows"
+            stop = "q or Esc quits" if show else f"{without}: recording only; Ctrl-C stops and keeps the recording"
+            click.echo(f"{source.label} -> {escape_control(translator.meta.target_domain)} with "
+                       f"{translator.description}; {stop}", err=True)
             summary = run_pipeline(source, translator, sinks, frames)
-    finally:
-        source.close()
+        finally:
+            source.close()
     click.echo(f"webcam: {summary.text()}", err=True)
     for sink in sinks:
-        if sink.output is not None:
+        if wrote(sink):
             click.echo(f"wrote {sink.output}", err=True)
     return summary

@@ -16,6 +16,8 @@ from ..devices import cpu_has_fast_bf16, cuda_visible, pick_device
 from ..errors import CganError, first_line
 from ..modelfile import ModelMeta, load_model, read_exported_meta, resolve_model_path
 from ..precision import HALF, TORCH_PRECISIONS, check_precision, resolve_precision
+from .bounded import COMPILE_SECONDS, Budget, Worker, run_interruptibly, run_onnxruntime
+from .graph_check import check_onnx_file, probe_run
 from .options import RuntimeOptions
 
 ORT_PROVIDERS = {"tensorrt": "TensorrtExecutionProvider", "cuda": "CUDAExecutionProvider", "cpu": "CPUExecutionProvider"}
@@ -62,6 +64,7 @@ class TorchBackend:
             raise CganError("this CPU has no bf16 instructions: use --precision fp32")
         self.precision = precision
         self.net = load_model(model, options.direction, self.device)
+        self.net_name = Path(model).name
         self.meta: ModelMeta = self.net.meta
         if self.device.type == "cuda":
             # NCHW, not channels_last: on an H200 at 720p fp16 a call takes 13.9 ms in NCHW and 19.2 ms in NHWC
@@ -80,6 +83,8 @@ class TorchBackend:
         # NumPy does the same work in the pipeline's reader and writer threads, beside the model.
         self.uint8_io = self.device.type == "cuda"
         self._staging = None  # pinned host buffer for uint8 frames on their way to the GPU
+        self.device_type = self.device.type
+        self.values_per_input = peak_values_per_input(self.meta.config)
         if options.cuda_graphs and self.device.type == "cuda":
             from .cuda_graphs import CudaGraphRunner
 
@@ -116,7 +121,34 @@ class TorchBackend:
                 x = self._staging
             x = x.to(self.device, non_blocking=True).permute(0, 3, 1, 2).to(self.dtype).contiguous()
             y = self.forward(x.div_(127.5).sub_(1.0)).float()
+            if not torch.isfinite(y).all():  # NaN turned to uint8 would pass as black
+                raise CganError(f"{self.net_name} produced NaN or infinite values: the model is broken (its "
+                                f"training diverged); use an earlier checkpoint")
             return y.clamp_(-1, 1).add_(1).mul_(127.5).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+
+
+def peak_values_per_input(config) -> float:
+    """The largest output of any layer of the generator ``config`` describes, per input value, found by running
+    it on the meta device (shapes only: nothing allocated or computed) at a small size: what the Translator's
+    memory check scales by."""
+    import torch
+
+    from ..nets import build_generator
+
+    side = -(-64 // config.size_multiple) * config.size_multiple
+    largest = [0]
+
+    def record(module, inputs, output) -> None:
+        if isinstance(output, torch.Tensor):
+            largest[0] = max(largest[0], output.numel())
+
+    with torch.device("meta"):
+        shadow = build_generator(config)
+    for module in shadow.modules():
+        module.register_forward_hook(record)
+    with torch.inference_mode():
+        shadow(torch.empty(1, 3, side, side, device="meta"))
+    return largest[0] / (3 * side * side)
 
 
 class OnnxBackend:
@@ -130,6 +162,7 @@ class OnnxBackend:
         import onnxruntime as ort
 
         self.meta, record = read_exported_meta(model)
+        self.graph = check_onnx_file(model, self.meta)  # before ONNX Runtime compiles it
         self.precision = record.get("export", {}).get("precision", "fp32")  # the graph's, fixed at export
         chosen = _chosen_providers(options.provider, ort.get_available_providers())
         # The TensorRT EP may lower an fp32 graph to fp16 itself; --half means fp16 on a GPU.
@@ -139,10 +172,16 @@ class OnnxBackend:
             "trt_engine_cache_enable": True, "trt_engine_cache_path": cache, "trt_timing_cache_enable": True,
             "trt_timing_cache_path": cache, "trt_fp16_enable": fp16}}
         providers = [(p, settings[p]) if p in settings else p for p in chosen]
+        # ONNX Runtime's own coloured log lines (errors included) would come before cgan's one error line, which
+        # says the same; a provider that fails to load is reported below.
+        ort.set_default_logger_severity(4)
         session_options = ort.SessionOptions()
-        session_options.log_severity_level = 3  # errors only; a provider that fails to load is reported below
+        session_options.log_severity_level = 4
         try:
-            self.session = ort.InferenceSession(str(model), session_options, providers=providers)
+            self.session = run_interruptibly(
+                lambda: ort.InferenceSession(str(model), session_options, providers=providers),
+                COMPILE_SECONDS["cpu" if chosen[0] == "CPUExecutionProvider" else "accelerator"],
+                f"ONNX Runtime's loading of {Path(model).name}")
         except Exception as e:  # onnxruntime raises its own types for damaged graphs and missing external data
             raise CganError(f"ONNX Runtime cannot load {Path(model).name} ({first_line(e)}): the file is damaged or its "
                             f"external data is missing; export it again with cgan export") from None
@@ -154,6 +193,14 @@ class OnnxBackend:
         self.provider = active[0]
         self.input_name = self.session.get_inputs()[0].name
         self.fallback = chosen[0] != active[0]
+        self.values_per_input = self.graph.elements_per_input  # for the Translator's memory check
+        self.device_type = "cpu" if self.provider == "CPUExecutionProvider" else "cuda"
+        # On a GPU the first call of each shape may build a TensorRT engine for minutes: no deadline there, and
+        # no probe (it would build one for the probe's shape); Ctrl-C and SIGTERM still stop it.
+        self.budget = Budget(Path(model).name, timed=self.device_type == "cpu")
+        self.worker = Worker()  # the thread every call runs on
+        if self.device_type == "cpu":
+            probe_run(self.run, self.graph.probe, Path(model).name)
 
     @property
     def description(self) -> str:
@@ -163,7 +210,8 @@ class OnnxBackend:
         return f"ONNX Runtime {ort.__version__}, {self.provider} ({self.precision} graph){note}"
 
     def run(self, batch: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {self.input_name: batch})[0].astype(np.float32, copy=False)
+        outputs = run_onnxruntime(self.session, {self.input_name: batch}, self.budget, batch.size, self.worker)
+        return outputs[0].astype(np.float32, copy=False)
 
 
 def _chosen_providers(provider: str | None, available: list[str]) -> list[str]:

@@ -12,7 +12,8 @@ of the other backends (what ``cgan benchmark`` times); its graph is compiled on 
 
 Latency mode runs a batch as one request. Throughput mode splits a batch into single images run
 as parallel requests, one per stream OpenVINO chose: more images per second for batches of
-files, at the latency of the slowest.
+files, at the latency of the slowest. A user's ``.onnx`` is checked before it is compiled
+(graph_check.py), and every request is bounded in time (bounded.py).
 """
 from __future__ import annotations
 
@@ -23,10 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cache import cache_root
+from ..cache import cache_root, usable_cache
 from ..errors import CganError, first_line
 from ..modelfile import ModelMeta, read_exported_meta
 from ..precision import HALF, check_precision
+from .bounded import COMPILE_SECONDS, Budget, run_interruptibly, wait_openvino
+from .graph_check import check_onnx_file, check_output
 from .options import RuntimeOptions
 
 INSTALL_HINT = 'pip install "cgan[openvino]"'
@@ -74,37 +77,45 @@ class OpenVinoBackend:
             path = self._export(path, options.direction)
         self.meta: ModelMeta
         self.meta, record = read_exported_meta(path)
+        self.graph = check_onnx_file(path, self.meta)  # before OpenVINO compiles it: hostile graphs crash it
         core = ov.Core()
         self.device = openvino_device(options.device)
+        self.device_type = "cpu" if self.device == "CPU" else "accelerator"
+        self.budget = Budget(Path(model).name, timed=self.device_type == "cpu")  # (GPU builds can take minutes)
         if self.device not in core.available_devices:
             raise CganError(f"OpenVINO has no {self.device} device here (it has {', '.join(core.available_devices)}): "
                             f"choose --device cpu")
         graph_precision = record.get("export", {}).get("precision", "fp32")
         self.precision = graph_precision if graph_precision == "int8" else self._precision(core, options.precision)
         self.performance = "throughput" if options.performance == "throughput" else "latency"
-        self.config = {"PERFORMANCE_HINT": _MODES[self.performance], "CACHE_DIR": str(cache_dir())}
+        self.config = {"PERFORMANCE_HINT": _MODES[self.performance], "CACHE_DIR": str(usable_cache(cache_dir()))}
         if graph_precision != "int8":
             self.config["INFERENCE_PRECISION_HINT"] = _HINTS[self.precision]
         self._core, self._path = core, path
         self.requests = 1  # frames run in parallel: OpenVINO's streams in throughput mode
         self._images = self._compile(uint8_io=True)
-        self._floats: tuple | None = None  # compiled on the first ``run``
+        self._floats: list | None = None  # compiled on the first ``run``
+        self.values_per_input = self.graph.elements_per_input  # for the Translator's memory check
+        n, _, h, w = self.graph.probe  # a first call before the user's frames: its shape, finiteness and time
+        probe = np.random.default_rng(0).integers(0, 256, (n, h, w, 3), dtype=np.uint8)
+        check_output(self.run_images(probe), probe.shape, Path(model).name)
 
-    def _compile(self, uint8_io: bool) -> tuple:
+    def _compile(self, uint8_io: bool) -> list:
         """The graph compiled (with uint8 frames in and out, or as exported), with one request for latency
-        mode or a queue of parallel requests for throughput."""
+        mode or one per parallel stream for throughput."""
         ov = import_openvino()
         try:
             graph = self._core.read_model(str(self._path))
-            compiled = self._core.compile_model(uint8_frames(ov, graph) if uint8_io else graph, self.device, self.config)
+            graph = uint8_frames(ov, graph) if uint8_io else graph
+            compiled = run_interruptibly(lambda: self._core.compile_model(graph, self.device, self.config),
+                                         COMPILE_SECONDS[self.device_type],
+                                         f"OpenVINO's compilation of {self._path.name}")
         except RuntimeError as e:
             raise CganError(f"OpenVINO could not compile {self._path.name} ({first_line(e)}): "
                             f"export it again with cgan export") from None
-        queue = None
         if self.performance == "throughput":
             self.requests = compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")
-            queue = ov.AsyncInferQueue(compiled, self.requests)
-        return compiled.create_infer_request(), queue
+        return [compiled.create_infer_request() for _ in range(self.requests)]
 
     def _precision(self, core, requested: str | None) -> str:
         """fp32 unless asked otherwise; ``half`` is bf16 where the device computes it natively, else fp32."""
@@ -135,16 +146,43 @@ class OpenVinoBackend:
         """An NCHW float32 batch in [-1, 1] -> the translated NCHW float32 batch."""
         if self._floats is None:
             self._floats = self._compile(uint8_io=False)
-        return _infer(*self._floats, batch).astype(np.float32, copy=False)
+        return self._infer(self._floats, batch).astype(np.float32, copy=False)
 
     def run_images(self, images: np.ndarray) -> np.ndarray:
         """An NHWC uint8 RGB batch -> the translated NHWC uint8 RGB batch."""
-        return _infer(*self._images, images)
+        return self._infer(self._images, images)
+
+    def _infer(self, requests: list, batch: np.ndarray) -> np.ndarray:
+        """One request for the batch, or (throughput mode) one image per request, as many in flight as there
+        are requests, in order. Each wait is bounded (bounded.py)."""
+        if len(requests) == 1 or len(batch) == 1:
+            requests[0].start_async({0: batch})
+            return self._result(requests[0], batch.size)
+        outputs: list[np.ndarray | None] = [None] * len(batch)
+        in_flight: dict[int, int] = {}  # request -> the image it runs
+        for index in range(len(batch)):
+            slot = index % len(requests)
+            if slot in in_flight:
+                outputs[in_flight.pop(slot)] = self._result(requests[slot], batch[index].size)
+            requests[slot].start_async({0: batch[index:index + 1]})
+            in_flight[slot] = index
+        for slot, index in in_flight.items():
+            outputs[index] = self._result(requests[slot], batch[index].size)
+        return np.concatenate(outputs)
+
+    def _result(self, request, values: int) -> np.ndarray:
+        """The output of a started request once it is done; a uint8 graph's finiteness flag is checked."""
+        wait_openvino(request, self.budget, values)
+        if len(request.model_outputs) > 1 and not request.get_output_tensor(1).data.all():
+            raise CganError(f"{self.budget.model_name} produced NaN or infinite values: the model is broken (its "
+                            f"training diverged, or the file is damaged); use an earlier checkpoint")
+        return np.array(request.get_output_tensor(0).data)
 
 
 def uint8_frames(ov, graph):
     """``graph`` taking and giving NHWC uint8 RGB: x/127.5 - 1 and the NCHW transpose before it, and the
-    inverse after it with clamping and round-half-to-even (NumPy's rounding, so both paths agree)."""
+    inverse after it with clamping and round-half-to-even (NumPy's rounding, so both paths agree). A second
+    output says whether every value the model gave was finite: NaN turned to uint8 would pass as black."""
     from openvino import opset13 as ops
     from openvino.preprocess import PrePostProcessor
 
@@ -155,22 +193,18 @@ def uint8_frames(ov, graph):
     steps.output().model().set_layout(ov.Layout("NCHW"))
     steps.output().tensor().set_layout(ov.Layout("NHWC")).set_element_type(ov.Type.u8)
     half_range = np.float32(127.5)
-    steps.output().postprocess().custom(lambda node: ops.round(
-        ops.add(ops.multiply(ops.clamp(node, -1.0, 1.0), half_range), half_range), "half_to_even").output(0))
-    return steps.build()
+    model_output = []
 
+    def to_uint8_range(node):
+        model_output.append(node)
+        return ops.round(ops.add(ops.multiply(ops.clamp(node, -1.0, 1.0), half_range), half_range),
+                         "half_to_even").output(0)
 
-def _infer(request, queue, batch: np.ndarray) -> np.ndarray:
-    """One request for the batch, or (throughput mode) one parallel request per image, in order."""
-    if queue is None or len(batch) == 1:
-        return np.array(request.infer({0: batch})[0])
-    outputs: list[np.ndarray | None] = [None] * len(batch)
-
-    def done(finished, index: int) -> None:
-        outputs[index] = np.array(finished.get_output_tensor(0).data)
-
-    queue.set_callback(done)
-    for index in range(len(batch)):
-        queue.start_async({0: batch[index:index + 1]}, index)
-    queue.wait_all()
-    return np.concatenate(outputs)
+    steps.output().postprocess().custom(to_uint8_range)
+    built = steps.build()
+    # NaN and infinity survive a sum (an infinity may become NaN), so one sum of the model's output tells (the
+    # clamp would hide them). A cgan model's outputs end in tanh, far from float32's range: finite outputs never
+    # sum to infinity. Its cost, measured in benchmarks/safety_cost.py, is that of reading the output once more.
+    axes = ops.constant(np.arange(4, dtype=np.int64))
+    finite = ops.is_finite(ops.reduce_sum(model_output[0], axes, keep_dims=False))
+    return ov.Model([*built.get_results(), ops.result(finite)], built.get_parameters(), built.get_friendly_name())

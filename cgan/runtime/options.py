@@ -16,6 +16,8 @@ from ..precision import HALF, PRECISIONS
 ORT_PROVIDER_NAMES = ("tensorrt", "cuda", "cpu")
 BACKEND_NAMES = ("auto", "torch", "onnxruntime", "openvino", "tensorrt")
 PERFORMANCE_MODES = ("auto", "latency", "throughput")
+MAX_BATCH = 256  # frames per model call; the pipeline holds twice as many (plus their outputs) in its queues
+MAX_IMGSZ = 16384  # the long side; the frame must also stay under cgan.images.max_pixels
 
 
 @dataclass(frozen=True)
@@ -47,10 +49,10 @@ class RuntimeOptions:
             raise CganError(f"unknown precision {self.precision!r}: choose one of {', '.join(PRECISIONS)} or {HALF}")
         if self.provider is not None and self.provider not in ORT_PROVIDER_NAMES:
             raise CganError(f"unknown provider {self.provider!r}: choose one of {', '.join(ORT_PROVIDER_NAMES)}")
-        if self.batch < 1:
-            raise CganError("--batch must be at least 1")
-        if self.imgsz is not None and self.imgsz < 1:
-            raise CganError("--imgsz must be at least 1")
+        if not 1 <= self.batch <= MAX_BATCH:
+            raise CganError(f"--batch must be from 1 to {MAX_BATCH} (frames held in memory at once), not {self.batch}")
+        if self.imgsz is not None and not 1 <= self.imgsz <= MAX_IMGSZ:
+            raise CganError(f"--imgsz must be from 1 to {MAX_IMGSZ} pixels (the long side), not {self.imgsz}")
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,10 @@ import time
 
 import numpy as np
 
+from ..fileio import plural
 from .options import FrameOptions
 from .sinks import Sink
-from .sources import Source
+from .sources import Source, SourceLost
 from .temporal import TemporalSmoother
 from .translator import Translator
 
@@ -55,8 +56,8 @@ class Summary:
     def text(self) -> str:
         steady = (f" ({self.steady_fps:.1f} after the first frame, which took {self.first_frame_seconds:.1f} s)"
                   if self.frames > 1 else "")
-        parts = [f"{self.frames} frames in {self.seconds:.1f} s: {self.fps:.1f} fps end to end{steady}, "
-                 f"{self.model_fps:.1f} fps in the model"]
+        parts = [f"{self.frames} {plural(self.frames, 'frame')} in {self.seconds:.1f} s: {self.fps:.1f} fps end to "
+                 f"end{steady}, {self.model_fps:.1f} fps in the model"]
         if self.dropped:
             parts.append(f"{self.dropped} dropped (live source: the newest frame wins)")
         if self.lost:
@@ -196,7 +197,14 @@ class Pipeline:
         self.bar.close()
 
     def _finish_sinks(self, failure: BaseException | None) -> None:
-        """Complete every output, or after a failure remove what is incomplete and raise the failure."""
+        """Complete every output, or after a failure remove what is incomplete and raise the failure. A live
+        source lost for good is no fault of what was recorded before: that is completed, and the loss raised."""
+        if isinstance(failure, SourceLost):
+            for sink in self.sinks:
+                sink.close()
+            kept = [str(sink.output) for sink in self.sinks if sink.output is not None and sink.output.exists()]
+            raise SourceLost(f"{failure}; the {self.summary.frames} {plural(self.summary.frames, 'frame')} before "
+                             f"are kept in {', '.join(kept)}" if kept else str(failure)) from None
         if failure is not None:
             for sink in self.sinks:
                 sink.abort()

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from ..errors import CganError
-from ..fileio import atomic_write_bytes
+from ..fileio import FileLock, atomic_write_bytes
 from .sources import Frame
 
 @runtime_checkable
@@ -44,6 +44,10 @@ class ImageFolderSink:
         self.root, self.overwrite, self.single_file = root, overwrite, single_file
         self.written = 0
         self.notes: list[str] = []
+        # Two cgan runs writing one folder (or file) would mix their outputs: the second is refused.
+        lock = single_file.with_name(f".{single_file.name}.lock") if single_file else root / ".cgan-output.lock"
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        self.lock = FileLock(lock, f"the output {self.output}", remove=True)
 
     @property
     def output(self) -> Path:
@@ -63,10 +67,10 @@ class ImageFolderSink:
         self.written += 1
 
     def close(self) -> None:
-        pass
+        self.lock.release()
 
     def abort(self) -> None:
-        pass
+        self.lock.release()
 
 
 def require_writable_folder(folder: Path) -> None:

@@ -22,7 +22,8 @@ import cv2
 import numpy as np
 
 from ..errors import CganError
-from ..images import IMAGE_SUFFIXES, list_images, opencv_path, read_rgb
+from ..fileio import printable
+from ..images import IMAGE_SUFFIXES, image_size_problem, list_images, opencv_path, read_rgb, too_many_pixels
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 STREAM_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
@@ -40,11 +41,17 @@ def quiet_opencv():
         logging.setLogLevel(previous)
 
 
+class SourceLost(CganError):
+    """A live source that stopped for good (a stream that did not come back, a camera that went silent): what
+    was recorded before is kept (the pipeline finishes its outputs) and the run ends with this error."""
+
+
 @dataclasses.dataclass
 class Frame:
     image: np.ndarray  # HxWx3 uint8 RGB
     index: int
     name: str = ""  # an image file's path relative to the source root; "" for video frames
+    time: float | None = None  # seconds since the first frame: a video's timestamp, a live frame's capture time
 
 
 @runtime_checkable
@@ -79,6 +86,7 @@ class ImageSource:
         self.files, self.root = files, root
         self.scanned = scanned  # root is a folder read recursively: every image under it is an input
         self.skipped: list[Path] = []
+        self.reasons: dict[Path, str] = {}  # why each skipped file was, in words
         self.fps = None
 
     def __len__(self) -> int:
@@ -89,6 +97,8 @@ class ImageSource:
             image = read_rgb(path)
             if image is None:
                 self.skipped.append(path)
+                self.reasons[path] = image_size_problem(path) or (
+                    f"{printable(path)}: not a readable image (damaged, empty, too large or another format)")
                 continue
             yield Frame(image, index, path.relative_to(self.root).as_posix())
 
@@ -120,6 +130,7 @@ class LiveSource:
         self.error: str | None = None
         self._lock = threading.Condition()
         self._stop = threading.Event()
+        self._started: float | None = None  # when the first frame delivered was captured
         self.capture = self._open(size)
         fps = self.capture.get(cv2.CAP_PROP_FPS)
         self.fps = fps if fps and np.isfinite(fps) and fps > 0 else 30.0
@@ -128,6 +139,12 @@ class LiveSource:
     def _open(self, size: tuple[int, int] | None) -> cv2.VideoCapture:
         with quiet_opencv():
             capture = cv2.VideoCapture(self.target if isinstance(self.target, int) else opencv_path(self.target))
+        if capture.isOpened():
+            problem = too_many_pixels(int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                                      int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)), f"each frame of {self.label}")
+            if problem:
+                capture.release()
+                raise CganError(problem)
         if not capture.isOpened():
             capture.release()
             if isinstance(self.target, int):
@@ -162,7 +179,7 @@ class LiveSource:
             with self._lock:
                 if len(self.frames) == self.frames.maxlen:
                     self.dropped += 1
-                self.frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+                self.frames.append((cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), time.monotonic()))
                 self._lock.notify()
             if period:
                 next_due += period
@@ -185,14 +202,16 @@ class LiveSource:
                 while not self._lock.wait_for(lambda: self.frames or self.finished, timeout=self.stall_timeout):
                     if self.reconnecting:
                         continue
-                    raise CganError(f"{self.label} delivered no frame for {self.stall_timeout:g} s: check the "
-                                    f"camera or stream")
+                    raise SourceLost(f"{self.label} delivered no frame for {self.stall_timeout:g} s: check the "
+                                     f"camera or stream")
                 if not self.frames:
                     if self.error:
-                        raise CganError(self.error)
+                        raise SourceLost(self.error)
                     return
-                image = self.frames.popleft()
-            yield Frame(image, index)
+                image, captured = self.frames.popleft()
+                if self._started is None:
+                    self._started = captured
+            yield Frame(image, index, time=captured - self._started)
             index += 1
 
     def close(self) -> None:

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from pathlib import Path
 
 import cv2
 import numpy as np
 
+from ..devices import available_memory
 from ..errors import CganError
-from ..images import pad_to_multiple
+from ..fileio import plural
+from ..images import pad_to_multiple, too_many_pixels
 from .backends import Backend, open_backend
+from .graph_check import check_output
 from .options import RuntimeOptions, runtime_options
 
 
@@ -90,19 +94,39 @@ class Translator:
         for indices in by_size.values():
             for start in range(0, len(indices), self.batch):
                 chunk = indices[start:start + self.batch]
-                results = run(np.stack([inputs[i] for i in chunk]))
-                if results.dtype != np.uint8 and not np.isfinite(results).all():
-                    raise CganError(f"{self.model_name} produced NaN or infinite values: the model is broken (its "
-                                    f"training diverged, or the file is damaged); use an earlier checkpoint")
+                batch = np.stack([inputs[i] for i in chunk])
+                self._check_memory(batch)
+                results = run(batch)
+                check_output(results, batch.shape, self.model_name)  # (uint8 frames are checked by their backend)
                 for i, out in zip(chunk, results):
                     outputs[i] = out
         return outputs
+
+    def _check_memory(self, batch: np.ndarray) -> None:
+        """Refuse a call that would need more memory than the machine has free: its largest tensor (the
+        backend's peak values per input value, from its graph) four bytes a value, held about three times over
+        (a layer's input, its output, the engine's workspace)."""
+        per_input = getattr(self.backend, "values_per_input", None)
+        free = available_memory() if getattr(self.backend, "device_type", "cpu") == "cpu" else None
+        if not per_input or free is None:
+            return
+        needed = 3 * 4 * per_input * batch.size
+        if needed > free:
+            h, w = (batch.shape[1:3] if batch.shape[-1] == 3 else batch.shape[2:4])
+            smaller = "a smaller --batch" if len(batch) > 1 else "a smaller --imgsz"
+            raise CganError(f"{len(batch)} {plural(len(batch), 'frame')} of {w}x{h} at once need about "
+                            f"{needed / 2**30:.1f} GB for {Path(self.model_name).name}, more than the "
+                            f"{free / 2**30:.1f} GB free: translate with {smaller} (long side in pixels: --imgsz)")
 
     def prepare(self, image: np.ndarray) -> np.ndarray:
         """An RGB uint8 image scaled (``imgsz``) and padded to what the model takes."""
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise CganError(f"expected an HxWx3 uint8 RGB image, got {image.dtype} {image.shape}")
         if self.imgsz:
+            h, w = scaled_size(*image.shape[:2], self.imgsz)
+            problem = too_many_pixels(w, h, f"the frame scaled by --imgsz {self.imgsz}")
+            if problem:
+                raise CganError(problem)
             image = scale_long_side(image, self.imgsz)
         return pad_to_multiple(image, self.multiple)
 

@@ -7,7 +7,9 @@ rotation tag), so the model sees what a viewer sees and the output needs no tag.
 """
 from __future__ import annotations
 
+import errno
 import os
+import tempfile
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterator
@@ -16,7 +18,9 @@ import cv2
 import numpy as np
 
 from ..errors import CganError, first_line
-from .sources import Frame
+from ..fileio import FILE_MODE, FileLock
+from ..images import too_many_pixels
+from .sources import STREAM_PREFIXES, Frame
 
 # Containers whose header states the exact frame count (others estimate it from the duration), so that frames
 # missing at the end count as lost.
@@ -25,6 +29,8 @@ EXACT_COUNT_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi")
 CODECS = {"h264": "libx264", "hevc": "libx265", "vp9": "libvpx-vp9", "mjpeg": "mjpeg"}
 CONTAINERS = {".mp4": ("h264", "hevc", "vp9"), ".m4v": ("h264", "hevc"), ".mov": ("h264", "hevc", "mjpeg"),
               ".mkv": ("h264", "hevc", "vp9", "mjpeg"), ".webm": ("vp9",), ".avi": ("mjpeg", "h264")}
+# The FFmpeg muxer for each container (FFmpeg is handed an open file, so it cannot guess from the name).
+MUXERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi"}
 # The 4:2:0 formats the encoders take (each needs even width and height); MJPEG's is full-range.
 PIXEL_FORMATS = {"h264": "yuv420p", "hevc": "yuv420p", "vp9": "yuv420p", "mjpeg": "yuvj420p"}
 
@@ -57,12 +63,16 @@ class VideoSource:
         try:
             self.container = av.open(str(path), metadata_errors="ignore", timeout=30.0)
         except (av.error.FFmpegError, OSError, UnicodeError) as e:
-            raise CganError(f"cannot open video {path} ({first_line(e)}): the file is damaged or not a video") \
-                from None
+            raise CganError(_open_failure(str(path), e)) from None
         if not self.container.streams.video:
             self.container.close()
             raise CganError(f"{path} has no video stream")
         self.stream = self.container.streams.video[0]
+        problem = too_many_pixels(self.stream.codec_context.width, self.stream.codec_context.height,
+                                  f"each frame of {path}")  # a few MB of H.264 can declare 12000x12000 frames
+        if problem:
+            self.container.close()
+            raise CganError(problem)
         self.stream.thread_type = "AUTO"  # FFmpeg decodes on several threads
         rate = self.stream.average_rate or self.stream.guessed_rate
         self.rate = Fraction(rate) if rate else Fraction(30)  # some containers state none
@@ -79,6 +89,7 @@ class VideoSource:
     def __iter__(self) -> Iterator[Frame]:
         av = _import_av()
         index = 0
+        first_time = None  # the first frame's timestamp: outputs start at zero
         for packet in self.container.demux(self.stream):
             try:
                 frames = packet.decode()
@@ -86,13 +97,36 @@ class VideoSource:
                 self.lost += 1
                 continue
             for frame in frames:
-                yield Frame(_upright(frame.to_ndarray(format="rgb24"), frame.rotation), index)
+                if first_time is None:
+                    first_time = frame.time
+                time = None if frame.time is None or first_time is None else frame.time - first_time
+                yield Frame(_upright(frame.to_ndarray(format="rgb24"), frame.rotation), index, time=time)
                 index += 1
         if self.exact_count and self.frame_count is not None:
             self.lost = max(self.lost, self.frame_count - index)
 
     def close(self) -> None:
         self.container.close()
+
+
+def _open_failure(path: str, error: BaseException) -> str:
+    """Why a video could not be opened, and the fix: a URL fails for other reasons than a file."""
+    reason = first_line(error)
+    if not path.lower().startswith(STREAM_PREFIXES):
+        return f"cannot open video {path} ({reason}): the file is damaged or not a video"
+    if isinstance(error, OSError) and error.errno == errno.EIO:
+        # An MP4 whose index follows its frames is read by seeking (HTTP Range requests) to the index first.
+        return (f"cannot read video {path} ({reason}): the server may not allow seeking (HTTP Range requests), "
+                f"which an MP4 with its index at the end needs; download the file first, or serve it with Range "
+                f"support")
+    return f"cannot open video {path} ({reason}): check that the address is reachable and serves a video file"
+
+
+def _same_file(a: Path | str, b: Path | str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return False
 
 
 def _upright(image: np.ndarray, rotation: int) -> np.ndarray:
@@ -103,12 +137,14 @@ def _upright(image: np.ndarray, rotation: int) -> np.ndarray:
 
 class VideoSink:
     """A video at the source's frame rate, encoded by PyAV; written to a temporary file and renamed when
-    complete. ``audio_from``: a video whose audio streams are copied in (no re-encoding)."""
+    complete. ``audio_from``: a video whose audio streams are copied in (no re-encoding); ``source``: the video
+    translated, which is never replaced (not even with ``overwrite``); ``time_base``: that of the frames' times."""
 
     stop_requested = False
 
     def __init__(self, path: Path, fps: float | Fraction, overwrite: bool, audio_from: Path | str | None = None,
-                 codec: str | None = None) -> None:
+                 codec: str | None = None, source: Path | str | None = None,
+                 time_base: Fraction | None = None) -> None:
         from .sinks import require_writable_folder
 
         suffix = path.suffix.lower()
@@ -120,12 +156,21 @@ class VideoSink:
         if self.codec not in CONTAINERS[suffix]:
             raise CganError(f"{self.codec} does not go into {suffix} files: use --codec "
                             f"{' or '.join(CONTAINERS[suffix])}, or another --out")
-        if not overwrite and path.exists():
+        if not overwrite and os.path.lexists(path):  # (a link, even a dangling one, is not ours to replace)
             raise CganError(f"{path} already exists: choose another --out or pass --overwrite")
+        if source is not None and not str(source).startswith(STREAM_PREFIXES) and _same_file(path, source):
+            raise CganError(f"--out {path} is the source video itself: choose another file name")
         require_writable_folder(path.parent)
         self.path, self.audio_from = path, audio_from
         self.rate = Fraction(fps).limit_denominator(1001) if fps else Fraction(30)
-        self.tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
+        self.timed = path.suffix.lower() != ".avi"  # AVI holds a constant frame rate only
+        # The source's time base keeps its timestamps exact; milliseconds for a camera's wall clock.
+        self.time_base = Fraction(time_base) if time_base and self.timed else (
+            Fraction(1, 1000) if self.timed else 1 / self.rate)
+        self._last_pts = -1
+        self.tmp: Path | None = None  # the partial file, made with a unique name when the first frame comes
+        # Another cgan writing the same output is refused, not interleaved.
+        self.lock = FileLock(path.with_name(f".{path.name}.lock"), f"the output {path}", remove=True)
         self.container = None
         self.stream = None
         self.audio_source = None  # the container the audio is copied from, open while writing
@@ -145,9 +190,15 @@ class VideoSink:
         even = (width + width % 2, height + height % 2)  # 4:2:0 needs even sides: pad by a pixel, say so
         if even != self.size:
             self.notes.append(f"{width}x{height} is padded to {even[0]}x{even[1]}: {self.codec} needs even sizes")
+        # The partial file is created anew (O_EXCL, a name nobody can guess) and handed to FFmpeg open, so a
+        # planted link is never followed.
+        fd, name = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=f".partial{self.path.suffix}",
+                                    dir=self.path.parent)
+        self.tmp, self._file = Path(name), os.fdopen(fd, "w+b")
         try:
-            self.container = av.open(str(self.tmp), mode="w")
+            self.container = av.open(self._file, mode="w", format=MUXERS[self.path.suffix.lower()])
             self.stream = self.container.add_stream(CODECS[self.codec], rate=self.rate)
+            self.stream.codec_context.time_base = self.time_base
         except (av.error.FFmpegError, ValueError) as e:
             raise CganError(f"cannot write a {self.codec} video to {self.path} ({first_line(e)})") from None
         self.stream.width, self.stream.height = even
@@ -166,9 +217,22 @@ class VideoSink:
         if (width, height) != self.size:
             image = cv2.copyMakeBorder(image, 0, height - self.size[1], 0, width - self.size[0], cv2.BORDER_REPLICATE)
         picture = self._picture(image)
-        picture.pts = self.written
+        picture.pts = self._pts(frame)
+        picture.time_base = self.time_base
         self.container.mux(self.stream.encode(picture))
         self.written += 1
+
+    def _pts(self, frame: Frame) -> int:
+        """When ``frame`` is shown, in ``time_base`` units: its own time (a variable-rate clip keeps its duration,
+        a camera's recording its wall-clock time), one frame period after the last where it has none (and in AVI,
+        which holds a constant rate only); never at or before the frame written last."""
+        if frame.time is None or not self.timed:
+            pts = round(self.written / self.rate / self.time_base)
+        else:
+            pts = round(frame.time / self.time_base)
+        pts = max(pts, self._last_pts + 1)
+        self._last_pts = pts
+        return pts
 
     def _picture(self, image: np.ndarray):
         """An RGB frame as the encoder takes it. 4:2:0 (every codec but MJPEG) is converted by OpenCV: the same
@@ -181,13 +245,19 @@ class VideoSink:
         return av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
 
     def close(self) -> None:
-        if self.container is None:
+        if self.container is None:  # no frame came: nothing to write
+            self.lock.release()
             return
         self.container.mux(self.stream.encode(None))  # what the encoder still holds
         if self.audio_from is not None:
             self._copy_audio()
         self.container.close()
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        os.chmod(self.tmp, FILE_MODE)  # mkstemp's owner-only mode; a finished video gets the usual one
         os.replace(self.tmp, self.path)
+        self.lock.release()
 
     def _add_audio_streams(self) -> None:
         """Output streams for the source's audio streams; a codec the container cannot hold is noted."""
@@ -228,4 +298,7 @@ class VideoSink:
                 self.container.close()
             except Exception:  # closing a stream that failed half-way may fail again; the file goes anyway
                 pass
-        self.tmp.unlink(missing_ok=True)
+            self._file.close()
+        if self.tmp is not None:
+            self.tmp.unlink(missing_ok=True)
+        self.lock.release()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -17,11 +18,17 @@ import yaml
 
 from ..devices import check_device_name
 from ..errors import CganError, first_line
+from ..fileio import escape_control
 from ..images import smallest_side
 from ..presets import FILTER_OPTIONS, PRESETS, preset_config, preset_has_fast_start
 
 PREPROCESS = ("resize_crop", "scale_width_crop", "crop", "none")
 # What each annotation in the configs admits, and how an error names it.
+# The largest values the numeric options may take: each costs memory in proportion (the discriminator's width,
+# its depth, the crop's side), and past these a run needs more than any machine cgan trains on.
+UPPER_BOUNDS = {"ngf": 512, "ndf": 512, "n_layers_d": 8, "size": 4096, "load_size": 8192, "val_size": 4096,
+                "val_images": 1024, "batch": 1024, "workers": 64, "num_patches": 4096}
+MAX_PIXELS_PER_STEP = 2**24  # a batch of 256 crops of 256x256, or 16 of 1024x1024
 _TYPES = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,), "None": (type(None),)}
 _TYPE_WORDS = {"str": "text", "int": "a whole number", "float": "a number", "bool": "true or false", "None": "empty"}
 GAN_LOSSES = ("lsgan", "vanilla", "hinge")
@@ -107,8 +114,10 @@ class RunConfig:
                 words = " or ".join(_TYPE_WORDS[name.strip()] for name in str(field.type).split("|"))
                 shown = repr(value) if len(repr(value)) < 40 else f"a {type(value).__name__}"
                 bad.append(f"--{field.name.replace('_', '-')} must be {words}, not {shown}")
+            elif isinstance(value, float) and not math.isfinite(value):
+                bad.append(f"--{field.name.replace('_', '-')} must be a finite number, not {value}")
         if bad:
-            raise CganError("; ".join(bad))
+            raise CganError("; ".join(bad[:5]) + (f"; and {len(bad) - 5} more" if len(bad) > 5 else ""))
 
     def validate(self) -> None:
         self.check_types()
@@ -124,6 +133,15 @@ class RunConfig:
         for name in ("size", "batch", "log_every", "val_images", "val_size", "load_size", "ngf"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise CganError(f"--{name.replace('_', '-')} must be at least 1")
+        for name, most in UPPER_BOUNDS.items():
+            value = getattr(self, name, None)
+            if value is not None and value > most:
+                raise CganError(f"--{name.replace('_', '-')} {value} is more than {most}, the most cgan trains with "
+                                f"(memory grows with it): choose a smaller value")
+        if self.batch * self.size * self.size > MAX_PIXELS_PER_STEP:
+            raise CganError(f"--batch {self.batch} of {self.size}x{self.size} crops is {self.batch * self.size ** 2:,} "
+                            f"pixels a step, more than the {MAX_PIXELS_PER_STEP:,} that fit in memory: use a smaller "
+                            f"--batch or --size")
         for name in ("epochs", "epochs_decay", "patience", "save_every", "seed", "workers"):
             if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise CganError(f"--{name.replace('_', '-')} must not be negative")
@@ -217,6 +235,9 @@ class TrainConfig(RunConfig):
         for name in ("ndf", "n_layers_d"):
             if getattr(self, name) < 1:
                 raise CganError(f"--{name.replace('_', '-')} must be at least 1")
+        if 2 ** self.n_layers_d > self.size:
+            raise CganError(f"--n-layers-d {self.n_layers_d} halves a {self.size}x{self.size} crop to nothing: use at "
+                            f"most --n-layers-d {max(1, self.size.bit_length() - 2)}")
         if self.pool < 0:
             raise CganError("--pool must not be negative")
         if self.colour_map_lr <= 0:
@@ -357,7 +378,9 @@ def known_options(data, path: Path, config_class: type[RunConfig] = TrainConfig)
     known = {f.name for f in dataclasses.fields(config_class)}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise CganError(f"{path}: unknown options {', '.join(unknown)} (see: cgan {config_class.command} --help)")
+        shown = ", ".join(escape_control(name)[:40] for name in unknown[:5])
+        more = f" and {len(unknown) - 5} more ({len(unknown)} in all)" if len(unknown) > 5 else ""
+        raise CganError(f"{path}: unknown options {shown}{more} (see: cgan {config_class.command} --help)")
     return data
 
 

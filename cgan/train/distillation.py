@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import CganError
+from ..fileio import escape_control
 from ..modelfile import load_model, new_meta, resolve_model_path, save_model
 from ..nets import PRESETS, build_generator, preset_config
 from .callbacks import Callback, TrainResult
@@ -182,9 +183,9 @@ class Distiller(Trainer):
     def _print_start(self) -> None:
         c, teacher = self.config, self.teacher.meta
         precision = str(self.autocast["dtype"]).removeprefix("torch.") if self.autocast["enabled"] else "fp32"
-        log.info(f"distilling {self.teacher_path} ({teacher.preset}, {teacher.source_domain} -> {teacher.target_domain}) "
-                 f"into {c.preset} ngf {self.gen_config.ngf} on {len(self.split.train_a)} images, validating on "
-                 f"{len(self.val_a)}")
+        domains = escape_control(f"{teacher.source_domain} -> {teacher.target_domain}")
+        log.info(f"distilling {self.teacher_path} ({teacher.preset}, {domains}) into {c.preset} ngf "
+                 f"{self.gen_config.ngf} on {len(self.split.train_a)} images, validating on {len(self.val_a)}")
         log.info(f"{c.size}x{c.size} crops, batch {c.batch}, {self.device}, {precision} -> {self.run_dir}")
 
 

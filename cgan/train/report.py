@@ -4,14 +4,17 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-import torch
 
 from ..errors import CganError
 from ..fileio import atomic_path, atomic_write_bytes, atomic_write_text
 from ..images import to_image
+
+if TYPE_CHECKING:  # (annotations only: cgan report reads metrics without PyTorch)
+    import torch
 
 LABEL_WIDTH = 120
 

@@ -20,8 +20,8 @@ import yaml
 from tqdm import tqdm
 
 from ..devices import autocast_settings, device_kind, pick_device
-from ..errors import CganError
-from ..fileio import atomic_write_text, numbered_path
+from ..errors import CganError, first_line
+from ..fileio import FileLock, atomic_write_text, numbered_path, safe_component
 from ..modelfile import new_meta, save_model
 from ..nets import preset_config
 from . import distributed
@@ -56,15 +56,21 @@ class Trainer:
     def __init__(self, config: TrainConfig, callbacks: list[Callback] | tuple = (), resume: str | None = None) -> None:
         self.config = config
         self.callbacks = list(callbacks)
+        self._run_lock: FileLock | None = None
         self._setup_device()
         self.name_a, self.name_b = self._domain_names()
         torch.manual_seed(config.seed)
         self._setup_data()  # every problem with the data is reported before any work starts
         self._setup_networks()
         self._setup_progress()
-        self.run_dir = self._resume(Path(resume)) if resume else self._new_run_dir()
-        self._wrap_for_speed_and_ranks()
-        self.log = RunLog(self.run_dir, self.iteration if resume else None) if self.dist.main else None
+        try:
+            self.run_dir = self._resume(Path(resume)) if resume else self._new_run_dir()
+            self._wrap_for_speed_and_ranks()
+            self.log = RunLog(self.run_dir, self.iteration if resume else None) if self.dist.main else None
+        except BaseException:
+            if self._run_lock is not None:  # no fit will release it
+                self._run_lock.release()
+            raise
 
     # ----------------------------------------------------------------------------------------- setup
     def _domain_names(self) -> tuple[str, str]:
@@ -123,36 +129,66 @@ class Trainer:
         self._loss_sum, self._loss_count, self._skipped, self._skipped_total = None, 0, 0, 0
         self._last_validated = -1
 
+    def _lock_run(self, run: Path) -> None:
+        """Hold ``run`` for this process alone until ``fit`` ends: a second training (or resume) into the same
+        folder is refused instead of mixing its files with this one's."""
+        if self.dist.main and run.is_dir():
+            self._run_lock = FileLock(run / RUN_LOCK, f"the run folder {run}")
+
     def _resume(self, run_dir: Path) -> Path:
         """Restore everything from ``run_dir``'s state; returns ``run_dir``."""
-        self._load_state(load_state(run_dir / "state.safetensors"))
+        self._lock_run(run_dir)
+        state = load_state(run_dir / "state.safetensors")
+        try:
+            self._load_state(state)
+        except (RuntimeError, KeyError, ValueError) as e:  # torch's shape and key mismatches, the optimisers' groups
+            raise CganError(f"{run_dir}: the saved state does not fit the networks its config.yaml describes "
+                            f"({first_line(e)[:120]}): config.yaml was changed after the run began; restore it, or "
+                            f"start a new run") from None
         if self.dist.main:  # a kill during a write can leave its temporary file behind
             for stale in run_dir.rglob(".*.tmp"):
                 stale.unlink(missing_ok=True)
         return run_dir
 
     def _default_run_name(self) -> str:
-        return f"{self.name_a}2{self.name_b}"
+        # Domain names can come from a teacher's metadata (cgan distill): one path component, whatever they say.
+        return safe_component(f"{self.name_a}2{self.name_b}", "run")
 
     def _new_run_dir(self) -> Path:
         path = ""
         if self.dist.main:
             if self.config.out:
                 run = Path(self.config.out)
-                if run.exists() and any(run.iterdir()):
+                if run.exists() and not run.is_dir():
+                    raise CganError(f"--out {run} is a file: give a folder for the run")
+                run.mkdir(parents=True, exist_ok=True)
+                self._lock_run(run)
+                if any(p.name != RUN_LOCK for p in run.iterdir()):
                     if not never_saved(run):
                         raise CganError(f"{run} already holds files: continue it with --resume {run}, or pick "
                                         f"another --out")
                     log.warning(f"note: {run} holds a run that stopped before its first checkpoint: starting it again")
                     clear_run(run)
             else:
-                run = numbered_path(Path("runs") / self._default_run_name())
+                run = self._claim_numbered_run(Path("runs") / self._default_run_name())
             (run / "samples").mkdir(parents=True, exist_ok=True)
             resolved = {"out": str(run), "name_a": self.name_a, "name_b": self.name_b}  # what the defaults became
             config = {**self.config.to_dict(), **{k: v for k, v in resolved.items() if hasattr(self.config, k)}}
             atomic_write_text(run / "config.yaml", yaml.safe_dump(config, sort_keys=False))
             path = str(run)
         return Path(distributed.share_from_main(path, self.dist))
+
+    def _claim_numbered_run(self, wanted: Path) -> Path:
+        """The first of ``wanted``, ``wanted-2``, ... that this process creates itself (two runs started at once
+        get different folders) and holds."""
+        while True:
+            run = numbered_path(wanted)
+            try:
+                run.mkdir(parents=True)
+            except FileExistsError:  # another run made it since numbered_path looked
+                continue
+            self._lock_run(run)
+            return run
 
     # ------------------------------------------------------------------------------------------ loop
     def fit(self) -> TrainResult:
@@ -184,6 +220,8 @@ class Trainer:
             if self.log:
                 self.log.close()
             distributed.teardown(self.dist)
+            if self._run_lock is not None:
+                self._run_lock.release()
         if self.dist.main:
             log.info(f"stopped: {self.stop_reason}; {self.iteration} iterations, run directory {self.run_dir}")
         return TrainResult(self.run_dir, self.iteration, self.epoch, self.stop_reason, self.best)
@@ -429,11 +467,12 @@ class Trainer:
 
 # What a run writes before its first checkpoint: a folder holding only these can be started again.
 UNSAVED_RUN_ENTRIES = {"config.yaml", "metrics.jsonl", "tb", "samples", "loss_curves.png"}
+RUN_LOCK = ".lock"  # held by the process training into the folder (Trainer._lock_run)
 
 
 def never_saved(run: Path) -> bool:
     """Whether ``run`` is a run directory that stopped before its first checkpoint (nothing to resume)."""
-    names = {p.name for p in run.iterdir()}
+    names = {p.name for p in run.iterdir()} - {RUN_LOCK}
     return "config.yaml" in names and names <= UNSAVED_RUN_ENTRIES
 
 
