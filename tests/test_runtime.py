@@ -1,4 +1,5 @@
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -670,3 +671,36 @@ def test_a_backend_that_cannot_run_the_file_is_refused(models):
     if pytest.importorskip("openvino"):
         with pytest.raises(CganError, match="OpenVINO has no NPU device here"):
             Translator(models["onnx"], backend="openvino", device="openvino:NPU")
+
+
+def test_videos_are_written_to_web_standards(models, tmp_path):
+    """Colour tags that say how the frames were converted, the index first (browsers play while downloading),
+    HEVC tagged hvc1 for Apple's players, and no encoder chatter."""
+    import av
+
+    clip = panning_clip(tmp_path / "clip.mp4", frames=6)
+    done = subprocess.run([sys.executable, "-m", "cgan", "translate", "--model", str(models["onnx"]), "--source",
+                           str(clip), "--out", str(tmp_path / "hevc.mp4"), "--codec", "hevc"], capture_output=True,
+                          text=True)
+    assert done.returncode == 0 and "x265" not in done.stderr + done.stdout, done.stderr
+    translate(models["onnx"], str(clip), str(tmp_path / "h264.mp4"), progress=False)
+    for name, tag in (("h264.mp4", "avc1"), ("hevc.mp4", "hvc1")):
+        data = (tmp_path / name).read_bytes()
+        assert data.find(b"moov") < data.find(b"mdat"), name
+        with av.open(str(tmp_path / name)) as container:
+            stream = container.streams.video[0]
+            context = stream.codec_context
+            assert stream.codec_tag == tag
+            assert (context.color_primaries, context.color_trc, context.colorspace, context.color_range) == (1, 1, 6, 1)
+
+
+def test_audio_a_container_cannot_hold_is_converted_not_dropped(models, tmp_path):
+    import av
+
+    summary = translate(models["onnx"], str(voiced_clip(tmp_path / "voiced.mp4")), str(tmp_path / "out.webm"),
+                        progress=False)
+    assert summary.frames == 12 and streams_of(tmp_path / "out.webm") == (["audio", "video"], "vp9")
+    with av.open(str(tmp_path / "out.webm")) as container:
+        assert container.streams.audio[0].codec_context.name == "opus"
+        samples = sum(frame.samples for frame in container.decode(audio=0))
+    assert abs(samples - 48000) < 48000 * 0.1  # the clip's one second of sound, resampled to 48 kHz

@@ -122,6 +122,31 @@ def _open_failure(path: str, error: BaseException) -> str:
     return f"cannot open video {path} ({reason}): check that the address is reachable and serves a video file"
 
 
+def _by_descriptor(fd: int, path: Path) -> str:
+    """A name under which FFmpeg opens the file behind ``fd`` itself (Linux's /proc/self/fd), else ``path``."""
+    name = f"/proc/self/fd/{fd}"
+    return name if os.path.exists(name) else str(path)
+
+
+# The audio codecs a container holds, where it holds only some (the first is what others are converted to).
+AUDIO_CODECS = {".webm": ("opus", "vorbis")}
+# Containers whose index (moov) FFmpeg moves to the front when the video is complete, so that a browser plays it
+# while it downloads.
+FAST_START_SUFFIXES = (".mp4", ".m4v", ".mov")
+# FFmpeg's numbers (libavutil/pixfmt.h) for the colour description written into the stream. The frames are
+# sRGB; OpenCV converts them to 4:2:0 with BT.601's matrix in limited range (MJPEG: the encoder, full range),
+# and the tags say exactly that, so that a player converts back with the same matrix at every size: untagged,
+# browsers assume BT.709 for HD and shift the colours.
+_PRIMARIES_BT709, _TRANSFER_BT709, _MATRIX_BT601, _RANGE_LIMITED, _RANGE_FULL = 1, 1, 6, 1, 2
+
+
+def _tag_colours(context, codec: str) -> None:
+    context.color_primaries = _PRIMARIES_BT709  # (sRGB's primaries are BT.709's)
+    context.color_trc = _TRANSFER_BT709
+    context.colorspace = _MATRIX_BT601
+    context.color_range = _RANGE_FULL if codec == "mjpeg" else _RANGE_LIMITED
+
+
 def _same_file(a: Path | str, b: Path | str) -> bool:
     try:
         return os.path.samefile(a, b)
@@ -169,12 +194,14 @@ class VideoSink:
             Fraction(1, 1000) if self.timed else 1 / self.rate)
         self._last_pts = -1
         self.tmp: Path | None = None  # the partial file, made with a unique name when the first frame comes
+        self._fd: int | None = None  # its descriptor, open until the video is complete
         # Another cgan writing the same output is refused, not interleaved.
         self.lock = FileLock(path.with_name(f".{path.name}.lock"), f"the output {path}", remove=True)
         self.container = None
         self.stream = None
         self.audio_source = None  # the container the audio is copied from, open while writing
         self.audio_streams: dict = {}  # source audio stream index -> output stream
+        self.converted: dict = {}  # source audio stream index -> resampler, for streams re-encoded
         self.size: tuple[int, int] | None = None
         self.written = 0
         self.notes: list[str] = []
@@ -190,21 +217,30 @@ class VideoSink:
         even = (width + width % 2, height + height % 2)  # 4:2:0 needs even sides: pad by a pixel, say so
         if even != self.size:
             self.notes.append(f"{width}x{height} is padded to {even[0]}x{even[1]}: {self.codec} needs even sizes")
-        # The partial file is created anew (O_EXCL, a name nobody can guess) and handed to FFmpeg open, so a
-        # planted link is never followed.
+        # The partial file is created anew (O_EXCL, a name nobody can guess), and FFmpeg opens it through the
+        # descriptor (/proc/self/fd on Linux: the file we made, whatever its name points to by then), so a
+        # planted link is never followed. FFmpeg opens it twice: fast start moves the index to the front.
         fd, name = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=f".partial{self.path.suffix}",
                                     dir=self.path.parent)
-        self.tmp, self._file = Path(name), os.fdopen(fd, "w+b")
+        self.tmp, self._fd = Path(name), fd
+        suffix = self.path.suffix.lower()
+        options = {"movflags": "+faststart"} if suffix in FAST_START_SUFFIXES else {}
         try:
-            self.container = av.open(self._file, mode="w", format=MUXERS[self.path.suffix.lower()])
+            self.container = av.open(_by_descriptor(fd, self.tmp), mode="w", format=MUXERS[suffix],
+                                     options=options)
             self.stream = self.container.add_stream(CODECS[self.codec], rate=self.rate)
             self.stream.codec_context.time_base = self.time_base
         except (av.error.FFmpegError, ValueError) as e:
             raise CganError(f"cannot write a {self.codec} video to {self.path} ({first_line(e)})") from None
         self.stream.width, self.stream.height = even
         self.stream.pix_fmt = PIXEL_FORMATS[self.codec]
+        _tag_colours(self.stream.codec_context, self.codec)
         if self.codec in ("h264", "hevc"):
             self.stream.options = {"crf": "18", "preset": "veryfast"}  # visually lossless, fast to encode
+        if self.codec == "hevc":
+            self.stream.options["x265-params"] = "log-level=error"  # x265 prints ~25 lines of its settings
+            if suffix in (".mp4", ".m4v", ".mov"):
+                self.stream.codec_tag = "hvc1"  # Apple's players take HEVC tagged hvc1, not FFmpeg's hev1
         if self.audio_from is not None:
             self._add_audio_streams()  # every stream must exist before the first packet is written
 
@@ -252,9 +288,9 @@ class VideoSink:
         if self.audio_from is not None:
             self._copy_audio()
         self.container.close()
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
+        os.fsync(self._fd)
+        os.close(self._fd)
+        self._fd = None
         os.chmod(self.tmp, FILE_MODE)  # mkstemp's owner-only mode; a finished video gets the usual one
         os.replace(self.tmp, self.path)
         self.lock.release()
@@ -266,29 +302,47 @@ class VideoSink:
             self.audio_source = av.open(str(self.audio_from), metadata_errors="ignore")
         except (av.error.FFmpegError, OSError):
             return
+        held = AUDIO_CODECS.get(self.path.suffix.lower())
         for stream in self.audio_source.streams.audio:
             try:
-                self.audio_streams[stream.index] = self.container.add_stream_from_template(stream)
+                if held is None or stream.codec_context.name in held:
+                    self.audio_streams[stream.index] = self.container.add_stream_from_template(stream)
+                else:  # converted to the container's own (AAC into WebM becomes Opus)
+                    self.audio_streams[stream.index] = self.container.add_stream(held[0], rate=48000)
+                    self.converted[stream.index] = av.AudioResampler(format="s16", layout="stereo", rate=48000)
+                    self.notes.append(f"audio converted from {stream.codec_context.name} to {held[0]}: "
+                                      f"{self.path.suffix} files hold {' or '.join(held)}")
             except (av.error.FFmpegError, ValueError) as e:
                 self.notes.append(f"audio not copied: {stream.codec_context.name} cannot go into "
                                   f"{self.path.suffix} files ({first_line(e)})")
 
     def _copy_audio(self) -> None:
-        """The source's audio, packet for packet (no re-encoding), into the streams made for it."""
+        """The source's audio, packet for packet (no re-encoding), into the streams made for it; streams the
+        container cannot hold as they are decoded, resampled and encoded in its own codec."""
         av = _import_av()
         if self.audio_source is None:
             return
         with self.audio_source:
             wanted = [s for s in self.audio_source.streams.audio if s.index in self.audio_streams]
-            for packet in self.audio_source.demux(*wanted) if wanted else ():
-                if packet.dts is None:  # the demuxer's end-of-stream marker
-                    continue
-                packet.stream = self.audio_streams[packet.stream.index]
-                try:
+            try:
+                for packet in self.audio_source.demux(*wanted) if wanted else ():
+                    out = self.audio_streams[packet.stream.index]
+                    resampler = self.converted.get(packet.stream.index)
+                    if resampler is not None:
+                        for frame in packet.decode():  # (the end-of-stream packet decodes to what is left)
+                            for piece in resampler.resample(frame):
+                                self.container.mux(out.encode(piece))
+                        continue
+                    if packet.dts is None:  # the demuxer's end-of-stream marker
+                        continue
+                    packet.stream = out
                     self.container.mux(packet)
-                except av.error.FFmpegError as e:
-                    self.notes.append(f"audio copied in part: {first_line(e)}")
-                    return
+                for index, resampler in self.converted.items():  # what the resampler and the encoder still hold
+                    for piece in resampler.resample(None):
+                        self.container.mux(self.audio_streams[index].encode(piece))
+                    self.container.mux(self.audio_streams[index].encode(None))
+            except av.error.FFmpegError as e:
+                self.notes.append(f"audio copied in part: {first_line(e)}")
 
     def abort(self) -> None:
         if self.audio_source is not None:
@@ -298,7 +352,9 @@ class VideoSink:
                 self.container.close()
             except Exception:  # closing a stream that failed half-way may fail again; the file goes anyway
                 pass
-            self._file.close()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
         if self.tmp is not None:
             self.tmp.unlink(missing_ok=True)
         self.lock.release()
