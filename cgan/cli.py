@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import traceback
 
@@ -15,6 +16,7 @@ import click
 from . import __version__
 from .errors import EXIT_INTERRUPTED, EXIT_USER_ERROR, CganError
 from .extras import missing_extra
+from .fileio import escape_control
 from .log import show_messages
 from .cli_options import DIRECTION, batch_option, size_option
 from .precision import EXPORT_PRECISIONS, precision_from_flags
@@ -45,8 +47,11 @@ class CganGroup(click.Group):
                 traceback.print_exc()
             click.echo(f"error: {fix}", err=True)
             sys.exit(EXIT_USER_ERROR)
-        except (click.Abort, KeyboardInterrupt):
-            click.echo("interrupted", err=True)
+        except (click.Abort, KeyboardInterrupt) as e:
+            # (click turns a KeyboardInterrupt into Abort: what it says, where the work so far went, is its cause's)
+            cause = e if isinstance(e, KeyboardInterrupt) else e.__cause__
+            kept = str(cause) if isinstance(cause, KeyboardInterrupt) else ""
+            click.echo(f"interrupted: {kept}" if kept else "interrupted", err=True)
             _exit(EXIT_INTERRUPTED)
         sys.exit(result if isinstance(result, int) else 0)
 
@@ -65,6 +70,12 @@ def _exit(code: int) -> None:
 def _one_line(error: BaseException) -> str:
     if isinstance(error, click.UsageError):
         command = error.ctx.command_path if error.ctx else "cgan"
+        found = re.search(r"unexpected extra arguments? \((.*)\)", error.format_message())
+        if found:  # most often a pattern the shell expanded: photos/*.jpg became every file it matches
+            extra = found.group(1).split()
+            shown = " ".join(extra[:3]) + (f" ... ({len(extra)} in all)" if len(extra) > 3 else "")
+            return (f"unexpected extra arguments: {escape_control(shown)}; if the shell expanded a pattern, quote it "
+                    f"(--source 'photos/*.jpg') (see: {command} --help)")
         return f"{error.format_message()} (see: {command} --help)"
     if isinstance(error, click.ClickException):
         return error.format_message()

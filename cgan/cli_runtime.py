@@ -5,8 +5,8 @@ import json
 
 import click
 
-from .cli_options import DIRECTION, size_option
-from .errors import CganError
+from .cli_options import RUN_DIRECTION, size_option
+from .errors import EXIT_INTERRUPTED, CganError
 from .precision import TORCH_PRECISIONS, precision_from_flags
 from .runtime.options import BACKEND_NAMES, PERFORMANCE_MODES
 
@@ -26,7 +26,7 @@ COMPILE_OPTION = click.option("--compile", is_flag=True,
 @click.option("--source", required=True, help="Image, folder (recursive), glob, video, camera index or rtsp/http URL.")
 @click.option("--out", type=click.Path(), default=None,
               help="Output folder for images (default: translated/), or video file (default: <name>_<domain>.mp4).")
-@DIRECTION
+@RUN_DIRECTION
 @click.option("--batch", type=click.IntRange(1), default=1, show_default=True, help="Frames per model call.")
 @HALF_OPTION
 @click.option("--precision", type=click.Choice(TORCH_PRECISIONS), default=None,
@@ -54,7 +54,7 @@ COMPILE_OPTION = click.option("--compile", is_flag=True,
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 def translate(model: str, source: str, out: str | None, half: bool, precision: str | None, temporal: bool,
               side_by_side: bool, show: bool, max_frames: int | None, codec: str | None, live: bool, overwrite: bool,
-              **fields) -> None:
+              **fields) -> int | None:
     """Apply a model to images, folders, videos, cameras or streams.
 
     Images keep their names and sizes under --out; a video becomes a video with the source's fps, size and
@@ -74,6 +74,8 @@ def translate(model: str, source: str, out: str | None, half: bool, precision: s
     summary = run_translate(model, source, out, options=options, side_by_side=side_by_side, temporal=temporal,
                             max_frames=max_frames, show=show, overwrite=overwrite, live=True if live else None,
                             codec=codec)
+    if summary.interrupted:  # a live source stopped by Ctrl-C or SIGTERM: its recording is kept
+        return EXIT_INTERRUPTED
     if summary.lost:
         raise CganError(f"{summary.lost} of {summary.frames + summary.lost} frames of {source} could not be decoded "
                         f"(the video is damaged): the output has the other {summary.frames}; repair or re-encode "
@@ -88,7 +90,7 @@ def translate(model: str, source: str, out: str | None, half: bool, precision: s
 @HALF_OPTION
 @click.option("--record", type=click.Path(), default=None, help="Also save what is shown to this video file.")
 @click.option("--side-by-side", is_flag=True, help="Show input | output.")
-@DIRECTION
+@RUN_DIRECTION
 @BACKEND_OPTION
 @click.option("--device", default="auto", show_default=True,
               help="auto, cpu, cuda or cuda:N (openvino:GPU or openvino:NPU with --backend openvino).")
@@ -98,7 +100,7 @@ def translate(model: str, source: str, out: str | None, half: bool, precision: s
               help="Encoder of the --record video [default: h264; vp9 for .webm].")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --record file.")
 def webcam(model: str, camera: str, size: tuple[int, int] | None, half: bool, record: str | None,
-           side_by_side: bool, max_frames: int | None, codec: str | None, overwrite: bool, **fields) -> None:
+           side_by_side: bool, max_frames: int | None, codec: str | None, overwrite: bool, **fields) -> int:
     """Translate a camera live in a window with the fps shown; q or Esc quits.
 
     The newest frame always wins: frames the model cannot keep up with are dropped and counted. The summary
@@ -113,8 +115,11 @@ def webcam(model: str, camera: str, size: tuple[int, int] | None, half: bool, re
     from .runtime.options import RuntimeOptions
 
     options = RuntimeOptions(precision=precision_from_flags(None, half=half), **fields)
-    run_webcam(model, camera, size=size, record=record, options=options, side_by_side=side_by_side,
-               max_frames=max_frames, overwrite=overwrite, codec=codec)
+    summary = run_webcam(model, camera, size=size, record=record, options=options, side_by_side=side_by_side,
+                         max_frames=max_frames, overwrite=overwrite, codec=codec)
+    # Stopped by Ctrl-C or SIGTERM: the recording is kept (printed above); the exit code says how it ended, as
+    # train's and translate's do.
+    return EXIT_INTERRUPTED if summary.interrupted else 0
 
 
 @click.command()
@@ -138,7 +143,7 @@ def webcam(model: str, camera: str, size: tuple[int, int] | None, half: bool, re
 @click.option("--overwrite", is_flag=True, help="Replace the --json file if it exists.")
 def benchmark(model: str, backends: str, sizes: str, batches: str, half: bool, pipeline: bool,
               max_seconds: float, device: str, calib: str | None, compiled: bool, json_path: str | None,
-              overwrite: bool) -> None:
+              overwrite: bool) -> int:
     """Measure inference speed of every available backend against PyTorch fp32 eager on the same device (for an
     exported file: against the first backend that runs it).
 
@@ -166,9 +171,12 @@ def benchmark(model: str, backends: str, sizes: str, batches: str, half: bool, p
         click.echo(f"  {row.backend:>18} {row.precision:>5} {row.size:>20} batch {row.batch}: "
                    f"{row.ms_per_image:8.1f} ms/image, {row.speedup:.2f}x", err=True)
 
-    result = run_benchmark(model, backends=[b.strip() for b in backends.split(",")], sizes=sizes,
-                           batches=batch_sizes, half=half, pipeline=pipeline, max_seconds=max_seconds, device=device,
-                           calib=calib, compiled=compiled, on_row=show)
+    from .interrupt import terminate_as_interrupt
+
+    with terminate_as_interrupt():  # SIGTERM, like Ctrl-C, ends the measuring and keeps the rows so far
+        result = run_benchmark(model, backends=[b.strip() for b in backends.split(",")], sizes=sizes,
+                               batches=batch_sizes, half=half, pipeline=pipeline, max_seconds=max_seconds,
+                               device=device, calib=calib, compiled=compiled, on_row=show)
     machine = result["machine"]
     click.echo(f"machine: {machine['cpu']}, {machine['cores']} cores, GPU: {machine['gpu'] or 'none'}; "
                + ", ".join(f"{k} {v}" for k, v in machine["versions"].items()))
@@ -184,3 +192,7 @@ def benchmark(model: str, backends: str, sizes: str, batches: str, half: bool, p
                    f"{p['raw_model_fps']:.2f} fps model alone (ratio {p['ratio']:.2f}, after the first frame)")
     if json_path:
         atomic_write_text(json_path, json.dumps(result, indent=2))
+    if result.get("interrupted"):
+        click.echo(f"interrupted: the {len(result['rows'])} rows above were measured before", err=True)
+        return EXIT_INTERRUPTED
+    return 0

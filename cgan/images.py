@@ -4,6 +4,7 @@ Shared by training and the runtime, so both read every image the same way.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -82,23 +83,65 @@ def too_many_pixels(width: int, height: int, what: str) -> str | None:
             f"that cgan decodes; shrink it, or raise the limit with CGAN_MAX_PIXELS={width * height}")
 
 
-def image_size_problem(path: str | os.PathLike) -> str | None:
-    """Why the image at ``path`` is not decoded, read from its header alone (no pixels), or None."""
+@dataclasses.dataclass(frozen=True)
+class ImageHeader:
+    """What an image file says before its pixels: its stored size, how a viewer turns it (EXIF orientation, 1-8),
+    and the metadata an output should carry on (EXIF, ICC colour profile)."""
+
+    width: int
+    height: int
+    orientation: int = 1
+    exif: bytes | None = None  # with the orientation reset to 1: outputs are stored upright
+    icc_profile: bytes | None = None
+
+
+def read_header(path: str | os.PathLike) -> ImageHeader | None:
+    """The header of the image at ``path`` (Pillow reads it without decoding), or None if Pillow cannot."""
     from PIL import Image
 
     Image.MAX_IMAGE_PIXELS = None  # cgan's own limit applies (Pillow's would only warn below twice its own)
     try:
-        with Image.open(path) as header:
-            width, height = header.size
-    except Exception:  # not an image Pillow reads: OpenCV decides (and OPENCV_IO_MAX_IMAGE_PIXELS bounds it)
+        with Image.open(path) as image:
+            if image.width * image.height > max_pixels():  # refused anyway: read nothing more
+                return ImageHeader(image.width, image.height)
+            # Pillow's getexif() decodes a whole PNG to look for EXIF after its pixels (20000x20000: 1.5 GB);
+            # the EXIF before them is in info, as a JPEG's and a WebP's is. A TIFF's tags are read without pixels.
+            exif = image.getexif() if image.format == "TIFF" else Image.Exif()
+            if image.format != "TIFF" and image.info.get("exif"):
+                exif.load(image.info["exif"])
+            orientation = exif.get(ORIENTATION_TAG, 1)
+            if ORIENTATION_TAG in exif:
+                exif[ORIENTATION_TAG] = 1
+            return ImageHeader(image.width, image.height, orientation if orientation in range(1, 9) else 1,
+                               exif.tobytes() if len(exif) else None, image.info.get("icc_profile") or None)
+    except Exception:  # not an image Pillow reads (or a damaged header): OpenCV decides
         return None
-    return too_many_pixels(width, height, printable(path))
 
 
-def read_rgb(path: str | os.PathLike) -> np.ndarray | None:
+ORIENTATION_TAG = 0x0112
+
+
+def image_size_problem(path: str | os.PathLike, header: ImageHeader | None = None) -> str | None:
+    """Why the image at ``path`` is not decoded, read from its header alone (no pixels), or None. (Images Pillow
+    cannot read are bounded by OpenCV's own limit, OPENCV_IO_MAX_IMAGE_PIXELS.)"""
+    header = header or read_header(path)
+    return None if header is None else too_many_pixels(header.width, header.height, printable(path))
+
+
+def upright(image: np.ndarray, orientation: int) -> np.ndarray:
+    """``image`` as a viewer shows it, given its EXIF orientation (a phone stores portrait photos sideways)."""
+    turned = {1: image, 2: image[:, ::-1], 3: image[::-1, ::-1], 4: image[::-1], 5: image.swapaxes(0, 1),
+              6: np.rot90(image, -1), 7: np.rot90(image, 2).swapaxes(0, 1),
+              8: np.rot90(image, 1)}[orientation]
+    return np.ascontiguousarray(turned)
+
+
+def read_rgb(path: str | os.PathLike, header: ImageHeader | None = None) -> np.ndarray | None:
     """Any supported image as HxWx3 uint8 RGB (grey, alpha, palette, 16-bit, float), or None if unreadable
-    (``image_size_problem`` says which are refused for their size)."""
-    if image_size_problem(path):
+    (``image_size_problem`` says which are refused for their size). A photo's EXIF orientation is applied.
+    ``header``: the file's, where the caller has read it already."""
+    header = header or read_header(path)
+    if image_size_problem(path, header):
         return None
     try:
         raw = np.fromfile(str(path), dtype=np.uint8)  # np.fromfile + imdecode also handles non-ASCII paths
@@ -127,7 +170,7 @@ def read_rgb(path: str | os.PathLike) -> np.ndarray | None:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     else:
         return None
-    return np.ascontiguousarray(image)
+    return upright(image, header.orientation) if header else np.ascontiguousarray(image)
 
 
 def to_tensor(image: np.ndarray) -> torch.Tensor:

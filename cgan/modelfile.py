@@ -29,6 +29,7 @@ FORMAT = "cgan-generator"
 FORMAT_VERSION = 1
 METADATA_KEY = "cgan"
 DIRECTIONS = ("AtoB", "BtoA")
+RESUME_STATE_KEY = "cgan_state"  # the metadata key of a run's state.safetensors (train/state.py)
 PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt", ".pkl", ".bin")
 
 
@@ -177,6 +178,11 @@ def resolve_model_path(model: str | os.PathLike, direction: str = "AtoB") -> Pat
         return candidate
     if not path.exists():
         raise CganError(f"model file not found: {path}")
+    from .images import has_image_signature
+
+    if path.is_file() and has_image_signature(path):
+        raise CganError(f"{path} is an image, not a model: give it as --source, and as the model a run directory, a "
+                        f".safetensors, .onnx or .engine file")
     return path
 
 
@@ -193,6 +199,9 @@ def read_meta(path: str | os.PathLike) -> ModelMeta:
         raise CganError(f"{path} is not a readable safetensors model file ({first_line(e)}): "
                         f"the file is truncated or corrupt; export or download it again") from None
     if METADATA_KEY not in header:
+        if RESUME_STATE_KEY in header:
+            raise CganError(f"{path} is a training run's resume state, not a generator: give the run directory "
+                            f"({path.parent}) or one of its G_AtoB.safetensors, G_BtoA.safetensors")
         raise CganError(f"{path} is a safetensors file without cgan metadata: if it holds reference "
                         f"CycleGAN weights, convert them with cgan convert")
     return ModelMeta.from_dict(_parse_json(header[METADATA_KEY], str(path)), source=str(path))

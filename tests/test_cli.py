@@ -191,8 +191,11 @@ def test_the_core_runs_an_exported_model_without_pytorch(tmp_path):
     from cgan.sampledata import write_panning_clip
 
     write_panning_clip(tmp_path / "clip.mp4", 64, 48, 6, 12.0)
-    done = _without_torch(run, "webcam", "--model", onnx_path, "--camera", tmp_path / "clip.mp4", "--size",
-                          "64x48", "--record", tmp_path / "rec.mp4", "--max-frames", 3, "--backend", "onnxruntime")
+    webcam = ["webcam", "--model", onnx_path, "--camera", tmp_path / "clip.mp4", "--record", tmp_path / "rec.mp4",
+              "--max-frames", 3, "--backend", "onnxruntime"]
+    done = _without_torch(run, *webcam, "--size", "64x48")  # --size is read without the exporter (PyTorch)
+    assert done.returncode == 2 and "--size sets a camera's capture size" in done.stderr, done.stderr
+    done = _without_torch(run, *webcam)
     assert done.returncode == 0 and (tmp_path / "rec.mp4").is_file(), done.stderr
     run_dir = tmp_path / "run"  # a run folder as training leaves it: cgan report reads it without PyTorch
     (run_dir / "samples").mkdir(parents=True)

@@ -448,3 +448,49 @@ def test_a_stream_lost_for_good_keeps_what_was_recorded(tmp_path, monkeypatch):
     with av.open(str(tmp_path / "rec.mp4")) as container:
         assert sum(1 for _ in container.decode(video=0)) > 0
     assert not list(tmp_path.glob(".rec*"))
+
+
+# ------------------------------------------------------------------------------ interruptions keep what was done
+def _interrupted(args: list, ready, tmp_path: Path, signum=signal.SIGINT) -> tuple[int, str]:
+    """Run the command line, send ``signum`` once ``ready(output so far)`` holds, and return its exit code and
+    output (Ctrl-C as a terminal gives it, whatever the test runner's shell ignores)."""
+    log = tmp_path / "output.log"
+    with open(log, "w") as out:
+        child = subprocess.Popen([sys.executable, "-m", "cgan", *map(str, args)], cwd=tmp_path, stdout=out,
+                                 stderr=subprocess.STDOUT, text=True,
+                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.default_int_handler))
+        _wait_for(lambda: ready(log.read_text()), child)
+        child.send_signal(signum)
+        code = child.wait(timeout=60)
+    return code, log.read_text()
+
+
+@pytest.mark.slow
+def test_a_translation_stopped_by_ctrl_c_keeps_a_playable_partial_video(tmp_path):
+    import av
+
+    model, video = slow_chain(tmp_path / "m.onnx", layers=40), clip(tmp_path / "clip.mp4", frames=300)
+    began: list[float] = []
+
+    def writing_for_a_while(_) -> bool:  # the partial file exists since 3 s: dozens of frames are in
+        if not began and list(tmp_path.glob(".out*.partial.mp4")):
+            began.append(time.monotonic())
+        return bool(began) and time.monotonic() - began[0] > 3
+
+    code, output = _interrupted(["translate", "--model", model, "--source", video, "--out", tmp_path / "out.mp4",
+                                 "--backend", "onnxruntime"], writing_for_a_while, tmp_path)
+    assert code == 130 and "frames translated before are kept in" in output, output
+    with av.open(str(tmp_path / "out.mp4")) as container:
+        assert 0 < sum(1 for _ in container.decode(video=0)) < 300
+
+
+@pytest.mark.slow
+def test_a_benchmark_stopped_by_ctrl_c_prints_the_rows_it_measured(tmp_path):
+    model = slow_chain(tmp_path / "m.onnx", layers=40)
+    code, output = _interrupted(["benchmark", "--model", model, "--sizes", "64,256,512,720p", "--batch", 1,
+                                 "--no-half", "--no-pipeline", "--max-seconds", 2, "--json", tmp_path / "b.json"],
+                                lambda output: "ms/image" in output, tmp_path, signum=signal.SIGTERM)
+    assert code == 130 and "rows above were measured before" in output and "64x64" in output, output
+    import json
+
+    assert json.loads((tmp_path / "b.json").read_text())["interrupted"] is True

@@ -323,7 +323,7 @@ def test_a_headless_webcam_stopped_by_a_signal_keeps_its_recording(models, tmp_p
     time.sleep(1.0)
     process.send_signal(getattr(signal, stop))
     output = process.communicate(timeout=60)[0]
-    assert process.returncode == 0, output
+    assert process.returncode == 130, output  # stopped by a signal, as train and translate report it
     assert "Ctrl-C stops and keeps the recording" in output and "q or Esc" not in output
     assert "stopped by Ctrl-C or SIGTERM" in output and "wrote" in output
     assert 0 < len(read_video(tmp_path / "rec.mp4")[0]) < 300
@@ -704,3 +704,33 @@ def test_audio_a_container_cannot_hold_is_converted_not_dropped(models, tmp_path
         assert container.streams.audio[0].codec_context.name == "opus"
         samples = sum(frame.samples for frame in container.decode(audio=0))
     assert abs(samples - 48000) < 48000 * 0.1  # the clip's one second of sound, resampled to 48 kHz
+
+
+def test_a_phone_photo_is_turned_upright_and_keeps_its_exif_and_colour_profile(tmp_path):
+    from PIL import Image, ImageCms
+
+    from hostile_onnx import identity
+
+    stored = np.zeros((40, 60, 3), np.uint8)  # stored sideways, as a phone held upright stores it
+    stored[:, :30] = (200, 40, 40)
+    photo = Image.fromarray(stored)
+    exif = photo.getexif()
+    exif[0x0112], exif[0x010F] = 6, "PhoneMaker"  # orientation: turn 90 degrees clockwise to view; the make
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    photo.save(tmp_path / "phone.jpg", exif=exif.tobytes(), icc_profile=icc, quality=95)
+    translate(identity(tmp_path / "same.onnx"), str(tmp_path / "phone.jpg"), str(tmp_path / "out"), progress=False,
+              backend="onnxruntime")
+    with Image.open(tmp_path / "out" / "phone.jpg") as out:
+        assert out.size == (40, 60)  # upright: the model saw what a viewer sees
+        assert np.array(out)[:5, :, 0].mean() > 150 > np.array(out)[-5:, :, 0].mean()  # the red half on top
+        assert out.info.get("icc_profile") == icc
+        assert out.getexif()[0x010F] == "PhoneMaker" and out.getexif().get(0x0112, 1) == 1
+
+
+def test_a_direction_the_file_does_not_hold_is_refused(models, tmp_path):
+    cv2.imwrite(str(tmp_path / "in.png"), np.zeros((16, 16, 3), np.uint8))
+    for model in (models["onnx"], models["torch"]):
+        with pytest.raises(CganError, match="holds the AtoB generator .* not BtoA"):
+            Translator(model, direction="BtoA")
+        assert Translator(model, direction="AtoB").meta.direction == "AtoB"
+    translate(models["onnx"], str(tmp_path / "in.png"), str(tmp_path / "out.png"), progress=False)  # its own

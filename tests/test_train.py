@@ -484,3 +484,10 @@ def test_the_trainer_speaks_through_logging_so_callers_can_quiet_it(data, tmp_pa
     messages = [r.getMessage() for r in caplog.records if r.name.startswith("cgan.train")]
     assert any(m.startswith("training A") for m in messages) and any(m.startswith("stopped:") for m in messages)
     assert "training A" not in capsys.readouterr().out  # nothing printed around the caller's own output
+
+
+def test_a_resume_whose_bound_is_spent_says_how_to_continue(data, tmp_path):
+    run = train(data=str(data), out=str(tmp_path / "run"), max_iters=2, **TINY).run_dir
+    with pytest.raises(CganError, match="has trained 2 iterations, its --max-iters 2 .* e.g. --max-iters 4"):
+        train(resume=str(run))
+    assert train(resume=str(run), max_iters=3).iterations == 3  # a new bound: it goes on

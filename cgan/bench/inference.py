@@ -325,29 +325,39 @@ def benchmark(model: str, *, backends: list[str] | None = None, sizes: str = "25
             raise CganError(f"nothing here can run {Path(model).name} on {device}: "
                             + "; ".join(f"{k}: {v}" for k, v in result["skipped"].items()))
         result["baseline"] = f"{candidates[0][0]} {candidates[0][1]}"
-        for label, h, w in parse_sizes(sizes, meta.size_multiple):
-            macs = count_macs(net, h, w)
-            for batch in batches:
-                x = (np.random.default_rng(0).random((batch, 3, h, w), dtype=np.float32) * 2 - 1)
-                reference, baseline = None, None
-                for name, precision, factory in candidates:
-                    per_image, spread, peak_mb, output = _measure(factory(), x, max_seconds, device)
-                    row = Row(name, precision, f"{label} ({h}x{w})", batch, 1000 * per_image, spread, 1 / per_image,
-                              peak_mb)
-                    if reference is None:
-                        reference, baseline = output, per_image
-                    else:
-                        row.psnr_vs_fp32 = round(_psnr(output, reference), 1)
-                    row.speedup = baseline / per_image
-                    ceiling = peaks.get(f"{device} {precision}")
-                    if ceiling:
-                        row.fraction_of_peak = 2 * macs / per_image / 1e9 / ceiling
-                    result["rows"].append(dataclasses.asdict(row))
-                    if on_row:
-                        on_row(row)
-        if pipeline:
-            result["pipeline"] = pipeline_fps(model, half=half, device=device, compiled=compiled)
+        try:
+            _measure_rows(result, candidates, parse_sizes(sizes, meta.size_multiple), batches, net, peaks, device,
+                          max_seconds, on_row)
+            if pipeline:
+                result["pipeline"] = pipeline_fps(model, half=half, device=device, compiled=compiled)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the rows measured so far are the result
+            result["interrupted"] = True
     return result
+
+
+def _measure_rows(result: dict, candidates: list, sizes: list, batches: list[int], net, peaks: dict, device: str,
+                  max_seconds: float, on_row: Callable[[Row], None] | None) -> None:
+    """Every candidate at every size and batch, each row appended to ``result["rows"]`` as it is measured."""
+    for label, h, w in sizes:
+        macs = count_macs(net, h, w)
+        for batch in batches:
+            x = (np.random.default_rng(0).random((batch, 3, h, w), dtype=np.float32) * 2 - 1)
+            reference, baseline = None, None
+            for name, precision, factory in candidates:
+                per_image, spread, peak_mb, output = _measure(factory(), x, max_seconds, device)
+                row = Row(name, precision, f"{label} ({h}x{w})", batch, 1000 * per_image, spread, 1 / per_image,
+                          peak_mb)
+                if reference is None:
+                    reference, baseline = output, per_image
+                else:
+                    row.psnr_vs_fp32 = round(_psnr(output, reference), 1)
+                row.speedup = baseline / per_image
+                ceiling = peaks.get(f"{device} {precision}")
+                if ceiling:
+                    row.fraction_of_peak = 2 * macs / per_image / 1e9 / ceiling
+                result["rows"].append(dataclasses.asdict(row))
+                if on_row:
+                    on_row(row)
 
 
 def pipeline_fps(model: str, *, half: bool, width: int = 640, height: int = 360, frames: int = 48,

@@ -107,7 +107,8 @@ def translate(model: str | os.PathLike, source: str, out: str | None = None, *,
             sinks = _open_sinks(src, translator, out, show, overwrite, codec)
             if frames.progress:
                 click.echo(f"{escape_control(translator.meta.source_domain)} -> "
-                           f"{escape_control(translator.meta.target_domain)} with {translator.description}", err=True)
+                           f"{escape_control(translator.meta.target_domain)} with {translator.description}"
+                           f"{_which_generator(model, options.direction)}", err=True)
             summary = run_pipeline(src, translator, sinks, frames)
         finally:
             src.close()
@@ -131,6 +132,16 @@ def translate(model: str | os.PathLike, source: str, out: str | None = None, *,
     return summary
 
 
+def _which_generator(model: str | os.PathLike, direction: str | None) -> str:
+    """For a run directory, which of its generators runs: the latest, and where the best is kept."""
+    run = Path(model)
+    if not run.is_dir():
+        return ""
+    name = f"G_{direction or 'AtoB'}.safetensors"
+    best = run / "best" / name
+    return f"; {run / name}, the latest" + (f" (the best validated is {best})" if best.is_file() else "")
+
+
 def wrote(sink: Sink) -> bool:
     """Whether ``sink`` left an output to announce: a file that exists, or a folder it wrote images into."""
     output = sink.output
@@ -152,6 +163,10 @@ def webcam(model: str | os.PathLike, camera: str = "0", *, size: tuple[int, int]
         options = runtime_options(options, performance="latency")
     frames = FrameOptions(side_by_side=side_by_side, max_frames=max_frames, progress=False)
     source = LiveSource(int(camera) if str(camera).isdigit() else str(camera), size)
+    if size and source.is_file:  # a file plays at its own size: a size asked for would be silently ignored
+        source.close()
+        raise CganError(f"--size sets a camera's capture size; {camera} is a video file, which plays at its own "
+                        f"size: leave --size out (or translate it with cgan translate --imgsz)")
     with terminate_as_interrupt():  # SIGTERM stops loading the model too (its probe run)
         try:
             translator = Translator(model, options)
@@ -166,7 +181,7 @@ def webcam(model: str | os.PathLike, camera: str = "0", *, size: tuple[int, int]
             without = "no display" if opencv_has_windows() else "this OpenCV has no windows"
             stop = "q or Esc quits" if show else f"{without}: recording only; Ctrl-C stops and keeps the recording"
             click.echo(f"{source.label} -> {escape_control(translator.meta.target_domain)} with "
-                       f"{translator.description}; {stop}", err=True)
+                       f"{translator.description}{_which_generator(model, options.direction)}; {stop}", err=True)
             summary = run_pipeline(source, translator, sinks, frames)
         finally:
             source.close()

@@ -63,7 +63,7 @@ class TorchBackend:
         if precision == "bf16" and self.device.type == "cpu" and not cpu_has_fast_bf16():
             raise CganError("this CPU has no bf16 instructions: use --precision fp32")
         self.precision = precision
-        self.net = load_model(model, options.direction, self.device)
+        self.net = load_model(model, options.direction or "AtoB", self.device)
         self.net_name = Path(model).name
         self.meta: ModelMeta = self.net.meta
         if self.device.type == "cuda":
@@ -283,6 +283,7 @@ def open_backend(model: str | os.PathLike, options: RuntimeOptions | None = None
     ``.engine``/``.plan`` -> TensorRT, a ``.safetensors`` file or run directory -> PyTorch."""
     options = options or RuntimeOptions()
     backend = choose_backend(model, options)
+    direction = options.direction or "AtoB"  # (a run directory's default generator)
     if backend == "onnxruntime":
         return OnnxBackend(model, options)
     if backend == "tensorrt":
@@ -291,5 +292,5 @@ def open_backend(model: str | os.PathLike, options: RuntimeOptions | None = None
         from .openvino_backend import OpenVinoBackend
 
         suffix = Path(model).suffix.lower()
-        return OpenVinoBackend(model if suffix == ".onnx" else resolve_model_path(model, options.direction), options)
-    return TorchBackend(resolve_model_path(model, options.direction), options)
+        return OpenVinoBackend(model if suffix == ".onnx" else resolve_model_path(model, direction), options)
+    return TorchBackend(resolve_model_path(model, direction), options)

@@ -74,7 +74,7 @@ class OpenVinoBackend:
         path = Path(model)
         self._tmp = None
         if path.suffix.lower() != ".onnx":  # a model file: export it to ONNX first (a few seconds)
-            path = self._export(path, options.direction)
+            path = self._export(path, options.direction or "AtoB")
         self.meta: ModelMeta
         self.meta, record = read_exported_meta(path)
         self.graph = check_onnx_file(path, self.meta)  # before OpenVINO compiles it: hostile graphs crash it

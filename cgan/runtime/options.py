@@ -24,7 +24,8 @@ MAX_IMGSZ = 16384  # the long side; the frame must also stay under cgan.images.m
 class RuntimeOptions:
     """Which generator runs, where, in what precision, how many frames per call and at what size."""
 
-    direction: str = "AtoB"  # the generator of a run directory to use
+    # The generator of a run directory to use (None: AtoB); for a file, the direction it must hold (None: its own)
+    direction: str | None = None
     backend: str = "auto"  # auto: from the file (and OpenVINO for .onnx on CPUs where installed), or one named
     device: str = "auto"  # auto, cpu, cuda, cuda:N, or openvino:GPU / openvino:NPU
     precision: str | None = None  # fp32, fp16, bf16, int8, or half (the device's fast reduced precision)
@@ -39,7 +40,8 @@ class RuntimeOptions:
     performance: str = "auto"
 
     def __post_init__(self) -> None:
-        check_direction(self.direction)
+        if self.direction is not None:
+            check_direction(self.direction)
         if self.backend not in BACKEND_NAMES:
             raise CganError(f"unknown backend {self.backend!r}: choose one of {', '.join(BACKEND_NAMES)}")
         if self.performance not in PERFORMANCE_MODES:

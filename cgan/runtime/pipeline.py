@@ -31,7 +31,7 @@ class Summary:
     dropped: int = 0
     lost: int = 0  # frames of a video file that could not be decoded
     skipped: int = 0
-    interrupted: bool = False  # a live run stopped by Ctrl-C or SIGTERM (what it recorded is kept)
+    interrupted: bool = False  # stopped by Ctrl-C or SIGTERM (what was written before is kept)
     seconds: float = 0.0
     # Until the first frame was written: opening the source, and a backend's one-time work on the first frame
     # (compiling, capturing CUDA graphs, choosing convolution algorithms), which a long clip amortises.
@@ -90,8 +90,9 @@ class Pipeline:
 
     A sink with ``stop_requested`` set (a window where q was pressed) ends the run. Errors in either
     thread stop all three; the sinks are then aborted and the error raised. Ctrl-C (and SIGTERM, see
-    ``interrupt.terminate_as_interrupt``) does the same for files, whose outputs would be incomplete; for
-    a live source it is the way to stop, so what was translated so far is finished and kept.
+    ``interrupt.terminate_as_interrupt``) finishes what was translated so far and keeps it: for a live source it
+    is the way to stop (the summary says so); for a file it raises KeyboardInterrupt saying where the partial
+    output is.
     """
 
     def __init__(self, source: Source, translator: Translator, sinks: list[Sink], options: FrameOptions) -> None:
@@ -121,7 +122,7 @@ class Pipeline:
         try:
             self._translate_batches()
         except KeyboardInterrupt as e:
-            self.summary.interrupted = self.source.live
+            self.summary.interrupted = True
             failure = None if self.source.live else e
             self.stop.set()
         except BaseException as e:  # clean up, then raise it
@@ -205,6 +206,12 @@ class Pipeline:
             kept = [str(sink.output) for sink in self.sinks if sink.output is not None and sink.output.exists()]
             raise SourceLost(f"{failure}; the {self.summary.frames} {plural(self.summary.frames, 'frame')} before "
                              f"are kept in {', '.join(kept)}" if kept else str(failure)) from None
+        if isinstance(failure, KeyboardInterrupt):  # a file stopped half-way: keep what was done, playable
+            for sink in self.sinks:
+                sink.close()
+            kept = [str(sink.output) for sink in self.sinks if sink.output is not None and sink.output.exists()]
+            frames = f"{self.summary.frames} {plural(self.summary.frames, 'frame')}"
+            raise KeyboardInterrupt(f"the {frames} translated before are kept in {', '.join(kept)}" if kept else "")
         if failure is not None:
             for sink in self.sinks:
                 sink.abort()

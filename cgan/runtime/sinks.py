@@ -60,10 +60,15 @@ class ImageFolderSink:
         target = self.target(frame.name)
         if not self.overwrite and target.exists():
             raise CganError(f"{target} already exists: choose another --out or pass --overwrite")
-        ok, encoded = cv2.imencode(target.suffix or ".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-        if not ok:
-            raise CganError(f"OpenCV cannot write {target.suffix} files: use an --out ending in .png or .jpg")
-        atomic_write_bytes(target, encoded.tobytes())
+        header = frame.header
+        if header and (header.exif or header.icc_profile) and target.suffix.lower() in METADATA_FORMATS:
+            data = _with_metadata(image, METADATA_FORMATS[target.suffix.lower()], header)
+        else:
+            ok, encoded = cv2.imencode(target.suffix or ".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+            if not ok:
+                raise CganError(f"OpenCV cannot write {target.suffix} files: use an --out ending in .png or .jpg")
+            data = encoded.tobytes()
+        atomic_write_bytes(target, data)
         self.written += 1
 
     def close(self) -> None:
@@ -71,6 +76,23 @@ class ImageFolderSink:
 
     def abort(self) -> None:
         self.lock.release()
+
+
+# Formats whose files hold EXIF and an ICC profile, as Pillow names them: a translated photo keeps its camera's
+# data and its colour profile (the orientation reset: outputs are stored upright).
+METADATA_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF"}
+
+
+def _with_metadata(image: np.ndarray, format: str, header) -> bytes:
+    import io
+
+    from PIL import Image
+
+    extra = {"quality": 95} if format in ("JPEG", "WEBP") else {}  # OpenCV's default quality, as other outputs
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format, **({"exif": header.exif} if header.exif else {}),
+                                **({"icc_profile": header.icc_profile} if header.icc_profile else {}), **extra)
+    return buffer.getvalue()
 
 
 def require_writable_folder(folder: Path) -> None:

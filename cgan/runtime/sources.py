@@ -23,7 +23,8 @@ import numpy as np
 
 from ..errors import CganError
 from ..fileio import printable
-from ..images import IMAGE_SUFFIXES, image_size_problem, list_images, opencv_path, read_rgb, too_many_pixels
+from ..images import (IMAGE_SUFFIXES, ImageHeader, image_size_problem, list_images, opencv_path, read_header,
+                      read_rgb, too_many_pixels)
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 STREAM_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
@@ -52,6 +53,7 @@ class Frame:
     index: int
     name: str = ""  # an image file's path relative to the source root; "" for video frames
     time: float | None = None  # seconds since the first frame: a video's timestamp, a live frame's capture time
+    header: ImageHeader | None = None  # an image file's: the EXIF and colour profile its output keeps
 
 
 @runtime_checkable
@@ -94,13 +96,14 @@ class ImageSource:
 
     def __iter__(self) -> Iterator[Frame]:
         for index, path in enumerate(self.files):
-            image = read_rgb(path)
+            header = read_header(path)
+            image = read_rgb(path, header)
             if image is None:
                 self.skipped.append(path)
-                self.reasons[path] = image_size_problem(path) or (
+                self.reasons[path] = image_size_problem(path, header) or (
                     f"{printable(path)}: not a readable image (damaged, empty, too large or another format)")
                 continue
-            yield Frame(image, index, path.relative_to(self.root).as_posix())
+            yield Frame(image, index, path.relative_to(self.root).as_posix(), header=header)
 
     def close(self) -> None:
         pass

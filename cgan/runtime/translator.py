@@ -15,7 +15,7 @@ import numpy as np
 
 from ..devices import available_memory
 from ..errors import CganError
-from ..fileio import plural
+from ..fileio import escape_control, plural
 from ..images import pad_to_multiple, too_many_pixels
 from .backends import Backend, open_backend
 from .graph_check import check_output
@@ -54,6 +54,11 @@ class Translator:
         self.model_name = os.fspath(model)
         self.backend: Backend = open_backend(model, self.options)
         self.meta = self.backend.meta
+        wanted = self.options.direction
+        if wanted and self.meta.direction != wanted:  # a file holds one generator: never run the other silently
+            raise CganError(f"{Path(self.model_name).name} holds the {self.meta.direction} generator "
+                            f"({escape_control(self.meta.source_domain)} -> {escape_control(self.meta.target_domain)}),"
+                            f" not {wanted}: export or pick the {wanted} one (cgan export RUN_DIR --direction {wanted})")
         if self.meta.channel_order != "RGB" or tuple(self.meta.input_range) != (-1.0, 1.0):
             raise CganError(f"the model expects {self.meta.channel_order} in {self.meta.input_range}, which this "
                             f"cgan does not handle: upgrade cgan")

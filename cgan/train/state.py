@@ -15,8 +15,9 @@ import torch
 
 from ..errors import CganError
 from ..fileio import atomic_path
+from ..modelfile import RESUME_STATE_KEY
 
-STATE_KEY = "cgan_state"
+STATE_KEY = RESUME_STATE_KEY  # (modelfile names a state file given as a model)
 STATE_VERSION = 1
 
 

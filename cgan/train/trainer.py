@@ -196,6 +196,7 @@ class Trainer:
         config = self.config
         started = time.monotonic() - self.elapsed
         max_time = parse_duration(config.max_time)
+        self._refuse_spent_bounds(max_time)
         if self.dist.main:
             for note in self.split.notes:
                 log.warning(f"note: {note}")
@@ -225,6 +226,19 @@ class Trainer:
         if self.dist.main:
             log.info(f"stopped: {self.stop_reason}; {self.iteration} iterations, run directory {self.run_dir}")
         return TrainResult(self.run_dir, self.iteration, self.epoch, self.stop_reason, self.best)
+
+    def _refuse_spent_bounds(self, max_time: float | None) -> None:
+        """A resumed run whose --max-time or --max-iters (counted over the whole run) is already spent would stop
+        after one step: say so, and how to give it more."""
+        config = self.config
+        if max_time is not None and self.elapsed >= max_time:
+            raise CganError(f"this run has trained for {self.elapsed / 60:.1f} minutes, its --max-time "
+                            f"{config.max_time} (counted over the whole run, resumes included): give a later bound "
+                            f"to continue, e.g. --max-time {math.ceil(self.elapsed / 60) * 2}m")
+        if config.max_iters is not None and self.iteration >= config.max_iters:
+            raise CganError(f"this run has trained {self.iteration} iterations, its --max-iters {config.max_iters} "
+                            f"(counted over the whole run): give a higher one to continue, e.g. --max-iters "
+                            f"{self.iteration * 2}")
 
     def _run_epoch(self, started: float, max_time: float | None) -> bool:
         """Train through the rest of this epoch; False if stopped before its end."""
