@@ -196,12 +196,12 @@ class Trainer:
         config = self.config
         started = time.monotonic() - self.elapsed
         max_time = parse_duration(config.max_time)
-        self._refuse_spent_bounds(max_time)
         if self.dist.main:
             for note in self.split.notes:
                 log.warning(f"note: {note}")
             self._print_start()
         try:
+            self._refuse_spent_bounds(max_time)  # (inside: the run folder's lock is released below)
             with stop_on_interrupt(self._on_interrupt):
                 while not self.stop_reason:
                     if self.epoch >= config.total_epochs:
