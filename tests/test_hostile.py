@@ -487,7 +487,8 @@ def test_a_translation_stopped_by_ctrl_c_keeps_a_playable_partial_video(tmp_path
 @pytest.mark.slow
 def test_a_benchmark_stopped_by_ctrl_c_prints_the_rows_it_measured(tmp_path):
     model = slow_chain(tmp_path / "m.onnx", layers=40)
-    code, output = _interrupted(["benchmark", "--model", model, "--sizes", "64,256,512,720p", "--batch", 1,
+    code, output = _interrupted(["benchmark", "--model", model, "--backends", "onnxruntime", "--sizes",
+                                 "64,256,512,720p", "--batch", 1,
                                  "--no-half", "--no-pipeline", "--max-seconds", 2, "--json", tmp_path / "b.json"],
                                 lambda output: "ms/image" in output, tmp_path, signum=signal.SIGTERM)
     assert code == 130 and "rows above were measured before" in output and "64x64" in output, output
