@@ -17,7 +17,7 @@ from ..errors import CganError, first_line
 from ..modelfile import ModelMeta, load_model, read_exported_meta, resolve_model_path
 from ..precision import HALF, TORCH_PRECISIONS, check_precision, resolve_precision
 from .bounded import COMPILE_SECONDS, Budget, Worker, run_interruptibly, run_onnxruntime
-from .graph_check import check_onnx_file, probe_run
+from .graph_check import check_onnx_file, not_finite, probe_run
 from .options import RuntimeOptions
 
 ORT_PROVIDERS = {"tensorrt": "TensorrtExecutionProvider", "cuda": "CUDAExecutionProvider", "cpu": "CPUExecutionProvider"}
@@ -122,8 +122,7 @@ class TorchBackend:
             x = x.to(self.device, non_blocking=True).permute(0, 3, 1, 2).to(self.dtype).contiguous()
             y = self.forward(x.div_(127.5).sub_(1.0)).float()
             if not torch.isfinite(y).all():  # NaN turned to uint8 would pass as black
-                raise CganError(f"{self.net_name} produced NaN or infinite values: the model is broken (its "
-                                f"training diverged); use an earlier checkpoint")
+                raise not_finite(self.net_name)
             return y.clamp_(-1, 1).add_(1).mul_(127.5).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 

@@ -174,5 +174,10 @@ def check_output(output: np.ndarray, expected: tuple[int, ...], name: str) -> No
         raise CganError(f"{name} gave an output of shape {'x'.join(map(str, output.shape))} for an input of "
                         f"{'x'.join(map(str, expected))}; a cgan model keeps the input's shape: export it again")
     if output.dtype != np.uint8 and not np.isfinite(output).all():
-        raise CganError(f"{name} produced NaN or infinite values: the model is broken (its training diverged, or "
-                        f"the file is damaged); use an earlier checkpoint")
+        raise not_finite(name)
+
+
+def not_finite(name: str) -> CganError:
+    """The error for a model whose output holds NaN or infinity, on every backend."""
+    return CganError(f"{name} produced NaN or infinite values: the model is broken (its training diverged, or the "
+                     f"file is damaged); use an earlier checkpoint")

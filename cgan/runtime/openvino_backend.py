@@ -29,7 +29,7 @@ from ..errors import CganError, first_line
 from ..modelfile import ModelMeta, read_exported_meta
 from ..precision import HALF, check_precision
 from .bounded import COMPILE_SECONDS, Budget, run_interruptibly, wait_openvino
-from .graph_check import check_onnx_file, check_output
+from .graph_check import check_onnx_file, check_output, not_finite
 from .options import RuntimeOptions
 
 INSTALL_HINT = 'pip install "cgan[openvino]"'
@@ -174,8 +174,7 @@ class OpenVinoBackend:
         """The output of a started request once it is done; a uint8 graph's finiteness flag is checked."""
         wait_openvino(request, self.budget, values)
         if len(request.model_outputs) > 1 and not request.get_output_tensor(1).data.all():
-            raise CganError(f"{self.budget.model_name} produced NaN or infinite values: the model is broken (its "
-                            f"training diverged, or the file is damaged); use an earlier checkpoint")
+            raise not_finite(self.budget.model_name)
         return np.array(request.get_output_tensor(0).data)
 
 

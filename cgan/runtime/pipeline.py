@@ -201,23 +201,26 @@ class Pipeline:
         """Complete every output, or after a failure remove what is incomplete and raise the failure. A live
         source lost for good is no fault of what was recorded before: that is completed, and the loss raised."""
         if isinstance(failure, SourceLost):
-            for sink in self.sinks:
-                sink.close()
-            kept = [str(sink.output) for sink in self.sinks if sink.output is not None and sink.output.exists()]
-            raise SourceLost(f"{failure}; the {self.summary.frames} {plural(self.summary.frames, 'frame')} before "
-                             f"are kept in {', '.join(kept)}" if kept else str(failure)) from None
+            frames, kept = self._keep_outputs()
+            raise SourceLost(f"{failure}; the {frames} before are kept in {kept}" if kept else str(failure)) from None
         if isinstance(failure, KeyboardInterrupt):  # a file stopped half-way: keep what was done, playable
-            for sink in self.sinks:
-                sink.close()
-            kept = [str(sink.output) for sink in self.sinks if sink.output is not None and sink.output.exists()]
-            frames = f"{self.summary.frames} {plural(self.summary.frames, 'frame')}"
-            raise KeyboardInterrupt(f"the {frames} translated before are kept in {', '.join(kept)}" if kept else "")
+            frames, kept = self._keep_outputs()
+            raise KeyboardInterrupt(f"the {frames} translated before are kept in {kept}" if kept else "")
         if failure is not None:
             for sink in self.sinks:
                 sink.abort()
             raise failure
         for sink in self.sinks:
             sink.close()
+
+
+    def _keep_outputs(self) -> tuple[str, str]:
+        """Complete every output after a stop that is no fault of what was written: how many frames, in words,
+        and the outputs that exist ("" if none)."""
+        for sink in self.sinks:
+            sink.close()
+        kept = [str(sink.output) for sink in self.sinks if sink.output is not None and sink.output.exists()]
+        return f"{self.summary.frames} {plural(self.summary.frames, 'frame')}", ", ".join(kept)
 
 
 def run_pipeline(source: Source, translator: Translator, sinks: list[Sink],
