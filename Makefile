@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean bench check-constraints
+.PHONY: demo test install clean bench check-constraints check-light
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ test: $(STAMP)
 # constraints.txt resolves from the package index as a fresh install would, and pins everything (CI runs it).
 check-constraints: $(STAMP)
 	$(BIN)/python .ci/check_constraints.py
+
+# The built wheel with no extras in a fresh venv runs every runtime command on an exported model (CI runs it).
+check-light: $(STAMP)
+	bash .ci/check_light_install.sh
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache

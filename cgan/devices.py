@@ -24,24 +24,37 @@ def cuda_visible() -> bool:
     return torch.cuda.is_available()
 
 
-def cpu_has_fast_bf16() -> bool:
-    """Whether this CPU has bf16 instructions that oneDNN uses (AVX-512 BF16 or AMX)."""
-    import torch
+def cpu_flags() -> set[str]:
+    """The instruction-set flags this CPU reports (Linux's /proc/cpuinfo; empty elsewhere)."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
 
+
+def cpu_has_fast_bf16() -> bool:
+    """Whether this CPU has bf16 instructions that oneDNN uses (AVX-512 BF16 or AMX): PyTorch's own answer where
+    it is installed, else the CPU's flags."""
+    try:
+        import torch
+    except ImportError:
+        return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
     return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
 def device_kind(name: str) -> str:
-    """``cuda`` or ``cpu``: what ``name`` runs on here (``auto``: CUDA if PyTorch sees a GPU); a CganError when
-    CUDA is asked for and none is visible."""
-    import torch
-
+    """``cuda`` or ``cpu``: what ``name`` runs on here (``auto``: CUDA if PyTorch sees a GPU; the CPU without
+    PyTorch); a CganError when CUDA is asked for and none is visible."""
     check_device_name(name)
     if name.startswith("openvino:"):
         raise CganError(f"--device {name} is an OpenVINO device: it needs --backend openvino and an .onnx model")
-    if name == "cpu" or (name == "auto" and not torch.cuda.is_available()):
+    if name == "cpu" or (name == "auto" and not cuda_visible()):
         return "cpu"
-    if not torch.cuda.is_available():
+    if not cuda_visible():
         raise CganError("--device cuda but no CUDA GPU is visible to PyTorch: use --device cpu, or install a "
                         "CUDA build of PyTorch")
     return "cuda"

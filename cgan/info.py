@@ -115,7 +115,7 @@ def _describe_exported(path: Path, size: int) -> dict:
 
         model = onnx.load(str(path), load_external_data=False)
         info.update(_onnx_details(path, model, export, meta.size_multiple))
-        info.update(_common(meta, _onnx_weights(model), _onnx_macs(path, model, meta.size_multiple, size), size))
+        info.update(_common(meta, _onnx_weights(model), onnx_macs(path, model, meta.size_multiple, size, size), size))
     else:
         import torch
 
@@ -146,14 +146,15 @@ def _onnx_weights(model) -> int:
     return total
 
 
-def _onnx_macs(path: Path, model, multiple: int, size: int) -> int:
-    """Multiply-adds of the graph's convolutions for one image of ``size`` x ``size`` (scaled from the nearest
+def onnx_macs(path: Path, model, multiple: int, height: int, width: int) -> int:
+    """Multiply-adds of the graph's convolutions for one ``height`` x ``width`` image (scaled from the nearest
     size it takes, or from its fixed batch and size), from the shapes ONNX infers: each output value of a Conv
     sums in/groups x kernel products; each input value of a ConvTranspose meets out/groups x kernel weights,
-    as ``nets.count_macs`` counts them."""
+    as ``nets.count_macs`` counts them. Needs no PyTorch."""
     from .runtime.graph_check import inferred_shapes, probe_shape
 
-    n, _, h, w = probe_shape(model, multiple, _side(multiple, size))  # a fixed-size export at its own size
+    side = _side(multiple, max(height, width))
+    n, _, h, w = probe_shape(model, multiple, side)  # a fixed-size export at its own size
     shapes = inferred_shapes(path.name, model, (n, 3, h, w))
     shapes.update({t.name: list(t.dims) for t in model.graph.initializer})
     total = 0
@@ -170,7 +171,7 @@ def _onnx_macs(path: Path, model, multiple: int, size: int) -> int:
             for d in values:
                 elements *= d
             total += elements * per_value
-    return round(total * size * size / (n * h * w))
+    return round(total * height * width / (n * h * w))
 
 
 def _onnx_details(path: Path, model, export: dict, multiple: int) -> dict:

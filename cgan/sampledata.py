@@ -124,10 +124,37 @@ def build_unpaired_dataset(out: str | os.PathLike, n_train: int = 300, n_test: i
     return out
 
 
+def sample_photos_installed() -> bool:
+    """Whether the packages that ship the sample photos (scikit-image, matplotlib: cgan[train]) are installed."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(name) is not None for name in ("skimage", "matplotlib"))
+
+
+def synthetic_photo(height: int = 512, width: int = 512, seed: int = 0) -> np.ndarray:
+    """An RGB image with a photo's mix of smooth gradients, edges and texture, drawn without any sample file (the
+    light install has none): colour ramps, filled circles and rectangles, and fine noise."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    image = np.stack([255 * x / width, 255 * y / height, 255 * (1 - x / width) * (y / height)], axis=-1)
+    image = np.ascontiguousarray(image.astype(np.uint8))
+    for _ in range(24):
+        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+        cx, cy = int(rng.integers(0, width)), int(rng.integers(0, height))
+        size = int(rng.integers(8, max(9, min(height, width) // 4)))
+        if rng.random() < 0.5:
+            cv2.circle(image, (cx, cy), size, colour, -1, cv2.LINE_AA)
+        else:
+            cv2.rectangle(image, (cx, cy), (cx + size, cy + size // 2), colour, -1)
+    noise = rng.normal(0, 6, image.shape)
+    return np.clip(image + noise, 0, 255).astype(np.uint8)
+
+
 def write_panning_clip(path: str | os.PathLike, width: int = 320, height: int = 240, frames: int = 48,
                        fps: float = 24.0, photo: str = "skimage:astronaut.png", step: int = 3) -> list[np.ndarray]:
-    """A video of a camera panning across a real photo (``step`` pixels a frame); returns its RGB frames."""
-    image = load_photos((photo,))[0]
+    """A video of a camera panning across a real photo (``step`` pixels a frame), or across ``synthetic_photo``
+    for ``photo="synthetic"``; returns its RGB frames."""
+    image = synthetic_photo() if photo == "synthetic" else load_photos((photo,))[0]
     image = cv2.resize(image, (width + step * frames, height + 20), interpolation=cv2.INTER_CUBIC)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
     if not writer.isOpened():

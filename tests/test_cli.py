@@ -197,6 +197,11 @@ def test_the_core_runs_an_exported_model_without_pytorch(tmp_path):
     assert done.returncode == 2 and "--size sets a camera's capture size" in done.stderr, done.stderr
     done = _without_torch(run, *webcam)
     assert done.returncode == 0 and (tmp_path / "rec.mp4").is_file(), done.stderr
+    done = _without_torch(run, "benchmark", "--model", onnx_path, "--sizes", "64,48x80", "--batch", "1",
+                          "--max-seconds", "0.2", "--backends", "onnxruntime", "--no-pipeline")
+    assert done.returncode == 0, done.stderr
+    assert "| onnxruntime cpu | as exported | 48x80 (48x80) | 1 |" in done.stdout, done.stdout
+    assert "ceilings: cpu fp32" in done.stdout, done.stdout
     run_dir = tmp_path / "run"  # a run folder as training leaves it: cgan report reads it without PyTorch
     (run_dir / "samples").mkdir(parents=True)
     (run_dir / "config.yaml").write_text("preset: resnet6\nname_a: a\nname_b: b\n")

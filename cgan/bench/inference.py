@@ -4,6 +4,9 @@ measured in the same run.
 Each row: warm-up, then repeats until both a minimum count and a minimum time are reached
 (capped), reporting the median and the 10th-90th percentile spread. This machine is shared and
 noisy, so speed-ups are ratios within one run, never comparisons of absolute times across runs.
+
+An exported file (.onnx) is measured without PyTorch where it is not installed: its multiply-adds come from the
+graph's inferred shapes and the machine's ceiling from numpy's matrix multiply.
 """
 from __future__ import annotations
 
@@ -16,11 +19,9 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import torch
 
 from ..devices import cpu_has_fast_bf16, device_kind
 from ..errors import CganError
-from ..nets import count_macs
 from .machine import PeakMemory, ceilings, describe_machine
 
 SIZES = {"256": (256, 256), "512": (512, 512), "720p": (720, 1280), "1080p": (1080, 1920)}
@@ -283,6 +284,8 @@ def _measure(backend, x: np.ndarray, max_seconds: float, device: str) -> tuple[f
     """``backend`` on the batch ``x``: seconds per image (median), the 10th-90th percentile in ms per image,
     peak memory in MB, and its output for ``x``."""
     if device == "cuda":
+        import torch
+
         torch.cuda.reset_peak_memory_stats()
     with PeakMemory() as memory:
         times = time_runs(lambda: backend.run(x), max_seconds=max_seconds)
@@ -300,8 +303,8 @@ def benchmark(model: str, *, backends: list[str] | None = None, sizes: str = "25
     PyTorch fp32 eager on the same device; returns machine, ceilings, rows, skipped backends and pipeline fps.
     ``calib`` (images) adds int8 rows for models without instance normalisation (students); ``compiled`` adds
     PyTorch compiled by torch.compile (and the pipeline runs compiled)."""
+    from ..info import torch_installed
     from ..modelfile import read_exported_meta, resolve_model_path
-    from ..nets import build_generator
     from ..runtime.backends import EXPORTED_SUFFIXES
 
     backends = backends or list(BACKENDS)
@@ -312,12 +315,11 @@ def benchmark(model: str, *, backends: list[str] | None = None, sizes: str = "25
     exported = Path(model).suffix.lower() in EXPORTED_SUFFIXES
     model = str(model if exported else resolve_model_path(model))
     meta = read_exported_meta(model)[0] if exported else _model_meta(model)
-    with torch.device("meta"):  # shapes only, for counting MACs
-        net = build_generator(meta.config)
+    macs = macs_counter(model, meta)
     batches = batches or [1, 4]
     peaks = ceilings()
     result = {"machine": describe_machine(), "ceilings_gflops": peaks, "model": model, "device": device, "rows": [],
-              "skipped": {}}
+              "skipped": {}, "ceilings_measured_with": "PyTorch" if torch_installed() else "numpy (no PyTorch)"}
     with tempfile.TemporaryDirectory() as tmp:
         plan = _Plan(model, device, half, Path(tmp), calib, compiled)
         candidates, result["skipped"] = _exported_candidates(plan, backends) if exported else _candidates(plan, backends)
@@ -326,7 +328,7 @@ def benchmark(model: str, *, backends: list[str] | None = None, sizes: str = "25
                             + "; ".join(f"{k}: {v}" for k, v in result["skipped"].items()))
         result["baseline"] = f"{candidates[0][0]} {candidates[0][1]}"
         try:
-            _measure_rows(result, candidates, parse_sizes(sizes, meta.size_multiple), batches, net, peaks, device,
+            _measure_rows(result, candidates, parse_sizes(sizes, meta.size_multiple), batches, macs, peaks, device,
                           max_seconds, on_row)
             if pipeline:
                 result["pipeline"] = pipeline_fps(model, half=half, device=device, compiled=compiled)
@@ -335,11 +337,32 @@ def benchmark(model: str, *, backends: list[str] | None = None, sizes: str = "25
     return result
 
 
-def _measure_rows(result: dict, candidates: list, sizes: list, batches: list[int], net, peaks: dict, device: str,
-                  max_seconds: float, on_row: Callable[[Row], None] | None) -> None:
+def macs_counter(model: str, meta) -> Callable[[int, int], int | None]:
+    """Multiply-adds of one image of a given height and width: from an .onnx graph's shapes (no PyTorch needed),
+    else from the network built on PyTorch's meta device (None for an engine where PyTorch is not installed)."""
+    from ..info import onnx_macs, torch_installed
+
+    if Path(model).suffix.lower() == ".onnx":
+        import onnx
+
+        graph = onnx.load(model, load_external_data=False)
+        return lambda h, w: onnx_macs(Path(model), graph, meta.size_multiple, h, w)
+    if not torch_installed():
+        return lambda h, w: None
+    import torch
+
+    from ..nets import build_generator, count_macs
+
+    with torch.device("meta"):  # shapes only: nothing is allocated or initialised
+        net = build_generator(meta.config)
+    return lambda h, w: count_macs(net, h, w)
+
+
+def _measure_rows(result: dict, candidates: list, sizes: list, batches: list[int], count_macs, peaks: dict,
+                  device: str, max_seconds: float, on_row: Callable[[Row], None] | None) -> None:
     """Every candidate at every size and batch, each row appended to ``result["rows"]`` as it is measured."""
     for label, h, w in sizes:
-        macs = count_macs(net, h, w)
+        macs = count_macs(h, w)
         for batch in batches:
             x = (np.random.default_rng(0).random((batch, 3, h, w), dtype=np.float32) * 2 - 1)
             reference, baseline = None, None
@@ -353,7 +376,7 @@ def _measure_rows(result: dict, candidates: list, sizes: list, batches: list[int
                     row.psnr_vs_fp32 = round(_psnr(output, reference), 1)
                 row.speedup = baseline / per_image
                 ceiling = peaks.get(f"{device} {precision}")
-                if ceiling:
+                if ceiling and macs:
                     row.fraction_of_peak = 2 * macs / per_image / 1e9 / ceiling
                 result["rows"].append(dataclasses.asdict(row))
                 if on_row:
@@ -367,11 +390,12 @@ def pipeline_fps(model: str, *, half: bool, width: int = 640, height: int = 360,
     from ..runtime.apps import translate
     from ..runtime.options import RuntimeOptions
     from ..runtime.translator import Translator, to_model_input
-    from ..sampledata import write_panning_clip
+    from ..sampledata import sample_photos_installed, write_panning_clip
 
+    photo = "skimage:astronaut.png" if sample_photos_installed() else "synthetic"  # the light install has no photos
     with tempfile.TemporaryDirectory() as tmp:
         clip = Path(tmp) / "clip.mp4"
-        images = write_panning_clip(clip, width, height, frames)
+        images = write_panning_clip(clip, width, height, frames, photo=photo)
         options = RuntimeOptions(device=device, precision=HALF if half else None, compile=compiled)
         translator = Translator(model, options)
         prepared = to_model_input([translator.prepare(images[0])])
@@ -379,7 +403,7 @@ def pipeline_fps(model: str, *, half: bool, width: int = 640, height: int = 360,
         summary = translate(model, str(clip), str(Path(tmp) / "out.mp4"), options=options, progress=False)
     # The ratio is the steady rate's: a clip's first frame also waits for the backend's one-time work (compiling,
     # capturing CUDA graphs), which a short benchmark clip would otherwise charge to every frame.
-    return {"clip": f"{width}x{height}, {frames} frames", "backend": translator.description,
+    return {"clip": f"{width}x{height}, {frames} frames of {photo.split(':')[-1]}", "backend": translator.description,
             "raw_model_fps": raw, "pipeline_fps": summary.fps, "steady_fps": summary.steady_fps,
             "first_frame_s": summary.first_frame_seconds, "ratio": summary.steady_fps / raw}
 
