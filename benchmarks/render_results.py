@@ -12,6 +12,7 @@ from pathlib import Path
 
 from quality_curves import label as variant_label
 
+from render_contention import contention
 from render_gpu import gpu_sections, pipeline_table
 from render_students import student_candidates, student_pipeline, students
 
@@ -43,7 +44,7 @@ def render(r: dict) -> str:
                 objective_speed(RESULTS / "objective_speed.json"),
                 objectives(read_folder("objectives")), objectives_beyond_10(read_folder("objectives_long")),
                 drift_trace(RESULTS / "drift_trace.json"), stylise_ceiling(RESULTS / "stylise_ceiling.json"),
-                safety_cost(RESULTS / "safety_cost.json")]
+                safety_cost(RESULTS / "safety_cost.json"), contention(RESULTS / "contention.json")]
     if "gpu" in r:
         sections.append(gpu_sections(r["gpu"]))
     return "\n".join(line for section in sections for line in section) + "\n"

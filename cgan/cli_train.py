@@ -10,6 +10,7 @@ import click
 from .errors import EXIT_INTERRUPTED
 from .interrupt import INTERRUPTED
 from .presets import PRESETS
+from .threads import share_cpu_with_other_programs
 from .train.config import FAST_PROFILE, GAN_LOSSES, MONITORS, OBJECTIVES, PREPROCESS, TrainConfig
 from .train.config import DistillConfig
 
@@ -150,6 +151,7 @@ def train(config_file: str | None, resume: str | None, **options) -> int:
       cgan train --a photos/ --b comics/ --preset filter --objective gan --fast --size 128 --max-time 10m
       torchrun --nproc-per-node 2 -m cgan train --data horse2zebra/
     """
+    share_cpu_with_other_programs()  # before PyTorch loads
     from .train import train as run_training
 
     result = run_training(resume=resume, config_file=config_file, **options)
@@ -176,6 +178,7 @@ def distill(teacher: str, config_file: str | None, resume: str | None, **options
       cgan distill runs/tom2jerry --a tom/ --preset student-tiny --out runs/tom2jerry-tiny
       cgan distill runs/tom2jerry --resume runs/tom2jerry-student --max-time 20m
     """
+    share_cpu_with_other_programs()  # before PyTorch loads
     from .train import distill as run_distillation
 
     result = run_distillation(teacher, resume=resume, config_file=config_file, **options)

@@ -111,6 +111,10 @@ def test_cli_export_and_info(tmp_path):
     result = CliRunner().invoke(cli, ["export", str(model), "-o", str(out), "--batch", "2", "--size", "64x64"])
     assert result.exit_code == 0, result.output
     assert "max |error|" in result.output and out.is_file()
+    stages = [line for line in result.output.splitlines() if line.startswith("[")]  # each stage as it starts
+    assert [line.split("] ")[1].split(" (")[0] for line in stages] == [
+        "tracing the network", "simplifying", "checking the graph", "verifying in ONNX Runtime against PyTorch"]
+    assert stages[0].startswith("[1/4] ") and stages[-1].startswith("[4/4] ") and "s so far)" in stages[-1]
     info = CliRunner().invoke(cli, ["info", str(out)])
     assert info.exit_code == 0 and "tom -> jerry" in info.output and "opset 18" in info.output
     assert "input 2x3x64x64" in info.output

@@ -491,3 +491,38 @@ def test_a_resume_whose_bound_is_spent_says_how_to_continue(data, tmp_path):
     with pytest.raises(CganError, match="has trained 2 iterations, its --max-iters 2 .* e.g. --max-iters 4"):
         train(resume=str(run))
     assert train(resume=str(run), max_iters=3).iterations == 3  # a new bound: it goes on
+
+
+@pytest.mark.parametrize("user_policy, shown", [(None, "idle threads sleep: other programs keep their share"),
+                                                ("ACTIVE", "idle threads spin")])
+def test_cli_training_lets_its_threads_sleep_unless_the_user_chose(data, tmp_path, user_policy, shown):
+    # Spinning OpenMP threads beside another program on the same cores cost 3x (benchmarks/contention.py); the
+    # policy is read when PyTorch loads, so cgan train sets it before, and a value in the environment wins.
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "CGAN_THREADS")}
+    if user_policy:
+        env["OMP_WAIT_POLICY"] = user_policy
+    done = subprocess.run([sys.executable, "-m", "cgan", "train", "--data", data, "--preset", "resnet6", "--ngf", "4",
+                           "--size", "32", "--max-iters", "1", "--out", tmp_path / "run"], capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert f"threads; {shown})" in done.stderr + done.stdout
+
+
+def test_one_progress_bar_counts_the_whole_run_with_the_epoch_inside(data, tmp_path, capsys):
+    # 6 images, batch 1: 6 steps an epoch; --max-iters 8 crosses into the second epoch on the same bar.
+    train(data=str(data), out=str(tmp_path / "run"), max_iters=8, **TINY)
+    err = capsys.readouterr().err
+    assert "8/8" in err and "epoch 2/" in err and "step/s" in err
+    assert "6/6" not in err  # no bar of its own per epoch
+
+
+def test_the_run_bar_counts_to_whichever_bound_comes_first():
+    from cgan.train.progress import RunProgress
+
+    progress = RunProgress(iteration=100, elapsed=10.0, step_bound=10_000, time_bound=60.0, enabled=False)
+    assert progress.expected_total(100, 10.0) == 10_000  # no rate measured yet: the step bound
+    assert progress.expected_total(200, 20.0) == 200 + 40 * 10  # 10 steps/s this session, 40 s left
+    assert progress.expected_total(300, 21.0) == 300 + 39 * 200 // 11 + 1  # faster now
+    assert progress.expected_total(5_000, 70.0) == 5_000  # past the time bound: where it stands
+    timeless = RunProgress(iteration=0, elapsed=0.0, step_bound=None, time_bound=None, enabled=False)
+    assert timeless.expected_total(10, 1.0) is None

@@ -76,11 +76,13 @@ def _trace_to_onnx(net: torch.nn.Module, path: Path, opset: int, batch: int | No
         program.save(str(path), external_data=False)  # one file: generators are far below protobuf's 2 GB
 
 
-def prepare_graph(model, precision: str, simplify: bool, metadata: dict):
-    """Convert precision, simplify and attach metadata to an ONNX ModelProto."""
+def prepare_graph(model, precision: str, simplify: bool, metadata: dict,
+                  on_stage: Callable[[str], None] = lambda name: None):
+    """Convert precision, simplify and attach metadata to an ONNX ModelProto; ``on_stage`` hears each step."""
     import onnx
 
     if precision == "fp16":
+        on_stage("converting to fp16")
         from onnxconverter_common import float16
 
         # InstanceNorm stays fp32 (inputs, scale and bias cast together): its variance overflows fp16.
@@ -90,6 +92,7 @@ def prepare_graph(model, precision: str, simplify: bool, metadata: dict):
     if simplify:  # after the conversion: the converter mistypes residual Adds in a slimmed graph
         import onnxslim
 
+        on_stage("simplifying (onnxslim)")
         with _quiet():
             model = onnxslim.slim(model)
     onnx.helper.set_model_props(model, {"cgan": json.dumps(metadata)})
@@ -113,23 +116,42 @@ def default_onnx_path(model_path: Path, precision: str) -> Path:
 
 def export_onnx(model: str | os.PathLike, out: str | os.PathLike | None = None,
                 options: ExportOptions | None = None, *, on_check: Callable[[ShapeCheck], None] | None = None,
-                **fields) -> tuple[Path, ExportReport]:
+                on_stage: Callable[[str, int, int], None] | None = None, **fields) -> tuple[Path, ExportReport]:
     """Write ``model`` (a model file or run directory) as ONNX; return the path and the verification report.
 
     ``options`` is an ``ExportOptions`` (or its fields by name: ``precision="fp16"``, ``size=(256, 256)``).
-    Verification failure raises a CganError and leaves no file.
+    Verification failure raises a CganError and leaves no file. ``on_check`` sees each verified shape as it
+    completes, ``on_stage(name, number, count)`` each stage as it starts (numbered from 1).
     """
     options = export_options(options, **fields)
     model_path = resolve_model_path(model, options.direction)
     net = load_model(model_path, options.direction)
     out = Path(out) if out else default_onnx_path(model_path, options.precision)
-    return write_onnx(net, model_path, out, options, on_check)
+    return write_onnx(net, model_path, out, options, on_check, on_stage)
+
+
+def export_stages(options: ExportOptions) -> list[str]:
+    """What ``write_onnx`` does, in order, as the names its progress shows."""
+    precision = options.precision
+    return ["tracing the network (torch.onnx)",
+            *(["converting to fp16"] if precision == "fp16" else []),
+            *(["simplifying (onnxslim)"] if options.simplify else []),
+            *(["calibrating int8"] if precision == "int8" else []),
+            "checking the graph (onnx.checker)",
+            *(["verifying in ONNX Runtime against PyTorch"] if options.verify else [])]
 
 
 def write_onnx(net: torch.nn.Module, model_path: Path, out: Path, options: ExportOptions,
-               on_check: Callable[[ShapeCheck], None] | None = None) -> tuple[Path, ExportReport]:
+               on_check: Callable[[ShapeCheck], None] | None = None,
+               on_stage: Callable[[str, int, int], None] | None = None) -> tuple[Path, ExportReport]:
     """``export_onnx`` for a generator already loaded from ``model_path``."""
     started = time.perf_counter()
+    stages = export_stages(options)
+
+    def stage(name: str) -> None:
+        if on_stage is not None:
+            on_stage(name, stages.index(name) + 1, len(stages))
+
     multiple = net.size_multiple
     size, precision = options.size, options.precision
     if size and (size[0] % multiple or size[1] % multiple):
@@ -149,15 +171,20 @@ def write_onnx(net: torch.nn.Module, model_path: Path, out: Path, options: Expor
     import onnx
 
     with atomic_path(out) as tmp:
+        stage(stages[0])
         _trace_to_onnx(net, tmp, options.opset, options.batch, size)
-        graph = prepare_graph(onnx.load(str(tmp)), precision, options.simplify, metadata)
+        graph = prepare_graph(onnx.load(str(tmp)), precision, options.simplify, metadata, on_stage=stage)
         onnx.save(graph, str(tmp))
         if calibration is not None:
+            stage("calibrating int8")
             _quantise_in_place(tmp, calibration, metadata)
+        stage("checking the graph (onnx.checker)")
         try:
             onnx.checker.check_model(str(tmp), full_check=True)
         except onnx.checker.ValidationError as e:
             raise CganError(f"the exported graph fails onnx.checker ({str(e).splitlines()[0]}); nothing written") from None
+        if options.verify:
+            stage("verifying in ONNX Runtime against PyTorch")
         if calibration is not None:
             return out, _verify_int8(tmp, out, net, held_back, options, on_check, started)
         shapes = list(options.verify_shapes or check_shapes(options.batch, size, multiple))

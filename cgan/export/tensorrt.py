@@ -113,8 +113,10 @@ def _gpu_description(device: int = 0) -> dict:
 
 def build_engine(model: str | os.PathLike, out: str | os.PathLike | None = None,
                  options: ExportOptions | None = None, engine: EngineOptions | None = None, *,
-                 on_check: Callable[[ShapeCheck], None] | None = None, **fields) -> tuple[Path, ExportReport]:
-    """Export ``model`` to ONNX beside ``out``, build the TensorRT engine and its sidecar, verify it.
+                 on_check: Callable[[ShapeCheck], None] | None = None,
+                 on_stage: Callable[[str, int, int], None] | None = None, **fields) -> tuple[Path, ExportReport]:
+    """Export ``model`` to ONNX beside ``out``, build the TensorRT engine and its sidecar, verify it (``on_check``
+    and ``on_stage`` hear the ONNX export's progress, as in ``export_onnx``).
 
     ``options`` is the ONNX export's (``ExportOptions``, or its fields by name: ``precision="fp16"``); an fp16
     engine comes from the fp16 ONNX. ``engine`` sets the profile, workspace and timing cache. Without TensorRT
@@ -141,7 +143,7 @@ def build_engine(model: str | os.PathLike, out: str | os.PathLike | None = None,
         refuse_overwrite(path, options.overwrite)
     net = load_model(model_path, options.direction)
     profile = Profile.parse(engine.min_shape, engine.opt_shape, engine.max_shape, net.size_multiple)
-    onnx_path, onnx_report = write_onnx(net, model_path, onnx_out, options, on_check)
+    onnx_path, onnx_report = write_onnx(net, model_path, onnx_out, options, on_check, on_stage)
     timing_cache = Path(engine.timing_cache) if engine.timing_cache else None
     try:
         plan, cache = _build_plan(trt, onnx_path, profile, engine.workspace_gb, timing_cache, precision)

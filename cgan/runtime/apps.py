@@ -10,7 +10,7 @@ from ..errors import CganError
 from ..fileio import escape_control, plural, safe_component
 from ..interrupt import terminate_as_interrupt
 from ..images import IMAGE_SUFFIXES
-from .options import FrameOptions, RuntimeOptions, runtime_options
+from .options import FrameOptions, RuntimeOptions, auto_performance, runtime_options
 from .pipeline import Summary, run_pipeline
 from .sinks import (GUI_HINT, ImageFolderSink, Sink, WindowSink, display_available, opencv_has_windows,
                     require_writable_folder)
@@ -101,8 +101,8 @@ def translate(model: str | os.PathLike, source: str, out: str | None = None, *,
     with terminate_as_interrupt():  # SIGTERM stops loading the model too (its probe run)
         try:
             options = runtime_options(options, **fields)
-            if options.performance == "auto":  # files: frames in parallel; live sources: each as soon as it can
-                options = runtime_options(options, performance="latency" if src.live else "throughput")
+            if options.performance == "auto":
+                options = runtime_options(options, performance=auto_performance(live=src.live, device=options.device))
             translator = Translator(model, options)
             sinks = _open_sinks(src, translator, out, show, overwrite, codec)
             if frames.progress:

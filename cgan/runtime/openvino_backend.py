@@ -43,8 +43,23 @@ def import_openvino():
     try:
         import openvino
     except ImportError as e:
+        # Ctrl-C or SIGTERM while OpenVINO's C extension initialises comes out of the import as a failed
+        # initialisation caused by the KeyboardInterrupt: an interruption, not a missing package.
+        if _caused_by_interrupt(e):
+            raise KeyboardInterrupt from None
         raise CganError(f"OpenVINO is not installed ({e}): {INSTALL_HINT}") from None
     return openvino
+
+
+def _caused_by_interrupt(error: BaseException) -> bool:
+    """Whether a KeyboardInterrupt stands anywhere in ``error``'s chain of causes."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def openvino_available() -> bool:

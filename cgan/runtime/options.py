@@ -36,7 +36,7 @@ class RuntimeOptions:
     cuda_graphs: bool = True  # PyTorch on CUDA: replay the network as a CUDA graph per input shape
     compile: bool = False  # PyTorch: compile the network with torch.compile (inductor), once per input shape
     # OpenVINO: latency (one request per batch), throughput (parallel requests: at least one frame per request
-    # per call), or auto: throughput for files, latency for cameras and streams (latency alone in a Translator)
+    # per call), or auto (``auto_performance``: latency on CPUs; latency alone in a Translator)
     performance: str = "auto"
 
     def __post_init__(self) -> None:
@@ -69,6 +69,14 @@ class FrameOptions:
     def __post_init__(self) -> None:
         if self.max_frames is not None and self.max_frames < 1:
             raise CganError("--max-frames must be at least 1")
+
+
+def auto_performance(*, live: bool, device: str) -> str:
+    """What ``--performance auto`` runs: latency on CPUs, for files as for cameras. Frames in parallel requests
+    (throughput) lost on both CPU kinds measured at 640x480 (benchmarks/student_pipeline.py): student 19.9 against
+    32.3 frames/s on an AMX Xeon, and 2 to 3% on a 2-core EPYC without bf16 for every student and the filter. An
+    Intel GPU or NPU (openvino:GPU, openvino:NPU) keeps throughput for files, where parallel requests fill it."""
+    return "throughput" if not live and device.startswith("openvino:") else "latency"
 
 
 def runtime_options(options: RuntimeOptions | None = None, **fields) -> RuntimeOptions:

@@ -248,6 +248,11 @@ class EpochSampler(Sampler):
     def __len__(self) -> int:
         return len(self.keys)
 
+    @property
+    def epoch_length(self) -> int:
+        """Items in a whole epoch of this rank (``len`` is what is left of the current one)."""
+        return max(self.n_a, self.n_b) // self.world
+
     def __iter__(self):
         return iter(self.keys)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -17,7 +18,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 import yaml
-from tqdm import tqdm
 
 from ..devices import autocast_settings, device_kind, pick_device
 from ..errors import CganError, first_line
@@ -35,6 +35,7 @@ from .evaluate import validate
 from ..interrupt import INTERRUPTED, stop_on_interrupt
 from .losses import LOSS_NAMES, discriminator_loss, generator_loss
 from .pool import ImagePool
+from .progress import RunProgress
 from .report import RunLog, plot_losses, sample_grid, write_png
 from .state import load_state, save_state
 
@@ -196,19 +197,21 @@ class Trainer:
         config = self.config
         started = time.monotonic() - self.elapsed
         max_time = parse_duration(config.max_time)
+        progress = None
         if self.dist.main:
             for note in self.split.notes:
                 log.warning(f"note: {note}")
             self._print_start()
         try:
             self._refuse_spent_bounds(max_time)  # (inside: the run folder's lock is released below)
+            progress = self._run_progress(max_time)
             with stop_on_interrupt(self._on_interrupt):
                 while not self.stop_reason:
                     if self.epoch >= config.total_epochs:
                         self.stop_reason = f"finished {config.total_epochs} epochs"
                         break
                     self._set_learning_rate()
-                    completed = self._run_epoch(started, max_time)
+                    completed = self._run_epoch(started, max_time, progress)
                     if completed:
                         self.epoch += 1
                         self.batch_in_epoch = 0
@@ -218,6 +221,8 @@ class Trainer:
                 if self._last_validated != self.iteration:
                     self._validate_and_checkpoint(f"iter_{self.iteration:07d}")
         finally:
+            if progress is not None:
+                progress.close()
             if self.log:
                 self.log.close()
             distributed.teardown(self.dist)
@@ -240,26 +245,33 @@ class Trainer:
                             f"(counted over the whole run): give a higher one to continue, e.g. --max-iters "
                             f"{self.iteration * 2}")
 
-    def _run_epoch(self, started: float, max_time: float | None) -> bool:
+    def _run_progress(self, max_time: float | None) -> RunProgress:
+        """The bar of the whole run: steps out of --max-iters or the epochs, or out of what fits in --max-time."""
+        config = self.config
+        steps_per_epoch = math.ceil(self.sampler.epoch_length / config.batch)
+        step_bound = config.total_epochs * steps_per_epoch
+        if config.max_iters is not None:
+            step_bound = min(step_bound, config.max_iters)
+        return RunProgress(iteration=self.iteration, elapsed=self.elapsed, step_bound=step_bound, time_bound=max_time,
+                           enabled=self.dist.main)
+
+    def _run_epoch(self, started: float, max_time: float | None, progress: RunProgress) -> bool:
         """Train through the rest of this epoch; False if stopped before its end."""
         config = self.config
         self.sampler.set_epoch(self.epoch, start=self.batch_in_epoch * config.batch)
-        steps = self.batch_in_epoch + math.ceil(len(self.sampler) / config.batch)
-        bar = tqdm(total=steps, initial=self.batch_in_epoch, desc=f"epoch {self.epoch + 1}/{config.total_epochs}",
-                   unit="it", disable=not self.dist.main, dynamic_ncols=True, leave=False,
-                   mininterval=0.1 if sys.stderr.isatty() else 10.0)  # a log file gets a line every 10 s
+        progress.set_epoch(self.epoch + 1, config.total_epochs)
         for batch in self.loader:
             self._accumulate(self._step(batch), int(batch["skipped"].sum()))
             self.iteration += 1
             self.batch_in_epoch += 1
             self.elapsed = time.monotonic() - started
-            bar.update(1)
+            progress.advance(self.iteration, self.elapsed)
             reached_time = max_time is not None and self.elapsed >= max_time
             reached_iters = config.max_iters is not None and self.iteration >= config.max_iters
             saving = config.save_every and self.iteration % config.save_every == 0
             losses = None
             if self.iteration % config.log_every == 0 or reached_time or reached_iters or saving or self.stop_reason:
-                losses = self._log_losses(bar)
+                losses = self._log_losses(progress)
             for cb in self.callbacks:
                 cb.on_step_end(self, losses)
             if reached_iters:
@@ -271,7 +283,6 @@ class Trainer:
                 break
             if saving:
                 self._save_checkpoint()
-        bar.close()
         return not self.stop_reason
 
     def _step(self, batch: dict) -> torch.Tensor:
@@ -322,8 +333,8 @@ class Trainer:
         self._loss_count += 1
         self._skipped += skipped
 
-    def _log_losses(self, bar) -> dict | None:
-        """Average the losses since the last call, stop on NaN, and log them; ``bar`` shows a few."""
+    def _log_losses(self, progress: RunProgress | None) -> dict | None:
+        """Average the losses since the last call, stop on NaN, and log them; ``progress`` shows a few."""
         if self._loss_sum is None:
             return None
         values = (self._loss_sum / self._loss_count).tolist()
@@ -335,8 +346,8 @@ class Trainer:
                             f"checkpoint in {self.run_dir} is kept; resume it with a lower --lr, or with --no-amp")
         losses["lr"] = self.optimizers[0].param_groups[0]["lr"]
         if self.dist.main:
-            if bar is not None:
-                bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items() if k in self.shown_losses})
+            if progress is not None:
+                progress.show_losses({k: v for k, v in losses.items() if k in self.shown_losses})
             self.log.log("train", self.iteration, self.epoch, losses)
         if self._skipped and self.dist.main:
             self._skipped_total += self._skipped
@@ -368,8 +379,17 @@ class Trainer:
         log.info(f"training {self.name_a} ({len(s.train_a)} images) <-> {self.name_b} ({len(s.train_b)} images), "
                  f"validating on {len(self.val_a)} + {len(self.val_b)}")
         network = c.preset if self.gen_config.arch == "filter" else f"{c.preset} ngf {self.gen_config.ngf}"  # no widths
-        log.info(f"{network}, {c.size}x{c.size} crops, batch {c.batch}, {self.device}, "
+        log.info(f"{network}, {c.size}x{c.size} crops, batch {c.batch}, {self.device}{self._threads_text()}, "
                  f"{precision}{f', {self.dist.world} processes' if self.dist.enabled else ''} -> {self.run_dir}")
+
+    def _threads_text(self) -> str:
+        """How a CPU run uses its cores, as chosen before PyTorch loaded (cgan.threads)."""
+        if self.device.type != "cpu":
+            return ""
+        policy = os.environ.get("OMP_WAIT_POLICY", "").lower()
+        waits = {"passive": "idle threads sleep: other programs keep their share",
+                 "active": "idle threads spin"}.get(policy, "idle threads spin, then sleep (OpenMP's default)")
+        return f" ({torch.get_num_threads()} threads; {waits})"
 
     # ---------------------------------------------------------------------- validation, checkpoints
     def _validate_and_checkpoint(self, tag: str) -> None:
