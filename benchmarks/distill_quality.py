@@ -29,7 +29,7 @@ from cgan.bench.machine import describe_machine
 from cgan.export import export_onnx
 from cgan.modelfile import load_model
 from cgan.nets import PRESETS, count_macs, count_parameters
-from cgan.runtime.apps import translate
+from cgan.apps.translate import translate
 from cgan.runtime.openvino_backend import openvino_available
 from cgan.runtime.options import RuntimeOptions
 from cgan.runtime.translator import Translator

@@ -25,7 +25,7 @@ from cgan.fileio import atomic_write_text
 from cgan.images import pad_to_multiple
 from cgan.runtime.options import FrameOptions
 from cgan.runtime.pipeline import Pipeline
-from cgan.runtime.sources import Frame
+from cgan.runtime.frames import Frame
 from cgan.runtime.video import VideoSink, VideoSource
 from cgan.sampledata import write_panning_clip
 

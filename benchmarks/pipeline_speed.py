@@ -19,7 +19,7 @@ import numpy as np
 
 from cgan.bench.inference import time_runs
 from cgan.precision import HALF
-from cgan.runtime.apps import translate
+from cgan.apps.translate import translate
 from cgan.runtime.temporal import flicker, warped_flicker
 from cgan.runtime.translator import Translator, to_model_input
 from cgan.sampledata import write_panning_clip

@@ -27,7 +27,7 @@ from cgan.fileio import atomic_write_text
 from cgan.runtime.options import FrameOptions
 from cgan.runtime.pipeline import Pipeline
 from cgan.runtime.video import VideoSink
-from cgan.runtime.sources import Frame
+from cgan.runtime.frames import Frame
 from cgan.runtime.translator import Translator
 from cgan.sampledata import load_photos
 

@@ -26,7 +26,7 @@ from cgan.devices import cpu_has_fast_bf16
 from cgan.export import export_onnx
 from cgan.fileio import atomic_write_text
 from cgan.nets import PRESETS
-from cgan.runtime.apps import translate
+from cgan.apps.translate import translate
 from cgan.runtime.options import RuntimeOptions
 from cgan.runtime.video import VideoSource
 from cgan.runtime.translator import Translator

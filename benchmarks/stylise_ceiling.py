@@ -30,7 +30,7 @@ from torch import nn
 
 from cgan.fileio import atomic_write_text
 from cgan.images import list_images, read_rgb, to_image, to_tensor
-from cgan.nets import changed_image
+from cgan.blocks import changed_image
 from cgan.sampledata import FILTERS, build_unpaired_dataset
 from cgan.train.evaluate import psnr
 

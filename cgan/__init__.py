@@ -17,16 +17,16 @@ os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", os.environ.get("CGAN_MAX_PIX
 
 _API = {
     "CganError": "errors",
-    "GeneratorConfig": "nets",
-    "PRESETS": "nets",
-    "preset_config": "nets",
+    "GeneratorConfig": "presets",
+    "PRESETS": "presets",
+    "preset_config": "presets",
     "build_generator": "nets",
     "ModelMeta": "modelfile",
     "load_model": "modelfile",
     "save_model": "modelfile",
     "read_meta": "modelfile",
     "convert_checkpoint": "convert",
-    "describe_model": "info",
+    "describe_model": "apps.info",
     "train": "train",
     "Trainer": "train",
     "TrainConfig": "train",
@@ -34,9 +34,9 @@ _API = {
     "build_engine": "export",
     "ExportOptions": "export",
     "EngineOptions": "export",
-    "Translator": "runtime.translator",
+    "Translator": "apps.translator",
     "RuntimeOptions": "runtime.options",
-    "translate": "runtime.apps",
+    "translate": "apps.translate",
 }
 
 __all__ = ["__version__", *_API]

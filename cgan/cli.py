@@ -6,6 +6,7 @@ User errors (``CganError``, bad flags, missing files) print one ``error: ...`` l
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sys
@@ -19,8 +20,10 @@ from .errors import EXIT_INTERRUPTED, EXIT_USER_ERROR, CganError
 from .extras import missing_extra
 from .fileio import escape_control
 from .log import show_messages
-from .cli_options import DIRECTION, batch_option, size_option
+from .cli_options import DIRECTION, JSON_SUMMARY, batch_option, model_argument, print_json, size_option
 from .precision import EXPORT_PRECISIONS, precision_from_flags
+
+log = logging.getLogger("cgan.cli")
 
 
 class CganGroup(click.Group):
@@ -29,11 +32,12 @@ class CganGroup(click.Group):
     def main(self, args=None, prog_name=None, **extra):  # noqa: D401 - click's signature
         args = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in args
-        args = [a for a in args if a != "--debug"]  # accepted before or after the command name
+        level = message_level(args)
+        args = [a for a in args if a not in ("--debug", *VERBOSITY)]  # accepted before or after the command name
         if not args:  # a bare ``cgan`` asks what there is: the help, as for --help
             args = ["--help"]
         try:
-            with show_messages():
+            with show_messages(level):
                 result = super().main(args=args, prog_name=prog_name or "cgan", standalone_mode=False, **extra)
         except (CganError, click.ClickException, OSError) as e:
             if debug:
@@ -55,6 +59,18 @@ class CganGroup(click.Group):
             click.echo(f"interrupted: {kept}" if kept else "interrupted", err=True)
             _exit(EXIT_INTERRUPTED)
         sys.exit(result if isinstance(result, int) else 0)
+
+
+VERBOSITY = {"--quiet": logging.WARNING, "--verbose": logging.DEBUG}
+
+
+def message_level(args: list[str]) -> int:
+    """The level of messages shown: --quiet shows warnings and errors only (and no progress bars: log.py), --verbose
+    adds the details; the last one given wins."""
+    level = logging.INFO
+    for arg in args:
+        level = VERBOSITY.get(arg, level)
+    return level
 
 
 def _exit(code: int) -> None:
@@ -89,7 +105,9 @@ def _one_line(error: BaseException) -> str:
 @click.group(cls=CganGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="cgan")
 @click.option("--debug", is_flag=True, help="Show the full traceback of an error (works anywhere on the line).")
-def cli(debug: bool) -> None:
+@click.option("--quiet", is_flag=True, help="Only warnings, errors and results: no progress (works anywhere on the line).")
+@click.option("--verbose", is_flag=True, help="Also the details of what is done (works anywhere on the line).")
+def cli(debug: bool, quiet: bool, verbose: bool) -> None:
     """cgan: unpaired image-to-image translation (CycleGAN), from training to real-time inference.
 
     \b
@@ -106,7 +124,7 @@ def cli(debug: bool) -> None:
 
 
 @cli.command()
-@click.argument("model", type=click.Path())
+@model_argument
 @DIRECTION
 @click.option("--json", "as_json", is_flag=True, help="Print the description as JSON.")
 def info(model: str, direction: str, as_json: bool) -> None:
@@ -120,12 +138,12 @@ def info(model: str, direction: str, as_json: bool) -> None:
       cgan info runs/tom2jerry --direction BtoA
       cgan info tom2jerry.onnx
     """
-    from .info import describe_model, format_description
+    from .apps.info import describe_model, format_description
 
     description = describe_model(model, direction)
     click.echo(json.dumps(description, indent=2) if as_json else format_description(description))
     for warning in description.get("warnings", []):
-        click.echo(f"warning: {warning}", err=True)
+        log.warning(f"warning: {warning}")
 
 
 @cli.command()
@@ -177,16 +195,16 @@ def demo(out: str, overwrite: bool, train_steps: int | None, train_time: str | N
       cgan demo --out demo-out
       cgan demo --out demo-out --train-steps 300
     """
-    from .demo import DEMO_STEPS
+    from .apps.demo import DEMO_STEPS
     from .threads import share_cpu_with_other_programs
 
     if train_steps and train_time:
         raise CganError("--train-steps and --train-time both bound the training: give one")
     if distill_time:
-        click.echo("note: --distill-time is ignored: the demo no longer distils a student (its filter is already "
-                   "smaller than any student); run cgan distill on a full generator", err=True)
+        log.warning("note: --distill-time is ignored: the demo no longer distils a student (its filter is already "
+                   "smaller than any student); run cgan distill on a full generator")
     share_cpu_with_other_programs()  # before PyTorch loads
-    from .demo import run_demo
+    from .apps.demo import run_demo
 
     run_demo(out, overwrite, train_steps=train_steps or DEMO_STEPS, train_time=train_time)
 
@@ -202,20 +220,21 @@ def report(run_dir: str, out: str | None, overwrite: bool) -> None:
     Example:
       cgan report runs/tom2jerry -o tom2jerry.html
     """
-    from .html_report import build_report
+    from .apps.report import build_report
 
     click.echo(f"wrote {build_report(run_dir, out, overwrite)}")
 
 
 @cli.command()
-@click.argument("model", type=click.Path())
+@model_argument
 @click.option("-o", "--out", type=click.Path(), help="Output .onnx (or .engine with --trt). Default: beside MODEL.")
 @DIRECTION
 @click.option("--opset", type=int, default=18, show_default=True, help="ONNX opset (18 or higher).")
 @click.option("--precision", type=click.Choice(EXPORT_PRECISIONS), default=None,
               help="Weights and arithmetic; fp16 keeps instance norm in fp32; int8 (QDQ, for students) is "
                    "calibrated on --calib [default: fp32].")
-@click.option("--fp16", is_flag=True, help="Short for --precision fp16.")
+@click.option("--fp16", "--half", "fp16", is_flag=True,
+              help="Short for --precision fp16 (--half: the reduced precision, as translate says it).")
 @click.option("--calib", type=click.Path(), default=None, help="int8: images like those the model will translate.")
 @click.option("--calib-images", type=click.IntRange(2), default=64, show_default=True,
               help="int8: how many calibration images (a quarter is held back to verify the file).")
@@ -233,9 +252,10 @@ def report(run_dir: str, out: str | None, overwrite: bool) -> None:
               help="TensorRT workspace in GB.")
 @click.option("--timing-cache", type=click.Path(), default=None, help="TensorRT timing cache file, read and updated.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@JSON_SUMMARY
 def export(model: str, out: str | None, precision: str | None, fp16: bool, trt: bool, min_shape: str | None,
            opt_shape: str | None, max_shape: str | None, workspace_gb: float, timing_cache: str | None,
-           **fields) -> None:
+           as_json: bool, **fields) -> None:
     """Export MODEL to ONNX (dynamic batch, height and width), or with --trt to a TensorRT engine.
 
     MODEL is a .safetensors model file or a run directory. The result is checked with onnx.checker and
@@ -251,19 +271,23 @@ def export(model: str, out: str | None, precision: str | None, fp16: bool, trt: 
     from .export import EngineOptions, ExportOptions, build_engine, export_onnx
 
     options = ExportOptions(precision=precision_from_flags(precision, fp16=fp16) or "fp32", **fields)
-    show = lambda check: click.echo(check.text())  # noqa: E731 - each verified shape as it completes
+    show = lambda check: log.info(check.text())  # noqa: E731 - each verified shape as it completes
     started = time.perf_counter()
 
     def stage(name: str, number: int, count: int) -> None:  # each stage as it starts, with the time so far
-        click.echo(f"[{number}/{count}] {name} ({time.perf_counter() - started:.0f} s so far)", err=True)
+        log.info(f"[{number}/{count}] {name} ({time.perf_counter() - started:.0f} s so far)")
 
     if trt:
         engine = EngineOptions(min_shape, opt_shape, max_shape, workspace_gb, timing_cache)
         path, report = build_engine(model, out, options, engine, on_check=show, on_stage=stage)
+        if as_json:
+            return print_json({**report.to_dict(), "engine": str(path), "sidecar": str(path.with_suffix(".json"))})
         click.echo(f"wrote {path}, {path.with_suffix('.json').name} and {path.with_suffix('.onnx').name} "
                    f"({options.precision}, {report.seconds:.0f} s)")
         return
     path, report = export_onnx(model, out, options, on_check=show, on_stage=stage)
+    if as_json:
+        return print_json(report.to_dict())
     verdict = f"verified within {report.tolerance:.0e}" if report.checks else "not verified (--no-verify)"
     if report.psnr_db is not None:
         verdict = (f"verified: {report.psnr_db:.1f} dB PSNR against fp32 on {len(report.checks)} held-back "

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import click
 
-from .cli_options import RUN_DIRECTION, size_option
+from .cli_options import JSON_SUMMARY, RUN_DIRECTION, print_json, size_option
 from .errors import EXIT_INTERRUPTED, CganError
 from .precision import TORCH_PRECISIONS, precision_from_flags
 from .runtime.options import BACKEND_NAMES, PERFORMANCE_MODES
 
+log = logging.getLogger("cgan.cli")
 CODECS = ("h264", "hevc", "vp9", "mjpeg")  # runtime/video.py encodes them (kept here: --help imports no PyAV)
 
 HALF_OPTION = click.option("--half", is_flag=True,
@@ -53,9 +55,10 @@ COMPILE_OPTION = click.option("--compile", is_flag=True,
               help="Read a URL as a live stream (newest frame wins, reconnects); an http(s) address of a video "
                    "file is otherwise read as a file, every frame.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@JSON_SUMMARY
 def translate(model: str, source: str, out: str | None, half: bool, precision: str | None, temporal: bool,
               side_by_side: bool, show: bool, max_frames: int | None, codec: str | None, live: bool, overwrite: bool,
-              **fields) -> int | None:
+              as_json: bool, **fields) -> int | None:
     """Apply a model to images, folders, videos, cameras or streams.
 
     Images keep their names and sizes under --out; a video becomes a video with the source's fps, size and
@@ -68,13 +71,15 @@ def translate(model: str, source: str, out: str | None, half: bool, precision: s
       cgan translate --model runs/tom2jerry --source photos/ --out jerry_photos/ --batch 4 --half
       cgan translate --model tom2jerry.engine --source rtsp://camera.local/stream --show
     """
-    from .runtime.apps import translate as run_translate
+    from .apps.translate import translate as run_translate
     from .runtime.options import RuntimeOptions
 
     options = RuntimeOptions(precision=precision_from_flags(precision, half=half), **fields)
     summary = run_translate(model, source, out, options=options, side_by_side=side_by_side, temporal=temporal,
                             max_frames=max_frames, show=show, overwrite=overwrite, live=True if live else None,
                             codec=codec)
+    if as_json:
+        print_json(summary.to_dict())
     if summary.interrupted:  # a live source stopped by Ctrl-C or SIGTERM: its recording is kept
         return EXIT_INTERRUPTED
     if summary.lost:
@@ -85,9 +90,10 @@ def translate(model: str, source: str, out: str | None, half: bool, precision: s
 
 @click.command()
 @click.option("--model", required=True, type=click.Path(), help="Run directory, .safetensors, .onnx or .engine.")
-@click.option("--camera", default="0", show_default=True, help="Camera index, stream URL, or a video file played live.")
+@click.option("--source", "--camera", "source", default="0", show_default=True,
+              help="Camera index, stream URL, or a video file played live (--camera is the old name).")
 @click.option("--size", default=None, callback=lambda c, p, v: size_option(c, p, v or "dynamic"),
-              help="Capture size width x height, as cameras are described, e.g. 640x480 [default: the camera's].")
+              help="Capture size height x width, as every size in cgan, e.g. 480x640 [default: the camera's].")
 @HALF_OPTION
 @click.option("--record", type=click.Path(), default=None, help="Also save what is shown to this video file.")
 @click.option("--side-by-side", is_flag=True, help="Show input | output.")
@@ -100,7 +106,7 @@ def translate(model: str, source: str, out: str | None, half: bool, precision: s
 @click.option("--codec", type=click.Choice(list(CODECS)), default=None,
               help="Encoder of the --record video [default: h264; vp9 for .webm].")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --record file.")
-def webcam(model: str, camera: str, size: tuple[int, int] | None, half: bool, record: str | None,
+def webcam(model: str, source: str, size: tuple[int, int] | None, half: bool, record: str | None,
            side_by_side: bool, max_frames: int | None, codec: str | None, overwrite: bool, **fields) -> int:
     """Translate a camera live in a window with the fps shown; q or Esc quits.
 
@@ -110,13 +116,13 @@ def webcam(model: str, camera: str, size: tuple[int, int] | None, half: bool, re
     \b
     Examples:
       cgan webcam --model tom2jerry.engine
-      cgan webcam --model tom2jerry.onnx --camera 1 --size 640x480 --record session.mp4 --side-by-side
+      cgan webcam --model tom2jerry.onnx --source 1 --size 480x640 --record session.mp4 --side-by-side
     """
-    from .runtime.apps import webcam as run_webcam
+    from .apps.translate import webcam as run_webcam
     from .runtime.options import RuntimeOptions
 
     options = RuntimeOptions(precision=precision_from_flags(None, half=half), **fields)
-    summary = run_webcam(model, camera, size=size, record=record, options=options, side_by_side=side_by_side,
+    summary = run_webcam(model, source, size=size, record=record, options=options, side_by_side=side_by_side,
                          max_frames=max_frames, overwrite=overwrite, codec=codec)
     # Stopped by Ctrl-C or SIGTERM: the recording is kept (printed above); the exit code says how it ended, as
     # train's and translate's do.
@@ -131,7 +137,8 @@ def webcam(model: str, camera: str, size: tuple[int, int] | None, half: bool, re
               help="Backends to measure; those not available here are listed as skipped.")
 @click.option("--sizes", default="256,512,720p,1080p", show_default=True, help="256, 512, 720p, 1080p or HxW.")
 @click.option("--batch", "batches", default="1,4", show_default=True, help="Batch sizes.")
-@click.option("--half/--no-half", default=True, show_default=True, help="Also measure reduced precision.")
+@click.option("--also-half/--no-also-half", "--half/--no-half", "half", default=True, show_default=True,
+              help="Also measure reduced precision (--half, its old name, means 'run in it' elsewhere).")
 @click.option("--pipeline/--no-pipeline", default=True, show_default=True,
               help="Also measure the end-to-end video pipeline (640x360 clip).")
 @click.option("--max-seconds", type=float, default=30.0, show_default=True, help="Time cap per row.")
@@ -139,7 +146,9 @@ def webcam(model: str, camera: str, size: tuple[int, int] | None, half: bool, re
               help="Where to measure; the baseline is PyTorch fp32 eager on the same device.")
 @click.option("--calib", type=click.Path(), default=None,
               help="Images for int8 calibration: adds int8 rows for students (cgan distill).")
-@click.option("--compile", "compiled", is_flag=True, help="Also measure PyTorch compiled by torch.compile.")
+@click.option("--also-compiled", "--compile", "compiled", is_flag=True,
+              help="Also measure PyTorch compiled by torch.compile (--compile, its old name, means 'run compiled' "
+                   "elsewhere).")
 @click.option("--json", "json_path", type=click.Path(), default=None, help="Also write the results as JSON.")
 @click.option("--overwrite", is_flag=True, help="Replace the --json file if it exists.")
 def benchmark(model: str, backends: str, sizes: str, batches: str, half: bool, pipeline: bool,
@@ -169,8 +178,8 @@ def benchmark(model: str, backends: str, sizes: str, batches: str, half: bool, p
         raise CganError(f"cannot read --batch {batches!r}: give numbers like 1,4") from None
 
     def show(row) -> None:
-        click.echo(f"  {row.backend:>18} {row.precision:>5} {row.size:>20} batch {row.batch}: "
-                   f"{row.ms_per_image:8.1f} ms/image, {row.speedup:.2f}x", err=True)
+        log.info(f"  {row.backend:>18} {row.precision:>5} {row.size:>20} batch {row.batch}: "
+                 f"{row.ms_per_image:8.1f} ms/image, {row.speedup:.2f}x")
 
     from .interrupt import terminate_as_interrupt
 
@@ -194,6 +203,6 @@ def benchmark(model: str, backends: str, sizes: str, batches: str, half: bool, p
     if json_path:
         atomic_write_text(json_path, json.dumps(result, indent=2))
     if result.get("interrupted"):
-        click.echo(f"interrupted: the {len(result['rows'])} rows above were measured before", err=True)
+        log.warning(f"interrupted: the {len(result['rows'])} rows above were measured before")
         return EXIT_INTERRUPTED
     return 0

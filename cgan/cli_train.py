@@ -10,6 +10,7 @@ import click
 from .errors import EXIT_INTERRUPTED
 from .interrupt import INTERRUPTED
 from .presets import PRESETS
+from .cli_options import JSON_SUMMARY, print_json
 from .threads import share_cpu_with_other_programs
 from .train.config import FAST_PROFILE, GAN_LOSSES, MONITORS, OBJECTIVES, PREPROCESS, TrainConfig
 from .train.config import DistillConfig
@@ -135,7 +136,8 @@ RESUME = click.option("--resume", type=click.Path(), help="Continue a run direct
 @AMP
 @CONFIG
 @RESUME
-def train(config_file: str | None, resume: str | None, **options) -> int:
+@JSON_SUMMARY
+def train(config_file: str | None, resume: str | None, as_json: bool, **options) -> int:
     """Train a CycleGAN on two folders of unpaired images.
 
     Writes a run directory: config.yaml, metrics.jsonl, samples/ (grids), tb/ (TensorBoard),
@@ -155,6 +157,8 @@ def train(config_file: str | None, resume: str | None, **options) -> int:
     from .train import train as run_training
 
     result = run_training(resume=resume, config_file=config_file, **options)
+    if as_json:
+        print_json(result.to_dict())
     return EXIT_INTERRUPTED if result.stop_reason.startswith(INTERRUPTED) else 0
 
 
@@ -164,7 +168,8 @@ def train(config_file: str | None, resume: str | None, **options) -> int:
 @AMP
 @CONFIG
 @RESUME
-def distill(teacher: str, config_file: str | None, resume: str | None, **options) -> int:
+@JSON_SUMMARY
+def distill(teacher: str, config_file: str | None, resume: str | None, as_json: bool, **options) -> int:
     """Distil TEACHER (a run directory or model file) into a small student that runs in real time on CPUs.
 
     The student learns to reproduce the teacher's translations of its own input images (random crops, flips
@@ -182,4 +187,6 @@ def distill(teacher: str, config_file: str | None, resume: str | None, **options
     from .train import distill as run_distillation
 
     result = run_distillation(teacher, resume=resume, config_file=config_file, **options)
+    if as_json:
+        print_json(result.to_dict())
     return EXIT_INTERRUPTED if result.stop_reason.startswith(INTERRUPTED) else 0

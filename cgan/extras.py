@@ -5,6 +5,8 @@ extras, so a command may need a package that is not installed.
 """
 from __future__ import annotations
 
+import importlib.util
+
 # top-level module -> (what it is, the extra that installs it)
 PROVIDERS = {
     "torch": ("PyTorch", "train"),
@@ -26,3 +28,8 @@ def missing_extra(module: str | None) -> str | None:
         return None
     what, extra = PROVIDERS[root]
     return f'this needs {what}, which is not installed: pip install "cgan[{extra}]"'
+
+
+def torch_installed() -> bool:
+    """Whether PyTorch is installed (found without importing it: the light install runs exported models alone)."""
+    return importlib.util.find_spec("torch") is not None

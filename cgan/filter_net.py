@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from .edges import Neighbourhood
-from .nets import changed_image, colour_map
+from .blocks import changed_image, colour_map
 from .presets import GeneratorConfig
 
 

@@ -177,12 +177,16 @@ def to_tensor(image: np.ndarray) -> torch.Tensor:
     """HxWx3 uint8 RGB -> 3xHxW float32 in [-1, 1]."""
     import torch
 
-    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(127.5).sub_(1.0)
+    from .pixels import tensor_to_model_range
+
+    return tensor_to_model_range(torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float())
 
 
 def to_image(tensor: torch.Tensor) -> np.ndarray:
     """3xHxW in [-1, 1] -> HxWx3 uint8 RGB."""
-    return tensor.detach().float().clamp(-1, 1).add(1).mul(127.5).round().byte().permute(1, 2, 0).cpu().numpy()
+    from .pixels import tensor_to_pixels
+
+    return tensor_to_pixels(tensor.detach().float()).permute(1, 2, 0).cpu().numpy()
 
 
 def smallest_side(multiple: int) -> int:

@@ -1,5 +1,6 @@
 """cgan's messages go through ``logging`` (loggers under "cgan"), so that library callers can quiet, raise or
-redirect them; the command line shows them as plain lines on stdout, above any progress bar."""
+redirect them; the command line shows them as plain lines on stderr, above any progress bar (stdout is left to
+results: cgan info's description, the benchmark's table, --json), at the level --quiet or --verbose sets."""
 from __future__ import annotations
 
 import contextlib
@@ -15,9 +16,17 @@ class _AboveProgressBars(logging.Handler):
         from tqdm import tqdm
 
         try:
-            tqdm.write(self.format(record), file=sys.stdout)
+            tqdm.write(self.format(record), file=sys.stderr)
         except Exception:  # a closed stdout must not turn a message into a crash
             self.handleError(record)
+
+
+_bars_hidden = False  # set while the command line runs with --quiet
+
+
+def progress_bars_shown() -> bool:
+    """Whether progress bars are drawn: always, unless the command line was given --quiet."""
+    return not _bars_hidden
 
 
 @contextlib.contextmanager
@@ -27,13 +36,16 @@ def show_messages(level: int = logging.INFO) -> Iterator[None]:
     root = logging.getLogger("cgan")
     handler = _AboveProgressBars()
     handler.setFormatter(logging.Formatter("%(message)s"))
-    before = root.level, root.propagate
+    global _bars_hidden
+    before = root.level, root.propagate, _bars_hidden
     root.addHandler(handler)
     root.setLevel(level)
     root.propagate = False
+    _bars_hidden = level > logging.INFO
     try:
         yield
     finally:
         root.removeHandler(handler)
         root.setLevel(before[0])
         root.propagate = before[1]
+        _bars_hidden = before[2]

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .errors import CganError, first_line
 from .fileio import atomic_path, refuse_overwrite
+from .formats import exported_format, known_suffixes
 from .presets import PRESETS, GeneratorConfig
 
 if TYPE_CHECKING:  # PyTorch is needed only to save or load weights (cgan[train]); metadata reads without it
@@ -196,6 +197,9 @@ def read_meta(path: str | os.PathLike) -> ModelMeta:
         with safe_open(str(path), framework="numpy") as f:
             header = f.metadata() or {}
     except Exception as e:  # safetensors raises its own error types for every kind of damage
+        if path.suffix.lower() != ".safetensors":  # another format altogether (an OpenVINO .xml, a .tflite)
+            raise CganError(f"{path.name} is not a file cgan runs: give a .safetensors model file, a run directory "
+                            f"or an exported file ({known_suffixes()})") from None
         raise CganError(f"{path} is not a readable safetensors model file ({first_line(e)}): "
                         f"the file is truncated or corrupt; export or download it again") from None
     if METADATA_KEY not in header:
@@ -314,6 +318,6 @@ def _refuse_foreign_formats(path: Path) -> None:
     if suffix in PICKLE_SUFFIXES:
         raise CganError(f"{path} is a PyTorch checkpoint, not a cgan model file: convert it with "
                         f"cgan convert {path} --preset {next(iter(PRESETS))} -o model.safetensors")
-    if suffix in (".onnx", ".engine", ".plan"):
+    if exported_format(path):
         raise CganError(f"{path} is an exported model: this step needs the .safetensors model file it came from")
 

@@ -15,6 +15,7 @@ import copy
 import torch
 from torch import nn
 
+from .blocks import changed_image, colour_map
 from .edges import Neighbourhood
 from .errors import CganError
 from .presets import (  # noqa: F401 (re-exported: the configs are part of what nets offers)
@@ -90,24 +91,6 @@ class ResnetGenerator(nn.Module):
         if self.config.identity_start:  # the network learns a change to its input, not the whole image
             return changed_image(x, before_tanh)
         return torch.tanh(before_tanh)
-
-
-def changed_image(x: torch.Tensor, change: torch.Tensor) -> torch.Tensor:
-    """``tanh(atanh(x) + change)``: the output of the generators that start as the identity (a zero change
-    gives back the input, and the output stays in [-1, 1]).
-
-    atanh is written as ``log((1 + x) / (1 - x)) / 2``: OpenVINO vectorises those element-wise steps, and its
-    own Atanh took a third of student-tiny's time at 640x480."""
-    x = x.clamp(-0.999, 0.999)
-    return torch.tanh(change + 0.5 * torch.log((1 + x) / (1 - x)))
-
-
-def colour_map(in_channels: int, out_channels: int) -> nn.Sequential:
-    """A per-pixel colour mapping added to a generator's output: three 1x1 convolutions, no normalisation."""
-    return nn.Sequential(
-        nn.Conv2d(in_channels, COLOUR_MAP_WIDTH, 1), nn.LeakyReLU(0.2, True),
-        nn.Conv2d(COLOUR_MAP_WIDTH, COLOUR_MAP_WIDTH, 1), nn.LeakyReLU(0.2, True),
-        nn.Conv2d(COLOUR_MAP_WIDTH, out_channels, 1))
 
 
 def _upsample(in_channels: int, out_channels: int, mode: str) -> nn.Module:

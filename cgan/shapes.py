@@ -14,3 +14,9 @@ def parse_shape(text: str, parts: int) -> tuple[int, ...]:
         example = "x".join(["1", "3", "256", "256"][-parts:])
         raise CganError(f"cannot read shape {text!r}: write {parts} positive numbers like {example}")
     return shape
+
+
+def round_up(n: int, multiple: int) -> int:
+    """The smallest multiple of ``multiple`` that is at least ``n``: the size a generator takes for a side of ``n``
+    (the runtime pads to it and crops back)."""
+    return -(-n // multiple) * multiple

@@ -19,7 +19,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .nets import GeneratorConfig, changed_image, colour_map
+from .blocks import changed_image, colour_map
+from .presets import GeneratorConfig
 
 
 class PlainResidualBlock(nn.Module):

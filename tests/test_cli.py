@@ -120,7 +120,7 @@ def test_demo_writes_a_model_and_describes_it(tmp_path):
 
 
 def test_the_demo_says_plainly_whether_its_model_beats_doing_nothing(tmp_path):
-    from cgan.demo import _say_gain
+    from cgan.apps.demo import _say_gain
     from cgan.train import TrainResult
 
     better = _say_gain(TrainResult(tmp_path, 900, 15, "reached --max-iters 900", {"iteration": 840, "psnr_gain": 4.88}))
@@ -185,6 +185,79 @@ def test_help_imports_no_pytorch():
     assert "import of torch halted" in done.stderr and "AssertionError" not in done.stderr, done.stderr
 
 
+def test_messages_go_to_stderr_results_to_stdout_and_quiet_keeps_only_results(tmp_path):
+    config = preset_config("resnet6", ngf=4)
+    model = save_model(build_generator(config), tmp_path / "m.safetensors", new_meta(config, "resnet6", "a", "b"))
+    cv2.imwrite(str(tmp_path / "in.png"), np.zeros((20, 28, 3), np.uint8))
+
+    def cgan(*args):
+        return subprocess.run([sys.executable, "-m", "cgan", *map(str, args)], capture_output=True, text=True)
+
+    translate = ["translate", "--model", model, "--source", tmp_path / "in.png", "--backend", "torch"]
+    done = cgan(*translate, "--out", tmp_path / "a.png")
+    assert done.returncode == 0 and done.stdout == "" and "wrote" in done.stderr and "a -> b" in done.stderr
+    done = cgan("--quiet", *translate, "--out", tmp_path / "b.png")
+    assert done.returncode == 0 and (tmp_path / "b.png").is_file() and done.stdout == done.stderr == ""
+    done = cgan(*translate, "--out", tmp_path / "b.png", "--quiet")  # anywhere on the line; errors still show
+    assert done.returncode == 2 and done.stderr.startswith("error: ") and "--overwrite" in done.stderr
+    done = cgan("info", model, "--quiet")  # a result is not a message
+    assert done.returncode == 0 and "a -> b" in done.stdout
+    data = tmp_path / "data"
+    (data / "trainA").mkdir(parents=True)
+    (data / "trainB").mkdir()
+    for i in range(4):
+        cv2.imwrite(str(data / "trainA" / f"{i}.png"), np.full((40, 40, 3), 60 * i, np.uint8))
+        cv2.imwrite(str(data / "trainB" / f"{i}.png"), np.full((40, 40, 3), 255 - 60 * i, np.uint8))
+    done = cgan("train", "--data", data, "--preset", "resnet6", "--ngf", 4, "--size", 32, "--max-iters", 2,
+                "--out", tmp_path / "run", "--quiet")
+    assert done.returncode == 0 and done.stdout == done.stderr == "", done.stderr
+    done = cgan("train", "--data", data, "--preset", "resnet6", "--ngf", 4, "--size", 32, "--max-iters", 2,
+                "--out", tmp_path / "run2", "--verbose")
+    assert done.returncode == 0 and done.stdout == "" and "stopped: reached --max-iters 2" in done.stderr
+
+
+def test_translate_export_and_train_print_a_json_summary_on_stdout(tmp_path):
+    data = tmp_path / "data"
+    for folder, value in (("trainA", 40), ("trainB", 200)):
+        (data / folder).mkdir(parents=True)
+        for i in range(3):
+            cv2.imwrite(str(data / folder / f"{i}.png"), np.full((40, 40, 3), value + i, np.uint8))
+    trained = run("train", "--data", data, "--preset", "resnet6", "--ngf", 4, "--size", 32, "--max-iters", 2, "--out",
+                  tmp_path / "run", "--json")
+    assert trained.exit_code == 0, trained.output
+    summary = json.loads(trained.stdout)
+    assert summary["iterations"] == 2 and summary["stop_reason"] == "reached --max-iters 2"
+    assert summary["run_dir"] == str(tmp_path / "run")
+    exported = run("export", tmp_path / "run", "-o", tmp_path / "m.onnx", "--json")
+    assert exported.exit_code == 0, exported.output
+    record = json.loads(exported.stdout)
+    assert record["path"] == str(tmp_path / "m.onnx") and record["verified"] and record["precision"] == "fp32"
+    assert len(record["checks"]) == 3 and record["checks"][0]["max_abs_error"] < 1e-3
+    done = run("translate", "--model", tmp_path / "m.onnx", "--source", data / "trainA", "--out", tmp_path / "out",
+               "--json")
+    assert done.exit_code == 0, done.output
+    translated = json.loads(done.stdout)
+    assert translated["frames"] == 3 and translated["outputs"] == [str(tmp_path / "out")] and translated["fps"] > 0
+
+
+def test_info_and_export_take_the_model_by_name_as_well_and_half_means_fp16_in_export(tmp_path):
+    config = preset_config("resnet6", ngf=4)
+    model = save_model(build_generator(config), tmp_path / "m.safetensors", new_meta(config, "resnet6", "a", "b"))
+    by_name = run("info", "--model", model)
+    assert by_name.exit_code == 0 and by_name.output == run("info", model).output
+    assert_one_line_error(run("info", model, "--model", model), "MODEL is given twice")
+    assert_one_line_error(run("export", "-o", tmp_path / "x.onnx"), "missing MODEL: give it as the argument or with "
+                                                                     "--model")
+    done = run("export", "--model", model, "-o", tmp_path / "h.onnx", "--half", "--no-verify", "--json")
+    assert done.exit_code == 0 and json.loads(done.stdout)["precision"] == "fp16", done.output
+
+
+def test_the_config_objects_of_the_public_api_need_no_pytorch():
+    done = _without_torch("import cgan\nassert cgan.preset_config('student-tiny').arch == 'student'\n"
+                          "assert 'filter' in cgan.PRESETS and cgan.GeneratorConfig\nimport torch")
+    assert "import of torch halted" in done.stderr and "AssertionError" not in done.stderr, done.stderr
+
+
 def test_the_core_runs_an_exported_model_without_pytorch(tmp_path):
     from cgan.export import export_onnx
 
@@ -204,7 +277,7 @@ def test_the_core_runs_an_exported_model_without_pytorch(tmp_path):
     from cgan.sampledata import write_panning_clip
 
     write_panning_clip(tmp_path / "clip.mp4", 64, 48, 6, 12.0)
-    webcam = ["webcam", "--model", onnx_path, "--camera", tmp_path / "clip.mp4", "--record", tmp_path / "rec.mp4",
+    webcam = ["webcam", "--model", onnx_path, "--source", tmp_path / "clip.mp4", "--record", tmp_path / "rec.mp4",
               "--max-frames", 3, "--backend", "onnxruntime"]
     done = _without_torch(run, *webcam, "--size", "64x48")  # --size is read without the exporter (PyTorch)
     assert done.returncode == 2 and "--size sets a camera's capture size" in done.stderr, done.stderr

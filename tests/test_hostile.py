@@ -193,7 +193,7 @@ def test_outputs_of_the_wrong_size_or_not_finite_are_errors_on_every_backend(tmp
 
 def test_wrote_is_printed_only_for_files_that_exist(tmp_path):
     from cgan.errors import CganError
-    from cgan.runtime.apps import translate
+    from cgan.apps.translate import translate
 
     import av
 
@@ -335,7 +335,7 @@ def test_numeric_runtime_options_are_bounded(flags, expected, tmp_path, image):
 
 
 def test_the_report_reads_only_regular_files_of_the_run(tmp_path):
-    from cgan.html_report import build_report
+    from cgan.apps.report import build_report
 
     run = tmp_path / "run"
     (run / "samples").mkdir(parents=True)
@@ -437,7 +437,7 @@ def test_a_stream_lost_for_good_keeps_what_was_recorded(tmp_path, monkeypatch):
 
     import cgan.runtime.sources as sources
     from cgan.errors import CganError
-    from cgan.runtime.apps import translate
+    from cgan.apps.translate import translate
 
     DroppingStream.delivered = 0
     monkeypatch.setattr(sources.cv2, "VideoCapture", DroppingStream)

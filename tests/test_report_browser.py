@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from cgan.html_report import Link, ReportSection, build_report
+from cgan.apps.report import Link, ReportSection, build_report
 from cgan.sampledata import build_unpaired_dataset, write_panning_clip
 
 CHROMIUM = next((shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome")
@@ -59,7 +59,7 @@ def _probe(page, tmp_path, attempts: int = 3) -> dict:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    from cgan.runtime.apps import translate
+    from cgan.apps.translate import translate
     from cgan.train import train
 
     root = tmp_path_factory.mktemp("report")

@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ from cgan.errors import CganError
 from cgan.export import export_onnx
 from cgan.modelfile import new_meta, save_model
 from cgan.nets import build_generator, preset_config
-from cgan.runtime.apps import translate, webcam
+from cgan.apps.translate import translate, webcam
 from cgan.runtime.sources import LiveSource, open_source
 from cgan.runtime.temporal import flicker, warped_flicker
 from cgan.runtime.translator import Translator
@@ -496,7 +497,7 @@ def test_a_codec_the_container_cannot_hold_is_refused_and_odd_sizes_are_padded(m
     clip = panning_clip(tmp_path / "clip.mp4", frames=3)
     with pytest.raises(CganError, match="vp9 does not go into .avi files: use --codec mjpeg or h264"):
         translate(models["torch"], str(clip), str(tmp_path / "o.avi"), codec="vp9", progress=False)
-    from cgan.runtime.sources import Frame
+    from cgan.runtime.frames import Frame
     from cgan.runtime.video import VideoSink
 
     sink = VideoSink(tmp_path / "odd.mp4", 10.0, overwrite=False)
@@ -509,7 +510,7 @@ def test_a_codec_the_container_cannot_hold_is_refused_and_odd_sizes_are_padded(m
 def test_video_frames_keep_their_colours_through_the_encoder(tmp_path):
     """The sink converts RGB to 4:2:0 itself: flat colours come back within the encoder's rounding, and a crop
     view of a larger frame (what postprocessing hands over) is encoded like a copy of it."""
-    from cgan.runtime.sources import Frame
+    from cgan.runtime.frames import Frame
     from cgan.runtime.video import VideoSink, VideoSource
 
     colours = [(200, 40, 90), (20, 180, 240), (128, 128, 128), (250, 250, 10)]
@@ -585,9 +586,9 @@ def test_the_first_frames_one_time_work_is_reported_apart_from_the_steady_rate(m
 def test_sources_sinks_and_backends_satisfy_their_protocols(models, tmp_path):
     from cgan.runtime.backends import Backend, OnnxBackend, TorchBackend
     from cgan.runtime.options import RuntimeOptions
-    from cgan.runtime.sinks import ImageFolderSink, Sink
+    from cgan.runtime.frames import Sink, Source
+    from cgan.runtime.sinks import ImageFolderSink
     from cgan.runtime.video import VideoSink
-    from cgan.runtime.sources import Source
 
     clip = panning_clip(tmp_path / "clip.mp4", frames=3)
     cv2.imwrite(str(tmp_path / "a.png"), np.zeros((8, 8, 3), np.uint8))
@@ -614,11 +615,16 @@ def test_openvino_runs_exported_and_model_files_and_agrees_with_pytorch(models):
     exact = Translator(models["torch"], device="cpu")(image).astype(int)
     assert choose_backend(models["onnx"], RuntimeOptions(device="cpu")) == "openvino"  # auto, on a CPU
     assert choose_backend(models["onnx"], RuntimeOptions(provider="cpu", backend="onnxruntime")) == "onnxruntime"
-    for model in (models["onnx"], models["torch"]):
-        translator = Translator(model, backend="openvino", device="cpu")
+    import cgan
+
+    for model in (models["onnx"], models["torch"]):  # a model file: exported on the fly by cgan.Translator
+        translator = cgan.Translator(model, backend="openvino", device="cpu")
         assert translator.backend.name == "openvino" and translator.backend.precision == "fp32"
         assert np.abs(translator(image).astype(int) - exact).max() <= 1
     assert list(cache_dir().iterdir())  # compiled once, kept for the next start (a folder of the test session)
+    # The runtime alone does not import the exporter: its Translator names the way to run a model file there.
+    with pytest.raises(CganError, match="OpenVINO runs exported graphs: export tom2jerry.safetensors first"):
+        Translator(models["torch"], backend="openvino", device="cpu")
 
 
 def test_openvino_throughput_mode_keeps_the_order_of_a_batch(models):
@@ -669,14 +675,15 @@ def test_openvino_on_a_cpu_runs_files_and_cameras_one_request_at_a_time(models, 
     assert "latency" in live.backend
 
 
-def test_compiled_path_agrees_with_eager_and_compiles_once_per_shape(models, capsys):
+def test_compiled_path_agrees_with_eager_and_compiles_once_per_shape(models, caplog):
+    caplog.set_level("INFO", logger="cgan")  # the runtime says so through logging; the command line shows it
     image = np.random.default_rng(6).integers(0, 255, (32, 40, 3), dtype=np.uint8)
     eager = Translator(models["torch"], device="cpu")
     compiled = Translator(models["torch"], device="cpu", compile=True)
     assert "compiled" in compiled.description
     for _ in range(2):
         assert np.abs(compiled(image).astype(int) - eager(image).astype(int)).max() <= 1
-    assert capsys.readouterr().err.count("compiling for 1x3x32x40") == 1
+    assert caplog.text.count("compiling for 1x3x32x40") == 1 and caplog.text.count("compiled for 1x3x32x40") == 1
 
 
 def test_a_backend_that_cannot_run_the_file_is_refused(models):
@@ -787,3 +794,74 @@ def test_an_interrupt_while_openvino_initialises_is_an_interrupt_not_a_missing_p
     monkeypatch.setattr(builtins, "__import__", missing)
     with pytest.raises(CganError, match="OpenVINO is not installed"):
         import_openvino()
+
+
+def test_the_public_translator_takes_paths_pil_images_arrays_and_lists_and_its_results_save(models, tmp_path):
+    import cgan
+    from PIL import Image
+
+    translator = cgan.Translator(models["onnx"], backend="onnxruntime")
+    rgb = np.random.default_rng(7).integers(0, 255, (30, 44, 3), dtype=np.uint8)
+    cv2.imwrite(str(tmp_path / "in.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    from_array = translator(rgb)
+    assert from_array.shape == rgb.shape and from_array.dtype == np.uint8
+    from_path, from_pil, again = translator([tmp_path / "in.png", Image.fromarray(rgb), str(tmp_path / "in.png")])
+    assert np.array_equal(from_path, from_array) and np.array_equal(from_pil, from_array)
+    saved = from_path.save(tmp_path / "out.png")
+    assert np.array_equal(cv2.cvtColor(cv2.imread(str(saved)), cv2.COLOR_BGR2RGB), from_array)
+    with pytest.raises(CganError, match="already exists"):
+        again.save(saved)
+    again.save(saved, overwrite=True)
+    for wrong, says in ((rgb.astype(np.float32) / 255, "must be HxWx3 uint8 RGB, not float32"),
+                        (rgb[..., 0], "of shape (30, 44)"), (42, "cannot translate a int: give an image file's path"),
+                        (tmp_path / "missing.png", "is not a file"), (tmp_path / "out", "is not a file")):
+        with pytest.raises(CganError, match=re.escape(says)):
+            translator(wrong)
+    (tmp_path / "junk.png").write_bytes(b"not an image")
+    with pytest.raises(CganError, match="could not be read as an image"):
+        translator([rgb, tmp_path / "junk.png"])
+
+
+def test_webcam_sizes_are_height_by_width_and_a_portrait_size_is_pointed_out(models, caplog):
+    # --size was width x height in webcam alone; now it is height x width everywhere, and a size that reads as
+    # portrait (the old way of writing a landscape VGA, 640x480) says how a landscape size is written.
+    caplog.set_level("WARNING", logger="cgan")
+    with pytest.raises(CganError, match="cannot open camera 97"):
+        webcam(models["onnx"], "97", size=(640, 480), show=False)
+    assert "--size is height x width, so 640x480 asks for a portrait capture; 480x640 is 640 wide" in caplog.text
+    caplog.clear()
+    with pytest.raises(CganError, match="cannot open camera 97"):
+        webcam(models["onnx"], "97", size=(480, 640), show=False)
+    assert "portrait" not in caplog.text
+
+
+def test_a_camera_is_asked_for_width_and_height_from_a_height_by_width_size(monkeypatch):
+    import cgan.runtime.sources as sources
+
+    asked = {}
+
+    class Capture:  # a camera that records what it is asked for
+        def __init__(self, target):
+            pass
+
+        def isOpened(self):
+            return True
+
+        def get(self, prop):
+            return {cv2.CAP_PROP_FRAME_WIDTH: 640, cv2.CAP_PROP_FRAME_HEIGHT: 480}.get(prop, 30.0)
+
+        def set(self, prop, value):
+            asked[prop] = value
+
+        def release(self):
+            pass
+
+    monkeypatch.setattr(sources.cv2, "VideoCapture", Capture)
+    LiveSource(0, size=(480, 640)).close()
+    assert asked == {cv2.CAP_PROP_FRAME_WIDTH: 640, cv2.CAP_PROP_FRAME_HEIGHT: 480}
+
+
+def test_a_file_of_a_format_cgan_does_not_run_is_named_with_the_ones_it_does(models, tmp_path):
+    (tmp_path / "model.xml").write_text("<?xml version='1.0'?><net name='from another converter'/>")
+    with pytest.raises(CganError, match=r"model.xml is not a file cgan runs: .*\(.onnx, .engine, .plan\)"):
+        Translator(tmp_path / "model.xml", device="cpu")

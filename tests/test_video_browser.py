@@ -69,7 +69,7 @@ def _pixels(page, points: list, tmp_path, attempts: int = 3):
 
 
 def test_a_720p_translation_shows_its_colours_in_chromium(tmp_path):
-    from cgan.runtime.apps import translate
+    from cgan.apps.translate import translate
 
     _stripes(tmp_path / "stripes.mkv", 1280, 720)
     translate(identity(tmp_path / "same.onnx"), str(tmp_path / "stripes.mkv"), str(tmp_path / "out.mp4"),

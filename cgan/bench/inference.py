@@ -22,6 +22,9 @@ import numpy as np
 
 from ..devices import cpu_has_fast_bf16, device_kind
 from ..errors import CganError
+from ..formats import backends_for, exported_format
+from ..shapes import round_up
+from ..pixels import to_pixels
 from .machine import PeakMemory, ceilings, describe_machine
 
 SIZES = {"256": (256, 256), "512": (512, 512), "720p": (720, 1280), "1080p": (1080, 1920)}
@@ -55,7 +58,7 @@ def parse_sizes(text: str, multiple: int) -> list[tuple[str, int, int]]:
             h = w = int(label)
         else:
             raise CganError(f"cannot read size {label!r}: use 256, 512, 720p, 1080p or HxW")
-        sizes.append((label, math.ceil(h / multiple) * multiple, math.ceil(w / multiple) * multiple))
+        sizes.append((label, round_up(h, multiple), round_up(w, multiple)))
     return sizes
 
 
@@ -146,7 +149,7 @@ class Uint8Frames:
 
     def run(self, x: np.ndarray) -> np.ndarray:
         if self.frames is None or self.frames[0] is not x:  # converted once, in a warm-up call
-            frames = ((x + 1) * 127.5).round().clip(0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+            frames = to_pixels(x).transpose(0, 2, 3, 1)
             self.frames = (x, np.ascontiguousarray(frames))
         return self.backend.run_images(self.frames[1])
 
@@ -233,12 +236,12 @@ def _model_meta(model: str):
 def _exported_candidates(plan: _Plan, backends: list[str]) -> tuple[list, dict]:
     """For an exported file: every backend here that runs it as it is (its precision fixed at export, except
     OpenVINO's hint on float graphs); the first is the baseline."""
-    from ..runtime.backends import EXPORTED_SUFFIXES, OnnxBackend, TensorRTBackend
+    from ..runtime.backends import OnnxBackend, TensorRTBackend
     from ..runtime.openvino_backend import OpenVinoBackend, openvino_available
 
     found: list = []
     skipped: dict = {}
-    runs = EXPORTED_SUFFIXES[Path(plan.model).suffix.lower()]
+    runs = backends_for(plan.model)
     for name in (b for b in backends if b not in runs):
         skipped[name] = f"does not run {Path(plan.model).suffix} files"
     if "onnxruntime" in runs and "onnxruntime" in backends:
@@ -303,16 +306,15 @@ def benchmark(model: str, *, backends: list[str] | None = None, sizes: str = "25
     PyTorch fp32 eager on the same device; returns machine, ceilings, rows, skipped backends and pipeline fps.
     ``calib`` (images) adds int8 rows for models without instance normalisation (students); ``compiled`` adds
     PyTorch compiled by torch.compile (and the pipeline runs compiled)."""
-    from ..info import torch_installed
+    from ..extras import torch_installed
     from ..modelfile import read_exported_meta, resolve_model_path
-    from ..runtime.backends import EXPORTED_SUFFIXES
 
     backends = backends or list(BACKENDS)
     unknown = set(backends) - set(BACKENDS)
     if unknown:
         raise CganError(f"unknown backends {', '.join(sorted(unknown))}: choose from {', '.join(BACKENDS)}")
     device = device_kind(device)
-    exported = Path(model).suffix.lower() in EXPORTED_SUFFIXES
+    exported = exported_format(model) is not None
     model = str(model if exported else resolve_model_path(model))
     meta = read_exported_meta(model)[0] if exported else _model_meta(model)
     macs = macs_counter(model, meta)
@@ -340,7 +342,8 @@ def benchmark(model: str, *, backends: list[str] | None = None, sizes: str = "25
 def macs_counter(model: str, meta) -> Callable[[int, int], int | None]:
     """Multiply-adds of one image of a given height and width: from an .onnx graph's shapes (no PyTorch needed),
     else from the network built on PyTorch's meta device (None for an engine where PyTorch is not installed)."""
-    from ..info import onnx_macs, torch_installed
+    from ..apps.info import onnx_macs
+    from ..extras import torch_installed
 
     if Path(model).suffix.lower() == ".onnx":
         import onnx
@@ -387,9 +390,10 @@ def pipeline_fps(model: str, *, half: bool, width: int = 640, height: int = 360,
                  device: str = "auto", compiled: bool = False) -> dict:
     """End-to-end ``translate`` of a synthesised clip against the backend alone, same run, batch 1."""
     from ..precision import HALF
-    from ..runtime.apps import translate
+    from ..apps.translate import translate
     from ..runtime.options import RuntimeOptions
-    from ..runtime.translator import Translator, to_model_input
+    from ..apps.translator import Translator
+    from ..runtime.translator import to_model_input
     from ..sampledata import sample_photos_installed, write_panning_clip
 
     photo = "skimage:astronaut.png" if sample_photos_installed() else "synthetic"  # the light install has no photos

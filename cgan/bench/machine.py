@@ -14,7 +14,7 @@ from importlib import metadata
 import numpy as np
 
 from ..devices import cpu_flags, cpu_has_fast_bf16, cuda_visible
-from ..info import torch_installed
+from ..extras import torch_installed
 
 # Instruction sets that decide which kernels the engines choose, named with every measurement.
 SPEED_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")

@@ -18,6 +18,7 @@ import torch
 
 from ..errors import CganError
 from ..images import list_images, pad_to_multiple, read_rgb
+from ..pixels import to_model_range
 from .verify import ShapeCheck
 
 CALIBRATION_SIDE = 256  # calibration images are scaled to this long side (and padded to the size multiple)
@@ -49,7 +50,7 @@ def calibration_inputs(folder: str | None, multiple: int, count: int) -> list[np
             size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
             image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
         image = pad_to_multiple(image, multiple)
-        inputs.append((image.transpose(2, 0, 1)[None].astype(np.float32) / 127.5 - 1.0))
+        inputs.append(to_model_range(image.transpose(2, 0, 1)[None]))
         if len(inputs) == count:
             break
     if len(inputs) < 2:

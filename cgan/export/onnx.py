@@ -10,7 +10,6 @@ import contextlib
 import io
 import json
 import logging
-import math
 import os
 import time
 import warnings
@@ -22,6 +21,7 @@ import torch
 from ..errors import CganError
 from ..fileio import atomic_path, refuse_overwrite
 from ..modelfile import load_model, resolve_model_path
+from ..shapes import round_up
 from .options import ExportOptions, export_options
 from .verify import ExportReport, ShapeCheck, compare_with_pytorch, require_within
 
@@ -40,7 +40,7 @@ def check_shapes(batch: int | None, size: tuple[int, int] | None, multiple: int)
     for n, h, w in DEFAULT_CHECKS:
         if size:
             h, w = size
-        shape = (batch or n, 3, math.ceil(h / multiple) * multiple, math.ceil(w / multiple) * multiple)
+        shape = (batch or n, 3, round_up(h, multiple), round_up(w, multiple))
         if shape not in shapes:
             shapes.append(shape)
     return shapes

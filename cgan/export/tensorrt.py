@@ -20,8 +20,8 @@ import torch
 from ..errors import CganError
 from ..fileio import atomic_path, atomic_write_bytes, atomic_write_text, refuse_overwrite
 from ..modelfile import load_model, read_exported_meta, resolve_model_path
-from ..runtime.tensorrt_engine import TensorRTEngine, import_tensorrt, require_cuda
-from ..shapes import parse_shape
+from ..tensorrt_engine import TensorRTEngine, import_tensorrt, require_cuda
+from ..shapes import parse_shape, round_up
 from .onnx import write_onnx
 from .options import EngineOptions, ExportOptions, export_options
 from .verify import ExportReport, ShapeCheck, compare_with_pytorch, require_within
@@ -58,7 +58,7 @@ class Profile:
 
 
 def _round_up(shape: tuple[int, ...], multiple: int) -> tuple[int, ...]:
-    return (shape[0], shape[1], -(-shape[2] // multiple) * multiple, -(-shape[3] // multiple) * multiple)
+    return (shape[0], shape[1], round_up(shape[2], multiple), round_up(shape[3], multiple))
 
 
 def _build_plan(trt, onnx_path: Path, profile: Profile, workspace_gb: float, timing_cache: Path | None,

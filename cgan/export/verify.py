@@ -37,6 +37,11 @@ class ExportReport:
     seconds: float
     psnr_db: float | None = None  # int8: PSNR against PyTorch fp32 on held-back calibration images
 
+    def to_dict(self) -> dict:
+        """The record of the export, for ``--json``."""
+        return {**dataclasses.asdict(self), "path": str(self.path), "verified": bool(self.checks),
+                "checks": [{**dataclasses.asdict(c), "shape": list(c.shape)} for c in self.checks]}
+
     def lines(self) -> list[str]:
         return [check.text() for check in self.checks]
 

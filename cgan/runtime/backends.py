@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Callable, ContextManager, Protocol, runtime_checkable
 
 import numpy as np
 
 from ..devices import cpu_has_fast_bf16, cuda_visible, pick_device
 from ..errors import CganError, first_line
+from ..formats import backends_for, exported_format
 from ..modelfile import ModelMeta, load_model, read_exported_meta, resolve_model_path
+from ..pixels import tensor_to_model_range, tensor_to_pixels
 from ..precision import HALF, TORCH_PRECISIONS, check_precision, resolve_precision
+from ..shapes import round_up
 from .bounded import COMPILE_SECONDS, Budget, Worker, run_interruptibly, run_onnxruntime
 from .graph_check import check_onnx_file, not_finite, probe_run
 from .options import RuntimeOptions
@@ -120,10 +123,10 @@ class TorchBackend:
                 self._staging.copy_(x)
                 x = self._staging
             x = x.to(self.device, non_blocking=True).permute(0, 3, 1, 2).to(self.dtype).contiguous()
-            y = self.forward(x.div_(127.5).sub_(1.0)).float()
+            y = self.forward(tensor_to_model_range(x)).float()
             if not torch.isfinite(y).all():  # NaN turned to uint8 would pass as black
                 raise not_finite(self.net_name)
-            return y.clamp_(-1, 1).add_(1).mul_(127.5).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+            return tensor_to_pixels(y, inplace=True).permute(0, 2, 3, 1).cpu().numpy()
 
 
 def peak_values_per_input(config) -> float:
@@ -134,7 +137,7 @@ def peak_values_per_input(config) -> float:
 
     from ..nets import build_generator
 
-    side = -(-64 // config.size_multiple) * config.size_multiple
+    side = round_up(64, config.size_multiple)
     largest = [0]
 
     def record(module, inputs, output) -> None:
@@ -232,7 +235,7 @@ class TensorRTBackend:
     requests = 1
 
     def __init__(self, model: str | os.PathLike, options: RuntimeOptions) -> None:
-        from .tensorrt_engine import TensorRTEngine, require_cuda
+        from ..tensorrt_engine import TensorRTEngine, require_cuda
 
         self.meta, record = read_exported_meta(model)
         self.precision = record.get("tensorrt", {}).get("precision", "fp32")  # the engine's, fixed at build
@@ -251,7 +254,6 @@ class TensorRTBackend:
         return self.engine.run(torch.from_numpy(batch)).float().cpu().numpy()
 
 
-EXPORTED_SUFFIXES = {".onnx": ("onnxruntime", "openvino"), ".engine": ("tensorrt",), ".plan": ("tensorrt",)}
 
 
 def choose_backend(model: str | os.PathLike, options: RuntimeOptions) -> str:
@@ -261,14 +263,15 @@ def choose_backend(model: str | os.PathLike, options: RuntimeOptions) -> str:
     (measured faster than ONNX Runtime's CPU provider: benchmarks/RESULTS.md), else ONNX Runtime.
     """
     suffix = Path(model).suffix.lower()
-    runs = EXPORTED_SUFFIXES.get(suffix, ("torch", "openvino"))  # a model file or run directory
+    exported = exported_format(model)
+    runs = backends_for(model)
     if options.backend != "auto":
         if options.backend not in runs:
-            kind = f"an {suffix} file" if suffix in EXPORTED_SUFFIXES else "a model file"
+            kind = f"an {suffix} file" if exported else "a model file"
             raise CganError(f"--backend {options.backend} cannot run {kind}: choose one of {', '.join(runs)}"
-                            + (" (or export it: cgan export)" if suffix not in EXPORTED_SUFFIXES else ""))
+                            + ("" if exported else " (or export it: cgan export)"))
         return options.backend
-    if suffix != ".onnx":
+    if exported is None or exported.name != "onnx":
         return runs[0]
     from .openvino_backend import openvino_available
 
@@ -277,9 +280,16 @@ def choose_backend(model: str | os.PathLike, options: RuntimeOptions) -> str:
     return "openvino" if on_cpu and openvino_available() else "onnxruntime"
 
 
-def open_backend(model: str | os.PathLike, options: RuntimeOptions | None = None) -> Backend:
+# Turns a model file into a temporary .onnx for the engines that run only exported graphs (OpenVINO): called with
+# the model file and the direction, it yields the .onnx path, which is removed when the context ends.
+ToOnnx = Callable[[Path, str], ContextManager[Path]]
+
+
+def open_backend(model: str | os.PathLike, options: RuntimeOptions | None = None,
+                 to_onnx: ToOnnx | None = None) -> Backend:
     """The backend for ``model`` (see ``choose_backend``): ``.onnx`` -> OpenVINO or ONNX Runtime,
-    ``.engine``/``.plan`` -> TensorRT, a ``.safetensors`` file or run directory -> PyTorch."""
+    ``.engine``/``.plan`` -> TensorRT, a ``.safetensors`` file or run directory -> PyTorch, or OpenVINO when asked
+    for and ``to_onnx`` can export it (cgan.apps hands in the exporter; the runtime does not import it)."""
     options = options or RuntimeOptions()
     backend = choose_backend(model, options)
     direction = options.direction or "AtoB"  # (a run directory's default generator)
@@ -290,6 +300,12 @@ def open_backend(model: str | os.PathLike, options: RuntimeOptions | None = None
     if backend == "openvino":
         from .openvino_backend import OpenVinoBackend
 
-        suffix = Path(model).suffix.lower()
-        return OpenVinoBackend(model if suffix == ".onnx" else resolve_model_path(model, direction), options)
+        if Path(model).suffix.lower() == ".onnx":
+            return OpenVinoBackend(model, options)
+        if to_onnx is None:
+            raise CganError(f"OpenVINO runs exported graphs: export {Path(model).name} first (cgan export MODEL), "
+                            f"or run it with cgan translate, which exports it on the fly")
+        model_path = resolve_model_path(model, direction)
+        with to_onnx(model_path, direction) as onnx_path:  # read once by the backend, then removed
+            return OpenVinoBackend(onnx_path, options, name=model_path.name)
     return TorchBackend(resolve_model_path(model, direction), options)

@@ -7,19 +7,21 @@ caches live under cgan's cache folder so that a second run of the same shape sta
 """
 from __future__ import annotations
 
+import logging
 import os
 import time
 from typing import Callable
 
-import click
 import torch
 
 from ..cache import cache_root
 
+log = logging.getLogger(__name__)
+
 
 def compiled_forward(net: torch.nn.Module, quiet: bool = False) -> Callable[[torch.Tensor], torch.Tensor]:
-    """``net`` compiled for fixed shapes (frames of a stream share one): a new shape compiles again, with a line
-    on stderr that says for what and how long it took."""
+    """``net`` compiled for fixed shapes (frames of a stream share one): a new shape compiles again, with messages
+    (logging, which the command line shows) that say for what and how long it took."""
     # Read by inductor when it first compiles; a user's own setting wins.
     os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_root() / "inductor"))
     compiled = torch.compile(net, dynamic=False, fullgraph=True)
@@ -29,13 +31,14 @@ def compiled_forward(net: torch.nn.Module, quiet: bool = False) -> Callable[[tor
         key = (tuple(x.shape), x.dtype, x.device)
         if key in shapes:
             return compiled(x)
+        shape = "x".join(map(str, x.shape))
         if not quiet:
-            click.echo(f"compiling for {'x'.join(map(str, x.shape))} ...", err=True, nl=False)
+            log.info(f"compiling for {shape} ...")
         started = time.perf_counter()
         y = compiled(x)
         shapes.add(key)
         if not quiet:
-            click.echo(f" {time.perf_counter() - started:.0f} s", err=True)
+            log.info(f"compiled for {shape} in {time.perf_counter() - started:.0f} s")
         return y
 
     return forward

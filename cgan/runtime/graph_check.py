@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import CganError, first_line
+from ..shapes import round_up
 
 # The largest tensor a cgan generator makes is its widest layer at full resolution: resnet9 at ngf 64 holds 64
 # channels per pixel (21x the 3-channel input), the filter's edge features 12 (4x). A graph needing more than
@@ -51,7 +52,7 @@ def data_inputs(model) -> list:
 
 def probe_shape(model, size_multiple: int, side: int = 64) -> tuple[int, int, int, int]:
     """The input shape to infer at: the graph's own fixed sizes, else ``side`` (rounded up to the size multiple)."""
-    side = -(-side // size_multiple) * size_multiple
+    side = round_up(side, size_multiple)
     dims = data_inputs(model)[0].type.tensor_type.shape.dim
     fixed = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in dims]
     return (fixed[0] or 1, 3, fixed[2] or side, fixed[3] or side)

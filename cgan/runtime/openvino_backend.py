@@ -1,7 +1,7 @@
 """OpenVINO: the CPU's fastest engine for exported models (and Intel GPUs and NPUs where present).
 
-Reads the ``.onnx`` file ``cgan export`` writes (or exports a model file to a temporary ONNX first),
-compiles it once per device with a precision hint (fp32, or bf16 on CPUs with bf16 instructions)
+Reads the ``.onnx`` file ``cgan export`` writes (a model file reaches it exported to a temporary ONNX by a
+layer above, which ``open_backend``'s ``to_onnx`` hands in: the runtime does not import the exporter), compiles it once per device with a precision hint (fp32, or bf16 on CPUs with bf16 instructions)
 and a performance hint, and caches the compiled model so that a second start is fast. An int8
 (QDQ) ONNX runs as int8.
 
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,7 @@ import numpy as np
 from ..cache import cache_root, usable_cache
 from ..errors import CganError, first_line
 from ..modelfile import ModelMeta, read_exported_meta
+from ..pixels import HALF_RANGE
 from ..precision import HALF, check_precision
 from .bounded import COMPILE_SECONDS, Budget, run_interruptibly, wait_openvino
 from .graph_check import check_onnx_file, check_output, not_finite
@@ -83,20 +83,21 @@ class OpenVinoBackend:
     name = "openvino"
     uint8_io = True  # frames go in and come out as uint8 (see uint8_frames)
 
-    def __init__(self, model: str | os.PathLike, options: RuntimeOptions) -> None:
+    def __init__(self, model: str | os.PathLike, options: RuntimeOptions, name: str | None = None) -> None:
+        """``model``: an exported ``.onnx`` file (``open_backend`` turns a model file into one first); ``name``:
+        what messages call it (default: the file's name). The file is read once, here: a temporary export can be
+        removed as soon as this returns."""
         ov = import_openvino()
         self.version = ov.__version__.split("-")[0]
         path = Path(model)
-        self._tmp = None
-        if path.suffix.lower() != ".onnx":  # a model file: export it to ONNX first (a few seconds)
-            path = self._export(path, options.direction or "AtoB")
+        self.file_name = name or path.name
         self.meta: ModelMeta
         self.meta, record = read_exported_meta(path)
         self.graph = check_onnx_file(path, self.meta)  # before OpenVINO compiles it: hostile graphs crash it
         core = ov.Core()
         self.device = openvino_device(options.device)
         self.device_type = "cpu" if self.device == "CPU" else "accelerator"
-        self.budget = Budget(Path(model).name, timed=self.device_type == "cpu")  # (GPU builds can take minutes)
+        self.budget = Budget(self.file_name, timed=self.device_type == "cpu")  # (GPU builds can take minutes)
         if self.device not in core.available_devices:
             raise CganError(f"OpenVINO has no {self.device} device here (it has {', '.join(core.available_devices)}): "
                             f"choose --device cpu")
@@ -106,27 +107,28 @@ class OpenVinoBackend:
         self.config = {"PERFORMANCE_HINT": _MODES[self.performance], "CACHE_DIR": str(usable_cache(cache_dir()))}
         if graph_precision != "int8":
             self.config["INFERENCE_PRECISION_HINT"] = _HINTS[self.precision]
-        self._core, self._path = core, path
+        self._core = core
+        self._graph = self._read(path)
         self.requests = 1  # frames run in parallel: OpenVINO's streams in throughput mode
         self._images = self._compile(uint8_io=True)
         self._floats: list | None = None  # compiled on the first ``run``
         self.values_per_input = self.graph.elements_per_input  # for the Translator's memory check
         n, _, h, w = self.graph.probe  # a first call before the user's frames: its shape, finiteness and time
         probe = np.random.default_rng(0).integers(0, 256, (n, h, w, 3), dtype=np.uint8)
-        check_output(self.run_images(probe), probe.shape, Path(model).name)
+        check_output(self.run_images(probe), probe.shape, self.file_name)
 
     def _compile(self, uint8_io: bool) -> list:
         """The graph compiled (with uint8 frames in and out, or as exported), with one request for latency
         mode or one per parallel stream for throughput."""
         ov = import_openvino()
         try:
-            graph = self._core.read_model(str(self._path))
+            graph = self._graph.clone()  # the pre- and post-processing steps change the graph they are given
             graph = uint8_frames(ov, graph) if uint8_io else graph
             compiled = run_interruptibly(lambda: self._core.compile_model(graph, self.device, self.config),
                                          COMPILE_SECONDS[self.device_type],
-                                         f"OpenVINO's compilation of {self._path.name}")
+                                         f"OpenVINO's compilation of {self.file_name}")
         except RuntimeError as e:
-            raise CganError(f"OpenVINO could not compile {self._path.name} ({first_line(e)}): "
+            raise CganError(f"OpenVINO could not compile {self.file_name} ({first_line(e)}): "
                             f"export it again with cgan export") from None
         if self.performance == "throughput":
             self.requests = compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")
@@ -144,13 +146,12 @@ class OpenVinoBackend:
             raise CganError(f"OpenVINO's {self.device} has no bf16 instructions: use --precision fp32")
         return requested
 
-    def _export(self, model_path: Path, direction: str) -> Path:
-        from ..export import ExportOptions, export_onnx
-
-        self._tmp = tempfile.TemporaryDirectory(prefix="cgan-openvino-")
-        onnx_path, _ = export_onnx(model_path, Path(self._tmp.name) / "model.onnx",
-                                   ExportOptions(direction=direction, verify=False))
-        return onnx_path
+    def _read(self, path: Path):
+        try:
+            return self._core.read_model(str(path))
+        except RuntimeError as e:
+            raise CganError(f"OpenVINO could not read {self.file_name} ({first_line(e)}): export it again with cgan "
+                            f"export") from None
 
     @property
     def description(self) -> str:
@@ -203,10 +204,10 @@ def uint8_frames(ov, graph):
     steps = PrePostProcessor(graph)
     steps.input().tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC"))
     steps.input().model().set_layout(ov.Layout("NCHW"))
-    steps.input().preprocess().convert_element_type(ov.Type.f32).mean(127.5).scale(127.5)
+    steps.input().preprocess().convert_element_type(ov.Type.f32).mean(HALF_RANGE).scale(HALF_RANGE)
     steps.output().model().set_layout(ov.Layout("NCHW"))
     steps.output().tensor().set_layout(ov.Layout("NHWC")).set_element_type(ov.Type.u8)
-    half_range = np.float32(127.5)
+    half_range = np.float32(HALF_RANGE)
     model_output = []
 
     def to_uint8_range(node):

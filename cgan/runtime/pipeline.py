@@ -16,9 +16,9 @@ import time
 import numpy as np
 
 from ..fileio import plural
+from ..log import progress_bars_shown
 from .options import FrameOptions
-from .sinks import Sink
-from .sources import Source, SourceLost
+from .frames import Sink, Source, SourceLost
 from .temporal import TemporalSmoother
 from .translator import Translator
 
@@ -38,6 +38,12 @@ class Summary:
     first_frame_seconds: float = 0.0
     model_seconds: float = 0.0  # time inside the model alone
     backend: str = ""  # what ran the model, in words (the backend's description)
+    outputs: list[str] = dataclasses.field(default_factory=list)  # the files and folders written (filled by apps)
+
+    def to_dict(self) -> dict:
+        """Everything above and the rates, for ``--json``."""
+        return {**dataclasses.asdict(self), "fps": self.fps, "steady_fps": self.steady_fps,
+                "model_fps": self.model_fps}
 
     @property
     def fps(self) -> float:
@@ -108,7 +114,7 @@ class Pipeline:
         total = len(source) or None
         if options.max_frames:
             total = min(total or options.max_frames, options.max_frames)
-        self.bar = tqdm(total=total, unit="frame", disable=not options.progress, dynamic_ncols=True,
+        self.bar = tqdm(total=total, unit="frame", disable=not (options.progress and progress_bars_shown()), dynamic_ncols=True,
                         mininterval=0.1 if sys.stderr.isatty() else 10.0)  # a log file gets a line every 10 s
         self.reader = threading.Thread(target=self._read, name="cgan-read", daemon=True)
         self.writer = threading.Thread(target=self._write, name="cgan-write", daemon=True)

@@ -4,36 +4,13 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 
 import cv2
 import numpy as np
 
 from ..errors import CganError
 from ..fileio import FileLock, atomic_write_bytes
-from .sources import Frame
-
-@runtime_checkable
-class Sink(Protocol):
-    """Where the pipeline writes translated frames. ``close`` completes the output; ``abort`` leaves nothing
-    half-written. ``stop_requested`` (a window where q was pressed) ends the run."""
-
-    stop_requested: bool
-    notes: list[str]  # what the user should know once the run is over (e.g. audio not copied)
-
-    @property
-    def output(self) -> Path | None:
-        """The file or folder written, or None for a window."""
-
-    def write(self, frame: Frame, image: np.ndarray) -> None:
-        """Take one translated RGB uint8 frame."""
-
-    def close(self) -> None:
-        """Finish: every output complete and in place."""
-
-    def abort(self) -> None:
-        """Give up after an error: remove what is not complete."""
-
+from .frames import Frame
 
 class ImageFolderSink:
     """Each output under ``root`` with its source's relative name and format."""
@@ -60,15 +37,7 @@ class ImageFolderSink:
         target = self.target(frame.name)
         if not self.overwrite and target.exists():
             raise CganError(f"{target} already exists: choose another --out or pass --overwrite")
-        header = frame.header
-        if header and (header.exif or header.icc_profile) and target.suffix.lower() in METADATA_FORMATS:
-            data = _with_metadata(image, METADATA_FORMATS[target.suffix.lower()], header)
-        else:
-            ok, encoded = cv2.imencode(target.suffix or ".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-            if not ok:
-                raise CganError(f"OpenCV cannot write {target.suffix} files: use an --out ending in .png or .jpg")
-            data = encoded.tobytes()
-        atomic_write_bytes(target, data)
+        atomic_write_bytes(target, encode_image(image, target.suffix, frame.header))
         self.written += 1
 
     def close(self) -> None:
@@ -81,6 +50,17 @@ class ImageFolderSink:
 # Formats whose files hold EXIF and an ICC profile, as Pillow names them: a translated photo keeps its camera's
 # data and its colour profile (the orientation reset: outputs are stored upright).
 METADATA_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF"}
+
+
+def encode_image(image: np.ndarray, suffix: str, header=None) -> bytes:
+    """An RGB uint8 image as the bytes of a file ending in ``suffix`` (PNG where there is none), keeping ``header``'s
+    EXIF and colour profile (the source photo's ``ImageHeader``) where the format holds them."""
+    if header and (header.exif or header.icc_profile) and suffix.lower() in METADATA_FORMATS:
+        return _with_metadata(image, METADATA_FORMATS[suffix.lower()], header)
+    ok, encoded = cv2.imencode(suffix or ".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise CganError(f"OpenCV cannot write {suffix} files: use a name ending in .png or .jpg")
+    return encoded.tobytes()
 
 
 def _with_metadata(image: np.ndarray, format: str, header) -> bytes:

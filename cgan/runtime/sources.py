@@ -9,25 +9,24 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import dataclasses
 import glob
 import os
 import threading
 import time
 import urllib.parse
 from pathlib import Path
-from typing import Iterator, Protocol, runtime_checkable
+from typing import Iterator
 
 import cv2
 import numpy as np
 
 from ..errors import CganError
 from ..fileio import printable
-from ..images import (IMAGE_SUFFIXES, ImageHeader, image_size_problem, list_images, opencv_path, read_header,
-                      read_rgb, too_many_pixels)
+from ..images import (IMAGE_SUFFIXES, image_size_problem, list_images, opencv_path, read_header, read_rgb,
+                      too_many_pixels)
+from .frames import STREAM_PREFIXES, Frame, SourceLost
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
-STREAM_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
 
 
 @contextlib.contextmanager
@@ -40,41 +39,6 @@ def quiet_opencv():
         yield
     finally:
         logging.setLogLevel(previous)
-
-
-class SourceLost(CganError):
-    """A live source that stopped for good (a stream that did not come back, a camera that went silent): what
-    was recorded before is kept (the pipeline finishes its outputs) and the run ends with this error."""
-
-
-@dataclasses.dataclass
-class Frame:
-    image: np.ndarray  # HxWx3 uint8 RGB
-    index: int
-    name: str = ""  # an image file's path relative to the source root; "" for video frames
-    time: float | None = None  # seconds since the first frame: a video's timestamp, a live frame's capture time
-    header: ImageHeader | None = None  # an image file's: the EXIF and colour profile its output keeps
-
-
-@runtime_checkable
-class Source(Protocol):
-    """What the pipeline reads frames from. A live source drops frames it cannot deliver in time (newest wins);
-    a file source delivers every frame in order."""
-
-    live: bool
-    fps: float | None  # frames per second of a video or camera; None for images
-    dropped: int  # frames a live source dropped so far
-    lost: int  # frames of a video file that could not be decoded
-    skipped: list[Path]  # files that could not be read
-
-    def __len__(self) -> int:
-        """How many frames it will deliver, or 0 when unknown (live sources)."""
-
-    def __iter__(self) -> Iterator[Frame]:
-        """The frames, in order."""
-
-    def close(self) -> None:
-        """Release the file, camera or stream."""
 
 
 class ImageSource:
@@ -154,9 +118,9 @@ class LiveSource:
                 raise CganError(f"cannot open camera {self.target}: check that it is connected and not used by "
                                 f"another program, or try another index such as {self.target + 1}")
             raise CganError(f"cannot open stream {self.target}: check the address and that it is reachable")
-        if size:
-            capture.set(cv2.CAP_PROP_FRAME_WIDTH, size[0])
-            capture.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])
+        if size:  # (height, width), as every size in cgan; OpenCV asks width first
+            capture.set(cv2.CAP_PROP_FRAME_WIDTH, size[1])
+            capture.set(cv2.CAP_PROP_FRAME_HEIGHT, size[0])
         return capture
 
     def _read(self) -> None:

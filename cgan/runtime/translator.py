@@ -17,15 +17,15 @@ from ..devices import available_memory
 from ..errors import CganError
 from ..fileio import escape_control, plural
 from ..images import pad_to_multiple, too_many_pixels
-from .backends import Backend, open_backend
+from ..pixels import to_model_range, to_pixels
+from .backends import Backend, ToOnnx, open_backend
 from .graph_check import check_output
 from .options import RuntimeOptions, runtime_options
 
 
 def to_model_input(images: list[np.ndarray]) -> np.ndarray:
     """Same-size HxWx3 uint8 RGB images -> one contiguous NCHW float32 batch in [-1, 1]."""
-    batch = np.stack(images).transpose(0, 3, 1, 2).astype(np.float32)
-    return np.ascontiguousarray(batch / 127.5 - 1.0, dtype=np.float32)
+    return np.ascontiguousarray(to_model_range(np.stack(images).transpose(0, 3, 1, 2)))
 
 
 def scaled_size(h: int, w: int, side: int) -> tuple[int, int]:
@@ -47,12 +47,14 @@ class Translator:
 
     ``Translator("tom2jerry.onnx")(image)`` returns the translation of an HxWx3 uint8 RGB image. Options come
     as a ``RuntimeOptions``, or as its fields by name: ``Translator(model, batch=4, precision="half")``.
+    ``to_onnx`` exports a model file for OpenVINO (``open_backend``); ``cgan.Translator`` hands it in.
     """
 
-    def __init__(self, model: str | os.PathLike, options: RuntimeOptions | None = None, **fields) -> None:
+    def __init__(self, model: str | os.PathLike, options: RuntimeOptions | None = None, *,
+                 to_onnx: ToOnnx | None = None, **fields) -> None:
         self.options = runtime_options(options, **fields)
         self.model_name = os.fspath(model)
-        self.backend: Backend = open_backend(model, self.options)
+        self.backend: Backend = open_backend(model, self.options, to_onnx)
         self.meta = self.backend.meta
         wanted = self.options.direction
         if wanted and self.meta.direction != wanted:  # a file holds one generator: never run the other silently
@@ -144,7 +146,7 @@ class Translator:
         if output.dtype == np.uint8:
             image = output[:h, :w]
         else:
-            image = ((np.clip(output[:, :h, :w], -1, 1) + 1) * 127.5).round().astype(np.uint8).transpose(1, 2, 0)
+            image = to_pixels(output[:, :h, :w]).transpose(1, 2, 0)
         if self.imgsz and not self.keep_imgsz:
             image = cv2.resize(image, (original.shape[1], original.shape[0]), interpolation=cv2.INTER_CUBIC)
         return np.ascontiguousarray(image)

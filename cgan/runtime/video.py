@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import CganError, first_line
 from ..fileio import FILE_MODE, FileLock
 from ..images import too_many_pixels
-from .sources import STREAM_PREFIXES, Frame
+from .frames import STREAM_PREFIXES, Frame
 
 # Containers whose header states the exact frame count (others estimate it from the duration), so that frames
 # missing at the end count as lost.

@@ -29,3 +29,8 @@ class TrainResult:
     epochs: int
     stop_reason: str
     best: dict | None  # the best validation record by the monitored metric
+
+    def to_dict(self) -> dict:
+        """How the run ended, for ``--json``."""
+        return {"run_dir": str(self.run_dir), "iterations": self.iterations, "epochs": self.epochs,
+                "stop_reason": self.stop_reason, "best": self.best}

@@ -6,16 +6,18 @@ install, without PyTorch, describes what it runs; model files and engines need P
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .fileio import escape_control
-from .images import smallest_side
-from .modelfile import ModelMeta, read_exported_meta, resolve_model_path
+from ..extras import torch_installed
+from ..fileio import escape_control
+from ..formats import exported_format
+from ..images import smallest_side
+from ..modelfile import ModelMeta, read_exported_meta, resolve_model_path
+from ..shapes import round_up
 
 if TYPE_CHECKING:
     import torch
@@ -45,13 +47,13 @@ def _common(meta: ModelMeta, parameters: int, macs: int | None, size: int) -> di
 
 def _side(multiple: int, size: int) -> int:
     """The side nearest ``size`` that a network of this size multiple takes."""
-    return max(-(-size // multiple) * multiple, smallest_side(multiple))
+    return max(round_up(size, multiple), smallest_side(multiple))
 
 
 def _macs(net: torch.nn.Module, multiple: int, size: int) -> int:
     """Multiply-adds at ``size`` x ``size``; a network that cannot take that size (a U-Net of 10 levels takes
     multiples of 1024) is counted at the smallest size it takes and scaled by pixels, as convolutions scale."""
-    from .nets import count_macs
+    from ..nets import count_macs
 
     side = _side(multiple, size)
     return count_macs(net, size, size) if side == size else round(count_macs(net, side, side) * (size / side) ** 2)
@@ -60,13 +62,13 @@ def _macs(net: torch.nn.Module, multiple: int, size: int) -> int:
 def describe_model(model: str | os.PathLike, direction: str = "AtoB", size: int = 256) -> dict:
     """A summary of a model file, run directory, ONNX file or engine, as plain values."""
     path = Path(model)
-    if path.suffix.lower() in (".onnx", ".engine", ".plan"):
+    if exported_format(path):
         return _describe_exported(path, size)
     path = resolve_model_path(model, direction)
     if not torch_installed():
         return _describe_header(path, size)
-    from .modelfile import load_model
-    from .nets import count_parameters
+    from ..modelfile import load_model
+    from ..nets import count_parameters
 
     net = load_model(path)
     return {
@@ -79,16 +81,12 @@ def describe_model(model: str | os.PathLike, direction: str = "AtoB", size: int 
     }
 
 
-def torch_installed() -> bool:
-    return importlib.util.find_spec("torch") is not None
-
-
 def _describe_header(path: Path, size: int) -> dict:
     """A model file described from its header alone, where PyTorch is not installed: the metadata, and the
     weights counted from their declared shapes; multiply-adds and the checksum need the network itself."""
     from safetensors import safe_open
 
-    from .modelfile import read_meta
+    from ..modelfile import read_meta
 
     meta = read_meta(path)
     with safe_open(str(path), framework="numpy") as f:
@@ -119,7 +117,7 @@ def _describe_exported(path: Path, size: int) -> dict:
     else:
         import torch
 
-        from .nets import build_generator, count_parameters
+        from ..nets import build_generator, count_parameters
 
         info.update(_engine_details(record.get("tensorrt", {})))
         with torch.device("meta"):  # only the shapes matter here: nothing is allocated or initialised
@@ -151,7 +149,7 @@ def onnx_macs(path: Path, model, multiple: int, height: int, width: int) -> int:
     size it takes, or from its fixed batch and size), from the shapes ONNX infers: each output value of a Conv
     sums in/groups x kernel products; each input value of a ConvTranspose meets out/groups x kernel weights,
     as ``nets.count_macs`` counts them. Needs no PyTorch."""
-    from .runtime.graph_check import inferred_shapes, probe_shape
+    from ..runtime.graph_check import inferred_shapes, probe_shape
 
     side = _side(multiple, max(height, width))
     n, _, h, w = probe_shape(model, multiple, side)  # a fixed-size export at its own size
@@ -177,7 +175,7 @@ def onnx_macs(path: Path, model, multiple: int, height: int, width: int) -> int:
 def _onnx_details(path: Path, model, export: dict, multiple: int) -> dict:
     import onnx
 
-    from .runtime.graph_check import check_graph
+    from ..runtime.graph_check import check_graph
 
     graph = check_graph(path, model, multiple)  # a graph the runtime would refuse is not described as a model
 

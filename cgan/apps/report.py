@@ -14,8 +14,8 @@ import os
 import stat
 from pathlib import Path
 
-from .errors import CganError
-from .fileio import atomic_write_text, refuse_overwrite
+from ..errors import CganError
+from ..fileio import atomic_write_text, refuse_overwrite
 
 VALIDATION_COLUMNS = ("cycle_l1", "identity_l1", "teacher_psnr", "teacher_l1", "psnr", "psnr_gain", "teacher_gain",
                       "ssim")
@@ -56,7 +56,7 @@ def _image(path: Path, caption: str) -> dict:
 
 
 def _read_run(run: Path) -> tuple[dict, list[dict]]:
-    from .train.config import DistillConfig, TrainConfig, known_options, load_plain_yaml
+    from ..train.config import DistillConfig, TrainConfig, known_options, load_plain_yaml
 
     config_path, metrics_path = run / "config.yaml", run / "metrics.jsonl"
     if not run.is_dir() or not _own_file(run, config_path):
@@ -68,7 +68,7 @@ def _read_run(run: Path) -> tuple[dict, list[dict]]:
                            else TrainConfig)
     records = []
     if _own_file(run, metrics_path):
-        from .train.report import read_metrics
+        from ..train.report import read_metrics
 
         records = read_metrics(metrics_path)
     return config, records
@@ -92,7 +92,7 @@ def _best(run: Path) -> list[list]:
     best_path = run / "best" / "metrics.json"
     if not _own_file(run, best_path):
         return []
-    from .train.config import load_plain_yaml
+    from ..train.config import load_plain_yaml
 
     best = load_plain_yaml(best_path)  # JSON; runs of earlier versions wrote it as YAML
     return [[k, v] for k, v in best.items()] if isinstance(best, dict) else []

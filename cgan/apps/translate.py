@@ -1,22 +1,25 @@
-"""``translate`` and ``webcam``: the functions behind ``cgan translate`` and ``cgan webcam``."""
+"""``translate`` and ``webcam``: the functions behind ``cgan translate`` and ``cgan webcam``. They speak through
+``logging`` (the command line shows it on stderr), so that a program calling them chooses what it sees."""
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
-import click
-
 from ..errors import CganError
 from ..fileio import escape_control, plural, safe_component
-from ..interrupt import terminate_as_interrupt
 from ..images import IMAGE_SUFFIXES
-from .options import FrameOptions, RuntimeOptions, auto_performance, runtime_options
-from .pipeline import Summary, run_pipeline
-from .sinks import (GUI_HINT, ImageFolderSink, Sink, WindowSink, display_available, opencv_has_windows,
-                    require_writable_folder)
-from .sources import ImageSource, LiveSource, Source, open_source
+from ..interrupt import terminate_as_interrupt
+from ..runtime.frames import Sink, Source
+from ..runtime.options import FrameOptions, RuntimeOptions, auto_performance, runtime_options
+from ..runtime.pipeline import Summary, run_pipeline
+from ..runtime.sinks import (GUI_HINT, ImageFolderSink, WindowSink, display_available, opencv_has_windows,
+                             require_writable_folder)
+from ..runtime.sources import ImageSource, LiveSource, open_source
+from ..runtime.video import VideoSink, VideoSource
 from .translator import Translator
-from .video import VideoSink, VideoSource
+
+log = logging.getLogger(__name__)
 
 
 def _image_sink(source: ImageSource, out: str | None, overwrite: bool) -> ImageFolderSink:
@@ -106,9 +109,9 @@ def translate(model: str | os.PathLike, source: str, out: str | None = None, *,
             translator = Translator(model, options)
             sinks = _open_sinks(src, translator, out, show, overwrite, codec)
             if frames.progress:
-                click.echo(f"{escape_control(translator.meta.source_domain)} -> "
-                           f"{escape_control(translator.meta.target_domain)} with {translator.description}"
-                           f"{_which_generator(model, options.direction)}", err=True)
+                log.info(f"{escape_control(translator.meta.source_domain)} -> "
+                         f"{escape_control(translator.meta.target_domain)} with {translator.description}"
+                         f"{_which_generator(model, options.direction)}")
             summary = run_pipeline(src, translator, sinks, frames)
         finally:
             src.close()
@@ -121,14 +124,15 @@ def translate(model: str | os.PathLike, source: str, out: str | None = None, *,
             raise CganError(first)
         raise CganError(f"none of the {summary.skipped} images could be read (first: {first})")
     if frames.progress:
-        click.echo(summary.text(), err=True)
+        log.info(summary.text())
         for path in src.skipped:
-            click.echo(f"skipped {src.reasons[path]}", err=True)
+            log.warning(f"skipped {src.reasons[path]}")
         for sink in sinks:
             for note in sink.notes:
-                click.echo(f"note: {note}", err=True)
+                log.warning(f"note: {note}")
             if wrote(sink):
-                click.echo(f"wrote {sink.output}", err=True)
+                log.info(f"wrote {sink.output}")
+    summary.outputs = [str(sink.output) for sink in sinks if wrote(sink)]
     return summary
 
 
@@ -148,24 +152,27 @@ def wrote(sink: Sink) -> bool:
     return output is not None and output.exists() and getattr(sink, "written", 1) > 0
 
 
-def webcam(model: str | os.PathLike, camera: str = "0", *, size: tuple[int, int] | None = None,
+def webcam(model: str | os.PathLike, source: str = "0", *, size: tuple[int, int] | None = None,
            record: str | None = None, options: RuntimeOptions | None = None, side_by_side: bool = False,
            max_frames: int | None = None, show: bool | None = None, overwrite: bool = False, codec: str | None = None,
            **fields) -> Summary:
     """Translate a camera live in a window (``q`` or Esc quits), optionally recording what is shown.
 
-    ``camera`` is an index, a stream URL, or a video file played in real time as if it were a camera;
-    ``size`` the capture size (width, height). A live view translates one frame per call, so ``options.batch``
-    is 1. Without a display the window is left out (``show=None`` decides by itself).
+    ``source`` is a camera index, a stream URL, or a video file played in real time as if it were a camera;
+    ``size`` the capture size (height, width), as every size in cgan. A live view translates one frame per call,
+    so ``options.batch`` is 1. Without a display the window is left out (``show=None`` decides by itself).
     """
     options = runtime_options(options, **{**fields, "batch": 1})
     if options.performance == "auto":
         options = runtime_options(options, performance="latency")
     frames = FrameOptions(side_by_side=side_by_side, max_frames=max_frames, progress=False)
-    source = LiveSource(int(camera) if str(camera).isdigit() else str(camera), size)
-    if size and source.is_file:  # a file plays at its own size: a size asked for would be silently ignored
-        source.close()
-        raise CganError(f"--size sets a camera's capture size; {camera} is a video file, which plays at its own "
+    if size and size[0] > size[1]:  # --size was width x height before: say how a landscape size is written
+        log.warning(f"note: --size is height x width, so {size[0]}x{size[1]} asks for a portrait capture; "
+                    f"{size[1]}x{size[0]} is {size[0]} wide")
+    live = LiveSource(int(source) if str(source).isdigit() else str(source), size)
+    if size and live.is_file:  # a file plays at its own size: a size asked for would be silently ignored
+        live.close()
+        raise CganError(f"--size sets a camera's capture size; {source} is a video file, which plays at its own "
                         f"size: leave --size out (or translate it with cgan translate --imgsz)")
     with terminate_as_interrupt():  # SIGTERM stops loading the model too (its probe run)
         try:
@@ -174,19 +181,20 @@ def webcam(model: str | os.PathLike, camera: str = "0", *, size: tuple[int, int]
             title = escape_control(f"cgan webcam: {translator.meta.target_domain}")
             sinks: list[Sink] = [WindowSink(title)] if show else []
             if record:
-                sinks.append(VideoSink(Path(record), source.fps, overwrite, codec=codec))
+                sinks.append(VideoSink(Path(record), live.fps, overwrite, codec=codec))
             if not sinks:
                 reason = "no display for the window" if opencv_has_windows() else GUI_HINT
                 raise CganError(f"{reason}, and no --record file: nothing to show or save")
             without = "no display" if opencv_has_windows() else "this OpenCV has no windows"
             stop = "q or Esc quits" if show else f"{without}: recording only; Ctrl-C stops and keeps the recording"
-            click.echo(f"{source.label} -> {escape_control(translator.meta.target_domain)} with "
-                       f"{translator.description}{_which_generator(model, options.direction)}; {stop}", err=True)
-            summary = run_pipeline(source, translator, sinks, frames)
+            log.info(f"{live.label} -> {escape_control(translator.meta.target_domain)} with "
+                     f"{translator.description}{_which_generator(model, options.direction)}; {stop}")
+            summary = run_pipeline(live, translator, sinks, frames)
         finally:
-            source.close()
-    click.echo(f"webcam: {summary.text()}", err=True)
+            live.close()
+    log.info(f"webcam: {summary.text()}")
     for sink in sinks:
         if wrote(sink):
-            click.echo(f"wrote {sink.output}", err=True)
+            log.info(f"wrote {sink.output}")
+    summary.outputs = [str(sink.output) for sink in sinks if wrote(sink)]
     return summary

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from ..errors import CganError
+from .errors import CganError
 
 INSTALL_HINT = 'pip install "cgan[gpu]" --extra-index-url https://pypi.nvidia.com'
 
