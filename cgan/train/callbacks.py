@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .trainer import Trainer
+    from .loop import TrainingLoop as Trainer
 
 
 class Callback:

@@ -9,7 +9,7 @@ image (InfoNCE with a temperature). CUT adds the same loss on B -> G(B) (identit
 sum; FastCUT leaves it out and weighs NCE ten times as much. ``--objective gan`` keeps the adversarial
 loss alone, for a generator that cannot lose structure (``--preset filter``): no encoder, no projector.
 ``--lambda-texture`` adds a second discriminator that sees grey images (``texture.py``). The loop,
-schedule, logging, validation bookkeeping, checkpoints, Ctrl-C and resume are the Trainer's; this
+schedule, logging, validation bookkeeping, checkpoints, Ctrl-C and resume are the training loop's (loop.py); this
 module says what differs.
 """
 from __future__ import annotations
@@ -31,7 +31,8 @@ from .evaluate import psnr, ssim, translate_in_batches
 from .losses import discriminator_loss, generator_loss
 from .report import labelled_grid
 from .texture import random_grey
-from .trainer import GRID_IMAGES, Trainer
+from .loop import TrainingLoop
+from .report import GRID_IMAGES
 
 PROJECTION_WIDTH = 256  # the paper's MLP head output
 
@@ -141,7 +142,7 @@ class ContrastiveDiscriminators(nn.Module):
         return (*score_real_and_fake(self.d_b, real_b, fake_b), *texture)
 
 
-class ContrastiveTrainer(Trainer):
+class ContrastiveTrainer(TrainingLoop):
     """Trains one A -> B generator with a PatchGAN on B, and PatchNCE (``--objective cut`` or ``fastcut``) or not
     (``gan``)."""
 

@@ -4,7 +4,7 @@ The student learns on the teacher's own input images (random crops, flips and co
 that it generalises beyond them): an L1 loss on the teacher's outputs, plus a feature term that
 matches the teacher's activations after its encoder and after its residual blocks through learned
 1x1 adapters (as GAN Compression does). The loop, logging, schedule, validation bookkeeping,
-checkpoints, Ctrl-C and resume are the Trainer's; this module says what differs.
+checkpoints, Ctrl-C and resume are the training loop's (loop.py); this module says what differs.
 """
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ from .config import DistillConfig, read_run_config, resolve_config
 from .data import find_source_data, load_views, training_loader
 from .evaluate import psnr, ssim, translate_in_batches
 from .report import labelled_grid
-from .trainer import GRID_IMAGES, Trainer
+from .loop import TrainingLoop
+from .report import GRID_IMAGES
 
 def load_teacher(teacher: str, direction: str) -> tuple[nn.Module, Path]:
     """The teacher generator, frozen, and its file; a one-line error for anything that cannot teach."""
@@ -77,7 +78,7 @@ class StudentWithAdapters(nn.Module):
         return output, [adapter(f) for adapter, f in zip(self.adapters, features)]
 
 
-class Distiller(Trainer):
+class Distiller(TrainingLoop):
     """Trains a student generator (``DistillConfig.preset``) to reproduce ``DistillConfig.teacher``."""
 
     loss_names = ("pixel", "feature")

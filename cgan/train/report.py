@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # (annotations only: cgan report reads metrics without PyTorc
     import torch
 
 LABEL_WIDTH = 120
+GRID_IMAGES = 8  # images per row of a sample grid
 
 
 def read_metrics(path: Path) -> list[dict]:
