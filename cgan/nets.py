@@ -19,7 +19,7 @@ from .blocks import changed_image, colour_map
 from .edges import Neighbourhood
 from .errors import CganError
 from .presets import (  # noqa: F401 (re-exported: the configs are part of what nets offers)
-    ARCHES, COLOUR_MAP_WIDTH, FAST_START_ARCHES, LIMITS, PRESETS, UPSAMPLING, GeneratorConfig, preset_config,
+    ARCH_TRAITS, ARCHES, COLOUR_MAP_WIDTH, LIMITS, PRESETS, UPSAMPLING, GeneratorConfig, preset_config,
     preset_has_fast_start)
 
 

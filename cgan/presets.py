@@ -10,12 +10,36 @@ from dataclasses import dataclass
 
 from .errors import CganError
 
-ARCHES = ("resnet", "unet", "mobile", "student", "filter")
-# The fast-start options (identity start, resize upsampling, colour map) need a residual trunk and a final tanh
-# layer to act on: the resnet and mobile generators have them, the U-Net does not. The filter is the identity
-# start and the colour map with the edge map alone (filter_net.py): it always has all three.
-FAST_START_ARCHES = ("resnet", "mobile")
 FILTER_OPTIONS = ("identity_start", "colour_map", "edge_map")
+
+
+@dataclass(frozen=True)
+class ArchTraits:
+    """What a generator architecture has, declared once: the config checks, training and the tools read it here.
+
+    The fast-start options (identity start, resize upsampling, colour map) need a residual trunk and a final tanh
+    layer to act on: the resnet and mobile generators have them, the U-Net does not; the student is built with
+    them. The filter is the identity start and the colour map with the edge map alone (filter_net.py)."""
+
+    takes_fast_start: bool  # a config may turn the fast-start options on
+    fast_profile: bool  # --fast turns them on (or, for the filter, it has them whatever is asked)
+    edge_map: bool  # its colour map can also see the edge map
+    encoder_layers: int | None  # its layers before the residual blocks (cut/fastcut contrast them); None: no encoder
+    widens: bool = True  # --ngf scales it
+    built_in: tuple[str, ...] = ()  # options it always has
+
+
+ARCH_TRAITS = {
+    "resnet": ArchTraits(takes_fast_start=True, fast_profile=True, edge_map=True, encoder_layers=10),
+    "unet": ArchTraits(takes_fast_start=False, fast_profile=False, edge_map=False, encoder_layers=None),
+    "mobile": ArchTraits(takes_fast_start=True, fast_profile=True, edge_map=True, encoder_layers=10),
+    "student": ArchTraits(takes_fast_start=True, fast_profile=False, edge_map=False, encoder_layers=None),
+    "filter": ArchTraits(takes_fast_start=True, fast_profile=True, edge_map=True, encoder_layers=None, widens=False,
+                         built_in=FILTER_OPTIONS),
+}
+ARCHES = tuple(ARCH_TRAITS)
+# The generators whose colour map the edge map feeds (named in messages).
+EDGE_MAP_ARCHES = tuple(a for a, t in ARCH_TRAITS.items() if t.edge_map and t.widens)
 UPSAMPLING = ("transpose", "resize", "shuffle")
 COLOUR_MAP_WIDTH = 32  # hidden channels of the optional per-pixel colour mapping
 
@@ -51,20 +75,25 @@ class GeneratorConfig:
         if (self.upsample == "shuffle") != (self.arch == "student") or self.upsample not in UPSAMPLING:
             allowed = "shuffle" if self.arch == "student" else "transpose or resize"
             raise CganError(f"upsampling {self.upsample!r} does not fit the {self.arch} generator: choose {allowed}")
-        if self.arch == "filter":
-            if not all(getattr(self, name) for name in FILTER_OPTIONS):
+        traits = self.traits
+        if traits.built_in:
+            if not all(getattr(self, name) for name in traits.built_in):
                 raise CganError("the filter generator is the colour map with the edge map and identity start: "
                                 "it needs all three")
             return
         fast_start = self.identity_start or self.upsample != "transpose" or self.colour_map
-        if fast_start and self.arch not in (*FAST_START_ARCHES, "student"):
+        if fast_start and not traits.takes_fast_start:
             raise CganError(f"identity start, resize upsampling and the colour map are options of the "
-                            f"{' and '.join(FAST_START_ARCHES)} generators")
-        if self.edge_map and not (self.colour_map and self.arch in FAST_START_ARCHES):
-            raise CganError(f"the edge map feeds the colour map of the {' and '.join(FAST_START_ARCHES)} generators: "
+                            f"{' and '.join(EDGE_MAP_ARCHES)} generators")
+        if self.edge_map and not (self.colour_map and traits.edge_map):
+            raise CganError(f"the edge map feeds the colour map of the {' and '.join(EDGE_MAP_ARCHES)} generators: "
                             f"it needs the colour map (--colour-map or --fast)")
         if self.identity_start and self.in_channels != self.out_channels:
             raise CganError("identity start needs as many output channels as input channels")
+
+    @property
+    def traits(self) -> ArchTraits:
+        return ARCH_TRAITS[self.arch]
 
     @property
     def size_multiple(self) -> int:
@@ -112,10 +141,14 @@ PRESETS: dict[str, dict] = {
 }
 
 
+def preset_traits(preset: str) -> ArchTraits:
+    """The traits of a preset's generator architecture."""
+    return ARCH_TRAITS[PRESETS[preset]["arch"]]
+
+
 def preset_has_fast_start(preset: str) -> bool:
-    """Whether the preset's generator takes the fast-start options (see FAST_START_ARCHES; the filter has them
-    built in)."""
-    return PRESETS[preset]["arch"] in (*FAST_START_ARCHES, "filter")
+    """Whether --fast turns the preset's fast-start options on (the filter has them built in)."""
+    return preset_traits(preset).fast_profile
 
 
 def preset_config(preset: str, **overrides) -> GeneratorConfig:

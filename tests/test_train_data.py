@@ -158,9 +158,10 @@ def test_fast_profile_sits_under_the_file_and_the_flags(tmp_path):
     mixed = resolve_config({"fast": True, "identity_start": False, "ema": None}, str(tmp_path / "c.yaml"))
     assert (mixed.size, mixed.identity_start, mixed.ema, mixed.upsample) == (96, False, FAST_PROFILE["ema"], "resize")
     assert resolve_config({}).identity_start is False  # without --fast nothing changes
-    from cgan.nets import FAST_START_ARCHES, PRESETS, preset_has_fast_start
+    from cgan.presets import EDGE_MAP_ARCHES, PRESETS, preset_has_fast_start, preset_traits
 
-    assert {p for p, v in PRESETS.items() if v["arch"] in FAST_START_ARCHES} == {"resnet9", "resnet6", "mobile"}
+    assert {p for p, v in PRESETS.items() if v["arch"] in EDGE_MAP_ARCHES} == {"resnet9", "resnet6", "mobile"}
+    assert {p for p in PRESETS if preset_traits(p).encoder_layers} == {"resnet9", "resnet6", "mobile"}  # cut, fastcut
     assert {p for p in PRESETS if preset_has_fast_start(p)} == {"resnet9", "resnet6", "mobile", "filter"}
     filter_fast = resolve_config({"fast": True, "preset": "filter"})
     assert filter_fast.colour_map_lr == 1 and filter_fast.size == FAST_PROFILE["size"]

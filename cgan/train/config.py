@@ -20,7 +20,7 @@ from ..devices import check_device_name
 from ..errors import CganError, first_line
 from ..fileio import escape_control
 from ..images import smallest_side
-from ..presets import FILTER_OPTIONS, PRESETS, preset_config, preset_has_fast_start
+from ..presets import ARCH_TRAITS, PRESETS, preset_config, preset_has_fast_start, preset_traits
 
 PREPROCESS = ("resize_crop", "scale_width_crop", "crop", "none")
 # What each annotation in the configs admits, and how an error names it.
@@ -50,8 +50,8 @@ RESUMABLE = {"epochs", "epochs_decay", "max_iters", "max_time", "patience", "sav
 # whatever the YAML file and the flags say, so any of it can still be changed.
 # Crops of 64 are cut from images loaded at the paper's 286, so the model learns at the scale it will run at.
 # Batches of 2 take 1.3x the images per second of single images on a 2-core CPU.
-NCE_ARCHES = ("resnet", "mobile")  # generators with an encoder whose layer outputs cut/fastcut contrast
-ENCODER_LAYERS = 10  # a ResNet generator's layers before its residual blocks: stem (4) and two downsamplings (3+3)
+# Generators with an encoder whose layer outputs cut/fastcut contrast (presets.ARCH_TRAITS: encoder_layers).
+NCE_ARCHES = tuple(arch for arch, traits in ARCH_TRAITS.items() if traits.encoder_layers)
 CPU_FAST_NETWORK = {"preset": "resnet6", "ngf": 32}  # what --fast trains on a CPU unless told otherwise
 FAST_PROFILE = {"identity_start": True, "upsample": "resize", "colour_map": True, "colour_map_lr": 3.0, "size": 64,
                 "load_size": 286, "batch": 2, "lambda_identity": 0.0, "ema": 0.999}
@@ -225,11 +225,11 @@ class TrainConfig(RunConfig):
 
     def validate(self) -> None:
         super().validate()
-        if PRESETS[self.preset]["arch"] == "filter":
-            if self.ngf is not None:
-                raise CganError("--ngf does not apply to --preset filter: it has no convolutions to widen")
-            for name in FILTER_OPTIONS:  # the filter is these options: on, whatever was given
-                setattr(self, name, True)
+        traits = preset_traits(self.preset)
+        if not traits.widens and self.ngf is not None:
+            raise CganError(f"--ngf does not apply to --preset {self.preset}: it has no convolutions to widen")
+        for name in traits.built_in:  # the filter is these options: on, whatever was given
+            setattr(self, name, True)
         if self.gan_loss not in GAN_LOSSES:
             raise CganError(f"unknown --gan-loss {self.gan_loss!r}: choose one of {', '.join(GAN_LOSSES)}")
         for name in ("ndf", "n_layers_d"):
@@ -289,10 +289,11 @@ class TrainConfig(RunConfig):
         With a colour map the input layer is left out: contrasting raw pixels holds every colour where it was,
         the change the colour map is there to make (on the stylise task FastCUT --fast gained +0.01 dB after 2
         minutes with it, +1.9 without; benchmarks/RESULTS.md)."""
-        blocks = preset_config(self.preset, **({"ngf": self.ngf} if self.ngf else {})).n_blocks
-        encoder_end = ENCODER_LAYERS + blocks  # after the last residual block the decoder begins
+        config = preset_config(self.preset, **({"ngf": self.ngf} if self.ngf else {}))
+        blocks, encoder = config.n_blocks, config.traits.encoder_layers  # stem (4) and two downsamplings (3+3)
+        encoder_end = encoder + blocks  # after the last residual block the decoder begins
         if self.nce_layers is None:
-            return ([] if self.colour_map else [0]) + [4, 8] + [ENCODER_LAYERS + k for k in (2, 6) if k < blocks]
+            return ([] if self.colour_map else [0]) + [4, 8] + [encoder + k for k in (2, 6) if k < blocks]
         try:
             layers = sorted({int(part) for part in self.nce_layers.split(",")})
         except ValueError:
@@ -459,7 +460,7 @@ def fast_profile(values: dict) -> dict:
         del profile["batch"]
     if preset in PRESETS and profile["size"] % preset_config(preset).size_multiple:  # a U-Net's crop stays its own
         del profile["size"], profile["load_size"]
-    if not {**profile, **values}.get("colour_map") or preset == "filter":
+    if not {**profile, **values}.get("colour_map") or (preset in PRESETS and preset_traits(preset).built_in):
         # a preset without it, or --fast --no-colour-map; the filter is its colour map, and learns it at the common
         # rate: three times that led and then drifted on the stylise task (benchmarks/RESULTS.md)
         del profile["colour_map_lr"]

@@ -286,7 +286,7 @@ class TrainingLoop(abc.ABC):
         precision = str(self.autocast["dtype"]).removeprefix("torch.") if self.autocast["enabled"] else "fp32"
         log.info(f"training {self.name_a} ({len(s.train_a)} images) <-> {self.name_b} ({len(s.train_b)} images), "
                  f"validating on {len(self.val_a)} + {len(self.val_b)}")
-        network = c.preset if self.gen_config.arch == "filter" else f"{c.preset} ngf {self.gen_config.ngf}"  # no widths
+        network = f"{c.preset} ngf {self.gen_config.ngf}" if self.gen_config.traits.widens else c.preset
         log.info(f"{network}, {c.size}x{c.size} crops, batch {c.batch}, {self.device}{self._threads_text()}, "
                  f"{precision}{f', {self.dist.world} processes' if self.dist.enabled else ''} -> {self.run_dir}")
 
