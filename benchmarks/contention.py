@@ -40,7 +40,7 @@ def worker(data: str, out: str, steps: int, warmup: int) -> None:
 
     share_cpu_with_other_programs()  # as cgan train does, before PyTorch loads (CGAN_THREADS=off: not)
     from cgan.train import trainer_for
-    from cgan.train.config import resolve_config
+    from cgan.train.config_files import resolve_config
 
     trainer = trainer_for(resolve_config({"data": data, "out": out, **PROFILE}))
     times, last = [], time.perf_counter()

@@ -21,7 +21,7 @@ from cgan.bench.machine import describe_machine
 from cgan.fileio import atomic_write_text
 from cgan.sampledata import build_unpaired_dataset
 from cgan.train import trainer_for
-from cgan.train.config import resolve_config
+from cgan.train.config_files import resolve_config
 
 # what each row trains, by the name the table shows (cyclegan first: the others are compared with it)
 VARIANTS = {"cyclegan": {"objective": "cyclegan"}, "cut": {"objective": "cut"}, "fastcut": {"objective": "fastcut"},

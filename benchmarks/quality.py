@@ -22,7 +22,9 @@ import torch
 
 from cgan.sampledata import build_unpaired_dataset
 from cgan.train import Callback, trainer_for
-from cgan.train.config import CONTRASTIVE, FAST_PROFILE, resolve_config
+from cgan.train.config import CONTRASTIVE
+from cgan.train.config_files import resolve_config
+from cgan.train.fast import FAST_PROFILE
 from cgan.train.evaluate import psnr, translate_in_batches
 
 

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from cgan.presets import FILTER_OPTIONS
-from cgan.train.config import FAST_PROFILE
+from cgan.train.fast import FAST_PROFILE
 
 
 def label(result: dict) -> str:

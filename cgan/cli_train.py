@@ -12,7 +12,8 @@ from .interrupt import INTERRUPTED
 from .presets import PRESETS
 from .cli_options import JSON_SUMMARY, print_json
 from .threads import share_cpu_with_other_programs
-from .train.config import FAST_PROFILE, GAN_LOSSES, MONITORS, OBJECTIVES, PREPROCESS, TrainConfig
+from .train.config import GAN_LOSSES, MONITORS, OBJECTIVES, PREPROCESS, TrainConfig
+from .train.fast import FAST_PROFILE
 from .train.config import DistillConfig
 
 # (flag, click type, help); a None type is an on/off flag, "switch" a --x/--no-x pair.

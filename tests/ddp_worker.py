@@ -7,7 +7,7 @@ import sys
 from safetensors.torch import save_file
 
 from cgan.train import trainer_for
-from cgan.train.config import read_run_config, resolve_config
+from cgan.train.config_files import read_run_config, resolve_config
 
 data, out, max_iters, objective = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 run = os.path.join(out, "run")

@@ -5,7 +5,9 @@ import pytest
 import torch
 
 from cgan.errors import CganError
-from cgan.train.config import TrainConfig, parse_duration, resolve_config
+from cgan.train.config import TrainConfig
+from cgan.train.config_files import resolve_config
+from cgan.train.durations import parse_duration
 from cgan.images import list_images, read_rgb
 from cgan.train.data import EpochSampler, augment, find_data
 from cgan.train.pool import ImagePool
@@ -150,7 +152,7 @@ def test_config_file_and_flags(tmp_path):
 
 
 def test_fast_profile_sits_under_the_file_and_the_flags(tmp_path):
-    from cgan.train.config import FAST_PROFILE
+    from cgan.train.fast import FAST_PROFILE
 
     fast = resolve_config({"fast": True})
     assert all(getattr(fast, k) == v for k, v in FAST_PROFILE.items())

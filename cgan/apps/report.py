@@ -56,7 +56,8 @@ def _image(path: Path, caption: str) -> dict:
 
 
 def _read_run(run: Path) -> tuple[dict, list[dict]]:
-    from ..train.config import DistillConfig, TrainConfig, known_options, load_plain_yaml
+    from ..train.config import DistillConfig, TrainConfig
+    from ..train.config_files import known_options, load_plain_yaml
 
     config_path, metrics_path = run / "config.yaml", run / "metrics.jsonl"
     if not run.is_dir() or not _own_file(run, config_path):
@@ -92,7 +93,7 @@ def _best(run: Path) -> list[list]:
     best_path = run / "best" / "metrics.json"
     if not _own_file(run, best_path):
         return []
-    from ..train.config import load_plain_yaml
+    from ..train.config_files import load_plain_yaml
 
     best = load_plain_yaml(best_path)  # JSON; runs of earlier versions wrote it as YAML
     return [[k, v] for k, v in best.items()] if isinstance(best, dict) else []

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import importlib
 
-from .config import DistillConfig, TrainConfig, read_run_config, resolve_config
+from .config import DistillConfig, TrainConfig
+from .config_files import read_run_config, resolve_config
 
 _LAZY = {"Callback": "callbacks", "TrainResult": "callbacks", "Distiller": "distillation", "distill": "distillation",
          "Trainer": "trainer"}

@@ -6,21 +6,17 @@ resolved config is saved in the run directory as ``config.yaml``.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import math
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-import yaml
-
 from ..devices import check_device_name
-from ..errors import CganError, first_line
-from ..fileio import escape_control
+from ..errors import CganError
 from ..images import smallest_side
-from ..presets import ARCH_TRAITS, PRESETS, preset_config, preset_has_fast_start, preset_traits
+from ..presets import ARCH_TRAITS, PRESETS, preset_config, preset_traits
+from .durations import parse_duration
 
 PREPROCESS = ("resize_crop", "scale_width_crop", "crop", "none")
 # What each annotation in the configs admits, and how an error names it.
@@ -52,9 +48,6 @@ RESUMABLE = {"epochs", "epochs_decay", "max_iters", "max_time", "patience", "sav
 # Batches of 2 take 1.3x the images per second of single images on a 2-core CPU.
 # Generators with an encoder whose layer outputs cut/fastcut contrast (presets.ARCH_TRAITS: encoder_layers).
 NCE_ARCHES = tuple(arch for arch, traits in ARCH_TRAITS.items() if traits.encoder_layers)
-CPU_FAST_NETWORK = {"preset": "resnet6", "ngf": 32}  # what --fast trains on a CPU unless told otherwise
-FAST_PROFILE = {"identity_start": True, "upsample": "resize", "colour_map": True, "colour_map_lr": 3.0, "size": 64,
-                "load_size": 286, "batch": 2, "lambda_identity": 0.0, "ema": 0.999}
 
 
 @dataclass
@@ -350,138 +343,3 @@ class DistillConfig(RunConfig):
         return self.monitor or ("psnr" if self.val_truth else "teacher_psnr")
 
 
-def parse_duration(text: str | None) -> float | None:
-    """'90' or '90s' -> 90.0, '30m' -> 1800.0, '1h30m' -> 5400.0, None -> None."""
-    if text is None:
-        return None
-    text = str(text).strip().lower()
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
-    parts = re.findall(r"(\d+(?:\.\d+)?)([hms])", text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise CganError(f"cannot read duration {text!r}: write it like 90s, 30m, 2h or 1h30m")
-    return sum(float(n) * {"h": 3600, "m": 60, "s": 1}[u] for n, u in parts)
-
-
-def load_yaml(path: str | Path, config_class: type[RunConfig] = TrainConfig) -> dict:
-    """Options of ``config_class`` from a YAML file; keys may use dashes or underscores."""
-    path = Path(path)
-    if not path.is_file():
-        raise CganError(f"config file not found: {path}")
-    return known_options(load_plain_yaml(path) or {}, path, config_class)
-
-
-def known_options(data, path: Path, config_class: type[RunConfig] = TrainConfig) -> dict:
-    """``data`` read from ``path`` as options of ``config_class``: a mapping of known names (dashes allowed)."""
-    if not isinstance(data, dict):
-        raise CganError(f"{path} must hold a mapping of option: value")
-    data = {str(k).replace("-", "_"): v for k, v in data.items()}
-    known = {f.name for f in dataclasses.fields(config_class)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        shown = ", ".join(escape_control(name)[:40] for name in unknown[:5])
-        more = f" and {len(unknown) - 5} more ({len(unknown)} in all)" if len(unknown) > 5 else ""
-        raise CganError(f"{path}: unknown options {shown}{more} (see: cgan {config_class.command} --help)")
-    return data
-
-
-MAX_CONFIG_BYTES = 1 << 20
-
-
-class _PlainLoader(yaml.SafeLoader):
-    """YAML without anchors and aliases: a config never needs them, and a few hundred bytes of nested aliases
-    expand to gigabytes when the values are used (the "billion laughs")."""
-
-    def compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in a cgan config",
-                                              event.start_mark)
-        return super().compose_node(parent, index)
-
-
-def load_plain_yaml(path: Path):
-    """A small YAML (or JSON) file of plain values: bounded in size, without aliases or tags."""
-    if path.stat().st_size > MAX_CONFIG_BYTES:
-        raise CganError(f"{path} is {path.stat().st_size} bytes: a config holds a few dozen options, not this")
-    try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_PlainLoader)
-    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as e:
-        raise CganError(f"{path} is not valid YAML ({first_line(e)})") from None
-
-
-def resolve_config(flags: dict, config_file: str | None = None, resume_config: dict | None = None,
-                   config_class: type[RunConfig] = TrainConfig) -> RunConfig:
-    """Defaults < --fast profile < resumed run's config < YAML file < flags given (None means not given)."""
-    given = {k: v for k, v in flags.items() if v is not None}
-    values: dict = {}
-    if resume_config is not None:
-        values.update(resume_config)
-        file_values = load_yaml(config_file, config_class) if config_file else {}
-        changed = sorted(k for k, v in {**file_values, **given}.items()
-                         if k not in RESUMABLE and resume_config.get(k) != v)
-        if changed:
-            raise CganError(f"cannot change {', '.join('--' + k.replace('_', '-') for k in changed)} when resuming: "
-                            f"start a new run instead")
-        values.update(file_values)
-    elif config_file:
-        values.update(load_yaml(config_file, config_class))
-    values.update(given)
-    if values.get("fast") and resume_config is None:
-        values = {**fast_profile(values), **values}
-    try:
-        config = config_class(**values)
-    except TypeError as e:
-        raise CganError(f"bad {config_class.command} options: {e}") from None
-    objective = getattr(config, "objective", "cyclegan")
-    # Flags given, not a YAML file's values: a run's saved config.yaml lists every field, and may be reused.
-    if objective != "cyclegan" and (unused := [k for k in CYCLEGAN_ONLY if k in given]):
-        raise CganError(f"--{unused[0].replace('_', '-')} is an option of --objective cyclegan: {objective} has no "
-                        f"cycle, no identity loss and no pool of past fakes")
-    return config
-
-
-def fast_profile(values: dict) -> dict:
-    """The part of FAST_PROFILE that applies under ``values`` (the options given, which still override it).
-
-    On a CPU with neither --preset nor --ngf given it also picks the small network (resnet6 ngf 32: the
-    paper's resnet9 ngf 64 takes about 28 s for its first step on a 2-core CPU), and says so.
-    """
-    profile = dict(FAST_PROFILE)
-    if "preset" not in values and "ngf" not in values and not _cuda_in_reach(values.get("device", "auto")):
-        profile.update(CPU_FAST_NETWORK)
-        logging.getLogger(__name__).warning(
-            "note: --fast on a CPU trains the small network (--preset resnet6 --ngf 32); give --preset or --ngf "
-            "to choose another")
-    preset = profile.get("preset", values.get("preset", TrainConfig.preset))
-    if preset in PRESETS and not preset_has_fast_start(preset):
-        del profile["identity_start"], profile["upsample"], profile["colour_map"]
-    if values.get("preprocess") == "none":  # whole images of different sizes do not stack into batches
-        del profile["batch"]
-    if preset in PRESETS and profile["size"] % preset_config(preset).size_multiple:  # a U-Net's crop stays its own
-        del profile["size"], profile["load_size"]
-    if not {**profile, **values}.get("colour_map") or (preset in PRESETS and preset_traits(preset).built_in):
-        # a preset without it, or --fast --no-colour-map; the filter is its colour map, and learns it at the common
-        # rate: three times that led and then drifted on the stylise task (benchmarks/RESULTS.md)
-        del profile["colour_map_lr"]
-    return profile
-
-
-def _cuda_in_reach(device: str) -> bool:
-    """Whether training will run on a CUDA GPU (``auto`` takes one where PyTorch sees it)."""
-    if device.startswith("cuda"):
-        return True
-    if device != "auto":
-        return False
-    import torch
-
-    return torch.cuda.is_available()
-
-
-def read_run_config(run_dir: str | Path, config_class: type[RunConfig] = TrainConfig) -> dict:
-    """The resolved config a run directory was started with."""
-    path = Path(run_dir) / "config.yaml"
-    if not path.is_file():
-        raise CganError(f"{run_dir} has no config.yaml: --resume needs a run directory written by "
-                        f"cgan {config_class.command}")
-    return load_yaml(path, config_class)

@@ -21,7 +21,8 @@ from ..fileio import escape_control
 from ..modelfile import load_model, new_meta, resolve_model_path, save_model
 from ..nets import PRESETS, build_generator, preset_config
 from .callbacks import Callback, TrainResult
-from .config import DistillConfig, read_run_config, resolve_config
+from .config import DistillConfig
+from .config_files import read_run_config, resolve_config
 from .data import find_source_data, load_views, training_loader
 from .evaluate import psnr, ssim, translate_in_batches
 from .report import labelled_grid

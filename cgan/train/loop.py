@@ -26,7 +26,8 @@ from ..fileio import FileLock, atomic_write_text, safe_component
 from ..interrupt import INTERRUPTED, stop_on_interrupt
 from . import distributed
 from .callbacks import Callback, TrainResult
-from .config import RunConfig, parse_duration
+from .config import RunConfig
+from .durations import parse_duration
 from .data import find_data, load_views, training_loader
 from .progress import RunProgress
 from .report import RunLog, plot_losses, write_png
