@@ -96,7 +96,8 @@ def test_benchmark_on_cuda_against_cuda_fp32_eager(tiny):
 
 
 def test_uint8_frames_time_the_runtimes_path_and_compare_in_the_models_range(tiny):
-    from cgan.bench.inference import Uint8Frames, as_model_output
+    from cgan.bench.candidates import Uint8Frames
+    from cgan.bench.inference import as_model_output
     from cgan.runtime.backends import TorchBackend
     from cgan.runtime.options import RuntimeOptions
 

@@ -19,6 +19,7 @@ def load_yaml(path: str | Path, config_class: type[RunConfig] = TrainConfig) -> 
         raise CganError(f"config file not found: {path}")
     return known_options(load_plain_yaml(path) or {}, path, config_class)
 
+
 def known_options(data, path: Path, config_class: type[RunConfig] = TrainConfig) -> dict:
     """``data`` read from ``path`` as options of ``config_class``: a mapping of known names (dashes allowed)."""
     if not isinstance(data, dict):
@@ -32,7 +33,9 @@ def known_options(data, path: Path, config_class: type[RunConfig] = TrainConfig)
         raise CganError(f"{path}: unknown options {shown}{more} (see: cgan {config_class.command} --help)")
     return data
 
+
 MAX_CONFIG_BYTES = 1 << 20
+
 
 class _PlainLoader(yaml.SafeLoader):
     """YAML without anchors and aliases: a config never needs them, and a few hundred bytes of nested aliases
@@ -45,6 +48,7 @@ class _PlainLoader(yaml.SafeLoader):
                                               event.start_mark)
         return super().compose_node(parent, index)
 
+
 def load_plain_yaml(path: Path):
     """A small YAML (or JSON) file of plain values: bounded in size, without aliases or tags."""
     if path.stat().st_size > MAX_CONFIG_BYTES:
@@ -53,6 +57,7 @@ def load_plain_yaml(path: Path):
         return yaml.load(path.read_text(encoding="utf-8"), Loader=_PlainLoader)
     except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as e:
         raise CganError(f"{path} is not valid YAML ({first_line(e)})") from None
+
 
 def resolve_config(flags: dict, config_file: str | None = None, resume_config: dict | None = None,
                    config_class: type[RunConfig] = TrainConfig) -> RunConfig:
@@ -83,6 +88,7 @@ def resolve_config(flags: dict, config_file: str | None = None, resume_config: d
         raise CganError(f"--{unused[0].replace('_', '-')} is an option of --objective cyclegan: {objective} has no "
                         f"cycle, no identity loss and no pool of past fakes")
     return config
+
 
 def read_run_config(run_dir: str | Path, config_class: type[RunConfig] = TrainConfig) -> dict:
     """The resolved config a run directory was started with."""

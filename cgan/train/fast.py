@@ -12,6 +12,7 @@ CPU_FAST_NETWORK = {"preset": "resnet6", "ngf": 32}  # what --fast trains on a C
 FAST_PROFILE = {"identity_start": True, "upsample": "resize", "colour_map": True, "colour_map_lr": 3.0, "size": 64,
                 "load_size": 286, "batch": 2, "lambda_identity": 0.0, "ema": 0.999}
 
+
 def fast_profile(values: dict) -> dict:
     """The part of FAST_PROFILE that applies under ``values`` (the options given, which still override it).
 
@@ -36,6 +37,7 @@ def fast_profile(values: dict) -> dict:
         # rate: three times that led and then drifted on the stylise task (benchmarks/RESULTS.md)
         del profile["colour_map_lr"]
     return profile
+
 
 def _cuda_in_reach(device: str) -> bool:
     """Whether training will run on a CUDA GPU (``auto`` takes one where PyTorch sees it)."""
