@@ -22,6 +22,7 @@ from .fileio import escape_control
 from .log import show_messages
 from .cli_options import DIRECTION, JSON_SUMMARY, batch_option, model_argument, print_json, size_option
 from .precision import EXPORT_PRECISIONS, precision_from_flags
+from .presets import DIRECTIONS
 
 log = logging.getLogger("cgan.cli")
 
@@ -152,7 +153,7 @@ def info(model: str, direction: str, as_json: bool) -> None:
 @click.option("--ngf", type=int, default=None, help="Filters of its first layer (default: the preset's).")
 @click.option("--name-a", default="A", show_default=True, help="Name of domain A (stored in the model file).")
 @click.option("--name-b", default="B", show_default=True, help="Name of domain B (stored in the model file).")
-@click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default=None,
+@click.option("--direction", type=click.Choice(DIRECTIONS), default=None,
               help="Default: BtoA for a G_B file, else AtoB.")
 @click.option("-o", "--out", "out", required=True, type=click.Path(), help="Output .safetensors file.")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")

@@ -5,10 +5,12 @@ import functools
 
 import click
 
-DIRECTION = click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default="AtoB", show_default=True,
+from .presets import A_TO_B, DIRECTIONS
+
+DIRECTION = click.option("--direction", type=click.Choice(DIRECTIONS), default=A_TO_B, show_default=True,
                          help="Which generator of a run directory to use.")
 # What the runtime commands take: a file holds one generator, so a direction given must be the one it holds.
-RUN_DIRECTION = click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default=None,
+RUN_DIRECTION = click.option("--direction", type=click.Choice(DIRECTIONS), default=None,
                              help="Which generator of a run directory to use [default: AtoB]; with a model or "
                                   "exported file, checked against the direction the file holds.")
 

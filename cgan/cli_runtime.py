@@ -9,10 +9,10 @@ import click
 from .cli_options import JSON_SUMMARY, RUN_DIRECTION, print_json, size_option
 from .errors import EXIT_INTERRUPTED, CganError
 from .precision import TORCH_PRECISIONS, precision_from_flags
-from .runtime.options import BACKEND_NAMES, PERFORMANCE_MODES
+from .runtime.codecs import CODECS
+from .runtime.options import BACKEND_NAMES, ORT_PROVIDER_NAMES, PERFORMANCE_MODES
 
 log = logging.getLogger("cgan.cli")
-CODECS = ("h264", "hevc", "vp9", "mjpeg")  # runtime/video.py encodes them (kept here: --help imports no PyAV)
 
 HALF_OPTION = click.option("--half", is_flag=True,
                            help="Short for --precision half: fp16 on CUDA, bf16 on CPUs with bf16 instructions.")
@@ -36,7 +36,7 @@ COMPILE_OPTION = click.option("--compile", is_flag=True,
 @BACKEND_OPTION
 @click.option("--device", default="auto", show_default=True,
               help="auto, cpu, cuda or cuda:N (openvino:GPU or openvino:NPU with --backend openvino).")
-@click.option("--provider", type=click.Choice(["tensorrt", "cuda", "cpu"]), default=None,
+@click.option("--provider", type=click.Choice(ORT_PROVIDER_NAMES), default=None,
               help="ONNX Runtime execution provider [default: the best installed].")
 @COMPILE_OPTION
 @click.option("--performance", type=click.Choice(PERFORMANCE_MODES), default="auto", show_default=True,

@@ -9,7 +9,7 @@ import click
 
 from .errors import EXIT_INTERRUPTED
 from .interrupt import INTERRUPTED
-from .presets import PRESETS
+from .presets import DIRECTIONS, PRESETS
 from .cli_options import JSON_SUMMARY, print_json
 from .threads import share_cpu_with_other_programs
 from .train.config import GAN_LOSSES, MONITORS, OBJECTIVES, PREPROCESS, TrainConfig
@@ -108,7 +108,7 @@ DISTILL_OPTIONS = [
     ("--data", click.Path(), "Folder with trainA/ [testA/]: the teacher's input images."),
     ("--a", click.Path(), "Folder of the teacher's input images (any layout, recursive)."),
     _BY_FLAG["--out"][:2] + ("Run directory (default: runs/<source>2<target>-<preset>, numbered if taken).",),
-    ("--direction", click.Choice(["AtoB", "BtoA"]), "Which generator of a teacher run directory."),
+    ("--direction", click.Choice(DIRECTIONS), "Which generator of a teacher run directory."),
     ("--preset", click.Choice([name for name, values in PRESETS.items() if values["arch"] == "student"]),
      "Student preset."),
     _BY_FLAG["--ngf"],

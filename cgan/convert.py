@@ -12,6 +12,7 @@ from torch import nn
 
 from .errors import CganError, first_line
 from .modelfile import ModelMeta, new_meta
+from .presets import A_TO_B, B_TO_A
 from .nets import build_generator, preset_config
 
 # Old checkpoints (before PyTorch 0.4) stored running statistics for InstanceNorm layers,
@@ -72,7 +73,7 @@ def _refuse_inflating(path: Path) -> None:
 
 def direction_from_name(path: str | os.PathLike) -> str:
     """The reference code's G_A maps A to B and its G_B maps B to A."""
-    return "BtoA" if "G_B" in Path(path).name else "AtoB"
+    return B_TO_A if "G_B" in Path(path).name else A_TO_B
 
 
 def load_matching(net: nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
@@ -103,6 +104,6 @@ def convert_checkpoint(checkpoint: str | os.PathLike, preset: str, ngf: int | No
     net = build_generator(config)
     load_matching(net, read_state_dict(checkpoint), str(checkpoint))
     direction = direction or direction_from_name(checkpoint)
-    source, target = (name_a, name_b) if direction == "AtoB" else (name_b, name_a)
+    source, target = (name_a, name_b) if direction == A_TO_B else (name_b, name_a)
     meta = new_meta(config, preset, source, target, direction, converted_from=Path(checkpoint).name)
     return net.eval(), meta

@@ -20,7 +20,7 @@ from . import __version__
 from .errors import CganError, first_line
 from .fileio import atomic_path, refuse_overwrite
 from .formats import exported_format, known_suffixes
-from .presets import PRESETS, GeneratorConfig
+from .presets import A_TO_B, DIRECTIONS, PRESETS, GeneratorConfig
 
 if TYPE_CHECKING:  # PyTorch is needed only to save or load weights (cgan[train]); metadata reads without it
     import torch
@@ -29,7 +29,6 @@ if TYPE_CHECKING:  # PyTorch is needed only to save or load weights (cgan[train]
 FORMAT = "cgan-generator"
 FORMAT_VERSION = 1
 METADATA_KEY = "cgan"
-DIRECTIONS = ("AtoB", "BtoA")
 RESUME_STATE_KEY = "cgan_state"  # the metadata key of a run's state.safetensors (train/state.py)
 PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt", ".pkl", ".bin")
 
@@ -49,7 +48,7 @@ class ModelMeta:
     preset: str | None = None
     source_domain: str = "A"
     target_domain: str = "B"
-    direction: str = "AtoB"
+    direction: str = A_TO_B
     provenance: dict = field(default_factory=dict)  # how it was made: epochs, iterations, data, time
     # The input contract. Fixed for now, but stored so that readers never have to assume it.
     channel_order: str = "RGB"
@@ -130,7 +129,7 @@ class ModelMeta:
 
 
 def new_meta(config: GeneratorConfig, preset: str | None = None, source_domain: str = "A",
-             target_domain: str = "B", direction: str = "AtoB", **provenance) -> ModelMeta:
+             target_domain: str = "B", direction: str = A_TO_B, **provenance) -> ModelMeta:
     """Metadata for a generator made now, with the creation time and cgan version recorded."""
     check_direction(direction)
     created = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
@@ -168,7 +167,7 @@ def weights_checksum(tensors: dict[str, torch.Tensor]) -> str:
     return digest.hexdigest()
 
 
-def resolve_model_path(model: str | os.PathLike, direction: str = "AtoB") -> Path:
+def resolve_model_path(model: str | os.PathLike, direction: str = A_TO_B) -> Path:
     """A model argument as a file: a run directory stands for its latest ``G_<direction>``."""
     path = Path(model)
     if path.is_dir():
@@ -218,7 +217,7 @@ def _parse_json(text: str, source: str):
         raise CganError(f"{source} has unreadable cgan metadata: the file is corrupt") from None
 
 
-def load_model(model: str | os.PathLike, direction: str = "AtoB", device: str | torch.device = "cpu") -> nn.Module:
+def load_model(model: str | os.PathLike, direction: str = A_TO_B, device: str | torch.device = "cpu") -> nn.Module:
     """Rebuild a generator from a model file (or a run directory) alone, in eval mode.
 
     The returned module carries its metadata as ``.meta`` (a ``ModelMeta``).

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from .errors import CganError
 
+A_TO_B, B_TO_A = "AtoB", "BtoA"  # which way a generator translates: a run trains both, a model file holds one
+DIRECTIONS = (A_TO_B, B_TO_A)
 FILTER_OPTIONS = ("identity_start", "colour_map", "edge_map")
 
 

@@ -17,6 +17,7 @@ from ..fileio import escape_control
 from ..formats import exported_format
 from ..images import smallest_side
 from ..modelfile import ModelMeta, read_exported_meta, resolve_model_path
+from ..presets import A_TO_B
 from ..shapes import round_up
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ def _macs(net: torch.nn.Module, multiple: int, size: int) -> int:
     return count_macs(net, size, size) if side == size else round(count_macs(net, side, side) * (size / side) ** 2)
 
 
-def describe_model(model: str | os.PathLike, direction: str = "AtoB", size: int = 256) -> dict:
+def describe_model(model: str | os.PathLike, direction: str = A_TO_B, size: int = 256) -> dict:
     """A summary of a model file, run directory, ONNX file or engine, as plain values."""
     path = Path(model)
     if exported_format(path):

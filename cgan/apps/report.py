@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import CganError
 from ..fileio import atomic_write_text, refuse_overwrite
+from ..presets import DIRECTIONS
 
 VALIDATION_COLUMNS = ("cycle_l1", "identity_l1", "teacher_psnr", "teacher_l1", "psnr", "psnr_gain", "teacher_gain",
                       "ssim")
@@ -79,7 +80,7 @@ def _models(run: Path) -> list[list]:
     from .info import describe_model
 
     rows = []
-    for direction in ("AtoB", "BtoA"):
+    for direction in DIRECTIONS:
         path = run / f"G_{direction}.safetensors"
         if _own_file(run, path):
             info = describe_model(path, direction)

@@ -10,6 +10,7 @@ from ..errors import CganError
 from ..fileio import escape_control, plural, safe_component
 from ..images import IMAGE_SUFFIXES
 from ..interrupt import terminate_as_interrupt
+from ..presets import A_TO_B
 from ..runtime.frames import Sink, Source
 from ..runtime.options import FrameOptions, RuntimeOptions, auto_performance, runtime_options
 from ..runtime.pipeline import Summary, run_pipeline
@@ -141,7 +142,7 @@ def _which_generator(model: str | os.PathLike, direction: str | None) -> str:
     run = Path(model)
     if not run.is_dir():
         return ""
-    name = f"G_{direction or 'AtoB'}.safetensors"
+    name = f"G_{direction or A_TO_B}.safetensors"
     best = run / "best" / name
     return f"; {run / name}, the latest" + (f" (the best validated is {best})" if best.is_file() else "")
 

@@ -115,7 +115,8 @@ def _torch_variants(plan: Plan, found: list, skipped: dict) -> None:
 def _onnxruntime_variants(plan: Plan, found: list, skipped: dict) -> None:
     import onnxruntime as ort
 
-    from ..runtime.backends import ORT_PROVIDERS, OnnxBackend
+    from ..runtime.backends import OnnxBackend
+    from ..runtime.options import ORT_PROVIDERS
 
     device, half = plan.device, plan.half
     if device != "cuda":

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ..errors import CganError
 from ..modelfile import check_direction
 from ..precision import EXPORT_PRECISIONS, check_precision
+from ..presets import A_TO_B
 
 DEFAULT_OPSET = 18  # the dynamo exporter's lowest working opset; TensorRT 10+ and ONNX Runtime parse it
 
@@ -15,7 +16,7 @@ DEFAULT_OPSET = 18  # the dynamo exporter's lowest working opset; TensorRT 10+ a
 class ExportOptions:
     """The ONNX file: which generator, opset, precision, fixed or dynamic dimensions, and its checks."""
 
-    direction: str = "AtoB"  # the generator of a run directory to export
+    direction: str = A_TO_B  # the generator of a run directory to export
     opset: int = DEFAULT_OPSET
     precision: str = "fp32"  # fp16 keeps inputs, outputs and instance norm in fp32
     batch: int | None = None  # a fixed batch size; None: dynamic

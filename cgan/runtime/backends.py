@@ -18,12 +18,12 @@ from ..formats import backends_for, exported_format
 from ..modelfile import ModelMeta, load_model, read_exported_meta, resolve_model_path
 from ..pixels import tensor_to_model_range, tensor_to_pixels
 from ..precision import HALF, TORCH_PRECISIONS, check_precision, resolve_precision
+from ..presets import A_TO_B
 from ..shapes import round_up
 from .bounded import COMPILE_SECONDS, Budget, Worker, run_interruptibly, run_onnxruntime
 from .graph_check import check_onnx_file, not_finite, probe_run
-from .options import RuntimeOptions
+from .options import ORT_PROVIDERS, RuntimeOptions
 
-ORT_PROVIDERS = {"tensorrt": "TensorrtExecutionProvider", "cuda": "CUDAExecutionProvider", "cpu": "CPUExecutionProvider"}
 
 
 @runtime_checkable
@@ -66,7 +66,7 @@ class TorchBackend:
         if precision == "bf16" and self.device.type == "cpu" and not cpu_has_fast_bf16():
             raise CganError("this CPU has no bf16 instructions: use --precision fp32")
         self.precision = precision
-        self.net = load_model(model, options.direction or "AtoB", self.device)
+        self.net = load_model(model, options.direction or A_TO_B, self.device)
         self.net_name = Path(model).name
         self.meta: ModelMeta = self.net.meta
         if self.device.type == "cuda":
@@ -292,7 +292,7 @@ def open_backend(model: str | os.PathLike, options: RuntimeOptions | None = None
     for and ``to_onnx`` can export it (cgan.apps hands in the exporter; the runtime does not import it)."""
     options = options or RuntimeOptions()
     backend = choose_backend(model, options)
-    direction = options.direction or "AtoB"  # (a run directory's default generator)
+    direction = options.direction or A_TO_B  # (a run directory's default generator)
     if backend == "onnxruntime":
         return OnnxBackend(model, options)
     if backend == "tensorrt":

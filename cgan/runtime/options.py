@@ -13,7 +13,9 @@ from ..errors import CganError
 from ..modelfile import check_direction
 from ..precision import HALF, PRECISIONS
 
-ORT_PROVIDER_NAMES = ("tensorrt", "cuda", "cpu")
+# --provider name -> ONNX Runtime's execution provider, best first.
+ORT_PROVIDERS = {"tensorrt": "TensorrtExecutionProvider", "cuda": "CUDAExecutionProvider", "cpu": "CPUExecutionProvider"}
+ORT_PROVIDER_NAMES = tuple(ORT_PROVIDERS)
 BACKEND_NAMES = ("auto", "torch", "onnxruntime", "openvino", "tensorrt")
 PERFORMANCE_MODES = ("auto", "latency", "throughput")
 MAX_BATCH = 256  # frames per model call; the pipeline holds twice as many (plus their outputs) in its queues

@@ -20,24 +20,16 @@ import numpy as np
 from ..errors import CganError, first_line
 from ..fileio import FILE_MODE, FileLock
 from ..images import too_many_pixels
+from .codecs import CODECS, CONTAINERS, default_codec
 from .frames import STREAM_PREFIXES, Frame
 
 # Containers whose header states the exact frame count (others estimate it from the duration), so that frames
 # missing at the end count as lost.
 EXACT_COUNT_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi")
-# --codec name -> FFmpeg encoder, and the containers each goes into.
-CODECS = {"h264": "libx264", "hevc": "libx265", "vp9": "libvpx-vp9", "mjpeg": "mjpeg"}
-CONTAINERS = {".mp4": ("h264", "hevc", "vp9"), ".m4v": ("h264", "hevc"), ".mov": ("h264", "hevc", "mjpeg"),
-              ".mkv": ("h264", "hevc", "vp9", "mjpeg"), ".webm": ("vp9",), ".avi": ("mjpeg", "h264")}
 # The FFmpeg muxer for each container (FFmpeg is handed an open file, so it cannot guess from the name).
 MUXERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi"}
 # The 4:2:0 formats the encoders take (each needs even width and height); MJPEG's is full-range.
 PIXEL_FORMATS = {"h264": "yuv420p", "hevc": "yuv420p", "vp9": "yuv420p", "mjpeg": "yuvj420p"}
-
-
-def default_codec(path: Path) -> str:
-    """What plays most widely in ``path``'s container: H.264, VP9 in WebM."""
-    return CONTAINERS.get(path.suffix.lower(), ("h264",))[0]
 
 
 def _import_av():

@@ -15,7 +15,7 @@ from typing import ClassVar
 from ..devices import check_device_name
 from ..errors import CganError
 from ..images import smallest_side
-from ..presets import ARCH_TRAITS, PRESETS, preset_config, preset_traits
+from ..presets import A_TO_B, ARCH_TRAITS, PRESETS, preset_config, preset_traits
 from .durations import parse_duration
 
 PREPROCESS = ("resize_crop", "scale_width_crop", "crop", "none")
@@ -325,7 +325,7 @@ class DistillConfig(RunConfig):
     lr: float = 1e-3  # a regression onto fixed targets takes a higher rate than a GAN
     beta1: float = 0.9
     teacher: str | None = None  # a run directory or model file
-    direction: str = "AtoB"  # which generator of a teacher run directory
+    direction: str = A_TO_B  # which generator of a teacher run directory
     lambda_feature: float = 1.0  # weight of the matched-activations term (0 turns it off)
     jitter: float = 0.1  # colour jitter of the inputs (saturation, contrast, brightness)
 

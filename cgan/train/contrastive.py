@@ -23,6 +23,7 @@ from torch import nn
 
 from ..errors import CganError
 from ..modelfile import new_meta, save_model
+from ..presets import A_TO_B
 from ..nets import PatchDiscriminator, build_generator, init_weights
 from .config import CONTRASTIVE
 from .cyclegan import generator_parameter_groups, score_real_and_fake, wrap_for_speed_and_ranks
@@ -251,7 +252,7 @@ class ContrastiveTrainer(TrainingLoop):
         provenance = {"objective": self.config.objective, "epochs": self.epoch, "iterations": self.iteration,
                       "train_size": self.config.size, "data": self.config.data or f"{self.config.a} | {self.config.b}",
                       "run": self.run_dir.name}
-        meta = new_meta(self.gen_config, self.config.preset, self.name_a, self.name_b, "AtoB", **provenance)
+        meta = new_meta(self.gen_config, self.config.preset, self.name_a, self.name_b, A_TO_B, **provenance)
         save_model(self.kept_generator, folder / "G_AtoB.safetensors", meta)
 
     def _state(self) -> dict:

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from ..errors import CganError
 from ..modelfile import new_meta, save_model
+from ..presets import A_TO_B, B_TO_A
 from .cyclegan import (CycleDiscriminators, CycleGenerators, build_cycle_networks, generator_parameter_groups,
                        wrap_for_speed_and_ranks)
 from .ema import WeightAverage
@@ -106,8 +107,8 @@ class Trainer(TrainingLoop):
         provenance = {"epochs": self.epoch, "iterations": self.iteration, "train_size": self.config.size,
                       "data": self.config.data or f"{self.config.a} | {self.config.b}", "run": self.run_dir.name}
         kept_ab, kept_ba = self.kept_generators
-        for net, direction, source, target in ((kept_ab, "AtoB", self.name_a, self.name_b),
-                                               (kept_ba, "BtoA", self.name_b, self.name_a)):
+        for net, direction, source, target in ((kept_ab, A_TO_B, self.name_a, self.name_b),
+                                               (kept_ba, B_TO_A, self.name_b, self.name_a)):
             meta = new_meta(self.gen_config, self.config.preset, source, target, direction, **provenance)
             save_model(net, folder / f"G_{direction}.safetensors", meta)
 
