@@ -17,7 +17,7 @@ class _AboveProgressBars(logging.Handler):
 
         try:
             tqdm.write(self.format(record), file=sys.stderr)
-        except Exception:  # a closed stdout must not turn a message into a crash
+        except Exception:  # a closed stream must not turn a message into a crash
             self.handleError(record)
 
 
