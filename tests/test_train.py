@@ -526,3 +526,11 @@ def test_the_run_bar_counts_to_whichever_bound_comes_first():
     assert progress.expected_total(5_000, 70.0) == 5_000  # past the time bound: where it stands
     timeless = RunProgress(iteration=0, elapsed=0.0, step_bound=None, time_bound=None, enabled=False)
     assert timeless.expected_total(10, 1.0) is None
+
+
+def test_cgan_train_trains_whether_or_not_its_subpackage_was_imported(data, tmp_path):
+    import cgan
+    import cgan.train.trainer  # noqa: F401 (Python then sets cgan.train to the package)
+
+    result = cgan.train(data=str(data), out=str(tmp_path / "run"), max_iters=1, **TINY)
+    assert result.iterations == 1 and (tmp_path / "run" / "G_AtoB.safetensors").is_file()

@@ -5,6 +5,8 @@ The configs (``config.py``) need no PyTorch; the loop and the networks are impor
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 
 from .config import DistillConfig, TrainConfig
 from .config_files import read_run_config, resolve_config
@@ -42,6 +44,17 @@ def trainer_for(config: TrainConfig, callbacks: list | tuple = (), resume: str |
 
     return ContrastiveTrainer(config, callbacks, resume=resume)
 
+
+class _CallableTrainingPackage(types.ModuleType):
+    """``cgan.train`` is the function on first use and, once anything imports ``cgan.train.<module>``, this package
+    (Python sets the package as the parent's attribute): calling the package trains too, so ``cgan.train(...)``
+    means one thing whatever was imported before."""
+
+    def __call__(self, *args, **kwargs):
+        return train(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableTrainingPackage
 
 __all__ = ["Callback", "DistillConfig", "Distiller", "TrainConfig", "TrainResult", "Trainer", "distill", "train",
            "trainer_for"]
