@@ -203,7 +203,7 @@ def demo(out: str, overwrite: bool, train_steps: int | None, train_time: str | N
         raise CganError("--train-steps and --train-time both bound the training: give one")
     if distill_time:
         log.warning("note: --distill-time is ignored: the demo no longer distils a student (its filter is already "
-                   "smaller than any student); run cgan distill on a full generator")
+                    "smaller than any student); run cgan distill on a full generator")
     share_cpu_with_other_programs()  # before PyTorch loads
     from .apps.demo import run_demo
 

@@ -44,7 +44,7 @@ def run_demo(out: str | os.PathLike = "demo-out", overwrite: bool = False, train
     log.info(f"      {sum(1 for _ in data.rglob('*.png'))} images: trainA/ trainB/ testA/ testB/ and testA_truth/")
     bound = f"for {train_time}" if train_time else f"for {train_steps} steps"
     log.info(f"[2/6] training a photo filter photo -> graded {bound} (--preset filter --objective gan --fast: "
-               f"a learnt colour map of each pixel and its surroundings, 64x64 crops of the 96x96 photos)")
+             f"a learnt colour map of each pixel and its surroundings, 64x64 crops of the 96x96 photos)")
     bounds = {"max_time": train_time} if train_time else {"max_iters": train_steps}
     result = train(data=str(data), out=str(out / "run"), name_a="photo", name_b="graded", load_size=96,
                    val_truth=str(data / "testA_truth"), log_every=20, **DEMO_PROFILE, **bounds)
@@ -72,9 +72,9 @@ def run_demo(out: str | os.PathLike = "demo-out", overwrite: bool = False, train
     page = build_report(result.run_dir, out / "report.html", extra_sections=sections)
     log.info(f"\n{gain}")
     log.info(f"look at: {page} (the whole run on one page), {out / 'clip_graded.mp4'} (input | output), "
-               f"tensorboard --logdir {result.run_dir / 'tb'}")
+             f"tensorboard --logdir {result.run_dir / 'tb'}")
     log.info("next: a full generator (changes of shape or texture) with cgan train --fast --objective fastcut, and "
-               "a real-time student of it with cgan distill")
+             "a real-time student of it with cgan distill")
     return out
 
 

@@ -261,7 +261,7 @@ class TrainingLoop(abc.ABC):
         if self._skipped and self.dist.main:
             self._skipped_total += self._skipped
             log.warning(f"note: {self._skipped} more unreadable image reads by iteration {self.iteration} "
-                          f"({self._skipped_total} in all; each replaced by the next readable file)")
+                        f"({self._skipped_total} in all; each replaced by the next readable file)")
             self._skipped = 0
         return losses
 
