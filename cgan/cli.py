@@ -59,7 +59,7 @@ class CganGroup(click.Group):
             kept = str(cause) if isinstance(cause, KeyboardInterrupt) else ""
             click.echo(f"interrupted: {kept}" if kept else "interrupted", err=True)
             _exit(EXIT_INTERRUPTED)
-        sys.exit(result if isinstance(result, int) else 0)
+        _exit(result if isinstance(result, int) else 0)  # a command that returns (130 after Ctrl-C) may leave one too
 
 
 VERBOSITY = {"--quiet": logging.WARNING, "--verbose": logging.DEBUG}

@@ -495,3 +495,22 @@ def test_a_benchmark_stopped_by_ctrl_c_prints_the_rows_it_measured(tmp_path):
     import json
 
     assert json.loads((tmp_path / "b.json").read_text())["interrupted"] is True
+
+
+def test_a_command_that_returns_while_an_abandoned_engine_call_runs_ends_without_finalising(monkeypatch):
+    # cgan benchmark stopped by Ctrl-C returns 130 while ONNX Runtime may still finish the call it abandoned: the
+    # interpreter must not be finalised under that C++ thread ("terminate called without an active exception").
+    import cgan.cli as cli_module
+    import cgan.runtime.bounded as bounded
+
+    ended = []
+
+    def os_exit(code):
+        ended.append(code)
+        raise SystemExit(code)
+
+    monkeypatch.setattr(bounded, "engines_running", lambda: True)
+    monkeypatch.setattr(cli_module.os, "_exit", os_exit)
+    with pytest.raises(SystemExit):
+        cli_module.cli.main(["info", "--help"])
+    assert ended == [0]
