@@ -55,7 +55,8 @@ expect() {  # expect CODE DESCRIPTION COMMAND...: run it, check the exit code, s
   fi
 }
 expect 0 "cgan info m.onnx" "$cgan" info "$work/m.onnx"
-expect 0 "cgan translate an image" "$cgan" translate --model "$work/m.onnx" --source "$work/in.png" --out "$work/out.png"
+expect 0 "cgan translate an image" "$cgan" translate --model "$work/m.onnx" --source "$work/in.png" \
+  --out "$work/out.png"
 expect 0 "cgan translate a video" "$cgan" translate --model "$work/m.onnx" --source "$work/clip.mp4" \
   --out "$work/out.mp4"
 expect 0 "cgan webcam recording a clip played as a camera" "$cgan" webcam --model "$work/m.onnx" \

@@ -106,7 +106,8 @@ def _one_line(error: BaseException) -> str:
 @click.group(cls=CganGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="cgan")
 @click.option("--debug", is_flag=True, help="Show the full traceback of an error (works anywhere on the line).")
-@click.option("--quiet", is_flag=True, help="Only warnings, errors and results: no progress (works anywhere on the line).")
+@click.option("--quiet", is_flag=True,
+              help="Only warnings, errors and results: no progress (works anywhere on the line).")
 @click.option("--verbose", is_flag=True, help="Also the details of what is done (works anywhere on the line).")
 def cli(debug: bool, quiet: bool, verbose: bool) -> None:
     """cgan: unpaired image-to-image translation (CycleGAN), from training to real-time inference.

@@ -131,10 +131,7 @@ def translate(model: str | os.PathLike, source: str, out: str | None = None, *,
         for sink in sinks:
             for note in sink.notes:
                 log.warning(f"note: {note}")
-            if wrote(sink):
-                log.info(f"wrote {sink.output}")
-    summary.outputs = [str(sink.output) for sink in sinks if wrote(sink)]
-    return summary
+    return _announce_outputs(summary, sinks, say=frames.progress)
 
 
 def _which_generator(model: str | os.PathLike, direction: str | None) -> str:
@@ -145,6 +142,14 @@ def _which_generator(model: str | os.PathLike, direction: str | None) -> str:
     name = f"G_{direction or A_TO_B}.safetensors"
     best = run / "best" / name
     return f"; {run / name}, the latest" + (f" (the best validated is {best})" if best.is_file() else "")
+
+
+def _announce_outputs(summary: Summary, sinks: list[Sink], say: bool) -> Summary:
+    """``summary`` with the files and folders the sinks left, each announced (``say``) as written."""
+    summary.outputs = [str(sink.output) for sink in sinks if wrote(sink)]
+    for output in summary.outputs if say else ():
+        log.info(f"wrote {output}")
+    return summary
 
 
 def wrote(sink: Sink) -> bool:
@@ -165,7 +170,7 @@ def webcam(model: str | os.PathLike, source: str = "0", *, size: tuple[int, int]
     """
     options = runtime_options(options, **{**fields, "batch": 1})
     if options.performance == "auto":
-        options = runtime_options(options, performance="latency")
+        options = runtime_options(options, performance=auto_performance(live=True, device=options.device))
     frames = FrameOptions(side_by_side=side_by_side, max_frames=max_frames, progress=False)
     if size and size[0] > size[1]:  # --size was width x height before: say how a landscape size is written
         log.warning(f"note: --size is height x width, so {size[0]}x{size[1]} asks for a portrait capture; "
@@ -194,8 +199,4 @@ def webcam(model: str | os.PathLike, source: str = "0", *, size: tuple[int, int]
         finally:
             live.close()
     log.info(f"webcam: {summary.text()}")
-    for sink in sinks:
-        if wrote(sink):
-            log.info(f"wrote {sink.output}")
-    summary.outputs = [str(sink.output) for sink in sinks if wrote(sink)]
-    return summary
+    return _announce_outputs(summary, sinks, say=True)

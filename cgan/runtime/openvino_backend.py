@@ -1,7 +1,8 @@
 """OpenVINO: the CPU's fastest engine for exported models (and Intel GPUs and NPUs where present).
 
 Reads the ``.onnx`` file ``cgan export`` writes (a model file reaches it exported to a temporary ONNX by a
-layer above, which ``open_backend``'s ``to_onnx`` hands in: the runtime does not import the exporter), compiles it once per device with a precision hint (fp32, or bf16 on CPUs with bf16 instructions)
+layer above, which ``open_backend``'s ``to_onnx`` hands in: the runtime does not import the exporter),
+compiles it once per device with a precision hint (fp32, or bf16 on CPUs with bf16 instructions)
 and a performance hint, and caches the compiled model so that a second start is fast. An int8
 (QDQ) ONNX runs as int8.
 

@@ -14,7 +14,8 @@ from ..modelfile import check_direction
 from ..precision import HALF, PRECISIONS
 
 # --provider name -> ONNX Runtime's execution provider, best first.
-ORT_PROVIDERS = {"tensorrt": "TensorrtExecutionProvider", "cuda": "CUDAExecutionProvider", "cpu": "CPUExecutionProvider"}
+ORT_PROVIDERS = {"tensorrt": "TensorrtExecutionProvider", "cuda": "CUDAExecutionProvider",
+                 "cpu": "CPUExecutionProvider"}
 ORT_PROVIDER_NAMES = tuple(ORT_PROVIDERS)
 BACKEND_NAMES = ("auto", "torch", "onnxruntime", "openvino", "tensorrt")
 PERFORMANCE_MODES = ("auto", "latency", "throughput")

@@ -114,7 +114,8 @@ class Pipeline:
         total = len(source) or None
         if options.max_frames:
             total = min(total or options.max_frames, options.max_frames)
-        self.bar = tqdm(total=total, unit="frame", disable=not (options.progress and progress_bars_shown()), dynamic_ncols=True,
+        self.bar = tqdm(total=total, unit="frame", disable=not (options.progress and progress_bars_shown()),
+                        dynamic_ncols=True,
                         mininterval=0.1 if sys.stderr.isatty() else 10.0)  # a log file gets a line every 10 s
         self.reader = threading.Thread(target=self._read, name="cgan-read", daemon=True)
         self.writer = threading.Thread(target=self._write, name="cgan-write", daemon=True)

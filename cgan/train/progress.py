@@ -19,7 +19,8 @@ class RunProgress:
                  enabled: bool) -> None:
         self.step_bound, self.time_bound = step_bound, time_bound
         self._start_iteration, self._start_elapsed = iteration, elapsed
-        self.bar = tqdm(total=step_bound, initial=iteration, unit="step", dynamic_ncols=True, disable=not (enabled and progress_bars_shown()),
+        self.bar = tqdm(total=step_bound, initial=iteration, unit="step", dynamic_ncols=True,
+                        disable=not (enabled and progress_bars_shown()),
                         mininterval=0.1 if sys.stderr.isatty() else 10.0)  # a log file gets a line every 10 s
 
     def set_epoch(self, epoch: int, epochs: int) -> None:
