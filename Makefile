@@ -33,4 +33,4 @@ clean:
 
 # Regenerates benchmarks/RESULTS.md (about 60 minutes on a 2-core CPU; QUICK=1 for a short run).
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run_all.py $(if $(QUICK),--quick,)
+	$(BIN)/python -m benchmarks.run_all $(if $(QUICK),--quick,)

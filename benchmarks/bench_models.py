@@ -7,6 +7,10 @@ import torch
 
 from cgan.modelfile import new_meta, save_model
 from cgan.nets import build_generator, preset_config
+from cgan.presets import PRESETS
+
+STUDENTS = [name for name, values in PRESETS.items() if values["arch"] == "student"]
+CPU_MODELS = [*STUDENTS, "filter"]  # the small generators meant for CPUs
 
 
 def paper_generator(folder: Path) -> Path:

@@ -1,7 +1,7 @@
 """Training beside other work: the filter profile's step time alone and beside one other multi-threaded job on the
 same cores, for each thread setting, side by side in one run.
 
-    python benchmarks/contention.py --json benchmarks/results/contention.json
+    python -m benchmarks.contention --json benchmarks/results/contention.json
 
 Each setting is the environment the measured training starts with (threads, OpenMP's wait policy); "cgan's
 choice" is what `cgan train` sets by itself. The other job is started first and keeps PyTorch's defaults, as a
@@ -128,7 +128,7 @@ def main() -> None:
                 other.kill()
                 other.wait()
     result = {"measured": time.strftime("%Y-%m-%d"), "machine": describe_machine(),
-              "command": "python benchmarks/contention.py --json benchmarks/results/contention.json",
+              "command": "python -m benchmarks.contention --json benchmarks/results/contention.json",
               "profile": "--preset filter --objective gan --fast --size 128", "steps": args.steps,
               "warmup": args.warmup, "rows": rows}
     if args.json:

@@ -1,7 +1,7 @@
 """Students against their teacher: quality on the quality task and speed on this CPU, in one run.
 
-    python benchmarks/quality.py --minutes 10 --checkpoints 10 fast=true --keep-model teacher.safetensors
-    python benchmarks/distill_quality.py --teacher teacher.safetensors --minutes 10 --json results/distill/colour-grade.json
+    python -m benchmarks.quality --minutes 10 --checkpoints 10 fast=true --keep-model teacher.safetensors
+    python -m benchmarks.distill_quality --teacher teacher.safetensors --minutes 10 --json results/distill/colour-grade.json
 
 The teacher is the quality task's ``--fast`` generator (resnet6 ngf 32); each student preset is
 distilled from it for ``--minutes`` on the task's photos and scored at the checkpoints on the
@@ -22,13 +22,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench_models import paper_generator
+from .bench_models import STUDENTS, paper_generator
 
 from cgan.bench.inference import time_runs
 from cgan.bench.machine import describe_machine
 from cgan.export import export_onnx
 from cgan.modelfile import load_model
-from cgan.nets import PRESETS, count_macs, count_parameters
+from cgan.nets import count_macs, count_parameters
 from cgan.apps.translate import translate
 from cgan.runtime.openvino_backend import openvino_available
 from cgan.runtime.options import RuntimeOptions
@@ -37,7 +37,6 @@ from cgan.sampledata import build_unpaired_dataset, write_panning_clip
 from cgan.train import Callback
 from cgan.train.distillation import DistillConfig, Distiller
 
-STUDENTS = [name for name, values in PRESETS.items() if values["arch"] == "student"]
 
 
 class ScoreAt(Callback):
@@ -152,7 +151,7 @@ def measure_students(teacher: Path, task: str = "colour-grade", minutes: float =
             "threads": torch.get_num_threads(), "teacher": str(teacher),
             "students": [{k: v for k, v in s.items() if k != "model"} for s in students.values()],
             "speed": rows, "int8_psnr_vs_fp32": int8_psnr, "pipeline": pipelines,
-            "command": f"python benchmarks/distill_quality.py --task {task} --minutes {minutes:g} --checkpoints "
+            "command": f"python -m benchmarks.distill_quality --task {task} --minutes {minutes:g} --checkpoints "
                        + ",".join(f"{m:g}" for m in checkpoints) + ("" if speed else " --no-speed")}
 
 

@@ -1,6 +1,6 @@
 """What a drifting run changes: its PSNR against the truth, and a truth-free distance to domain B, every minute.
 
-    python benchmarks/drift_trace.py --json benchmarks/results/drift_trace.json
+    python -m benchmarks.drift_trace --json benchmarks/results/drift_trace.json
 
 FastCUT ``--fast`` on 128-pixel crops with the texture discriminator at weight 10 (a setting that peaks at about
 5 minutes on the stylise task and then drifts) is scored every minute: the gain over doing nothing, and the
@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from quality import ScoreAt, run_quality
+from .quality import ScoreAt, run_quality
 
 from cgan.fileio import atomic_write_text
 from cgan.train.evaluate import psnr, translate_in_batches
@@ -111,7 +111,7 @@ def main() -> None:
     args = parser.parse_args()
     result = run_quality(args.minutes, list(range(1, args.minutes + 1)), task="stylise",
                          scorer_class=ScoreWithDistance, **SETTINGS)
-    result["command"] = f"python benchmarks/drift_trace.py --minutes {args.minutes}"
+    result["command"] = f"python -m benchmarks.drift_trace --minutes {args.minutes}"
     result["measured"] = time.strftime("%Y-%m-%d")
     if args.json:
         atomic_write_text(args.json, json.dumps(result, indent=2))

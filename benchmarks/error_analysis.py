@@ -1,6 +1,6 @@
 """Where the remaining error of a generator lies: colour or structure, global or per image.
 
-    python benchmarks/error_analysis.py MODEL.safetensors [--task TASK] [--label TEXT]
+    python -m benchmarks.error_analysis MODEL.safetensors [--task TASK] [--label TEXT]
         [--json results/error_analysis/NAME.json]
 
 On the quality task's held-out pairs (x, T(x)) it fits colour corrections by least squares and reports the

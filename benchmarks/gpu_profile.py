@@ -1,6 +1,6 @@
 """Where a GPU generator call's time goes: host transfers, memory layout, launch overhead, kernels.
 
-    python benchmarks/gpu_profile.py [--size 720x1280] [--json profile.json]
+    python -m benchmarks.gpu_profile [--size 720x1280] [--json profile.json]
 
 resnet9 ngf 64, batch 1. Model times exclude transfers (input already on the GPU) and are medians
 of CUDA-event-timed calls; transfer times are for the fp32 frame the runtime sends, from pageable

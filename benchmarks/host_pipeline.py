@@ -2,7 +2,7 @@
 when the model is fast (a GPU's), with the writer's RGB to 4:2:0 conversion done by OpenCV (cgan's) and by
 the encoder (FFmpeg's, the earlier way) side by side in one run.
 
-    python benchmarks/host_pipeline.py --json benchmarks/results/host_pipeline.json
+    python -m benchmarks.host_pipeline --json benchmarks/results/host_pipeline.json
 
 The model is replaced by a stand-in that takes uint8 frames as the GPU backends do: a copy (the host's
 ceiling), and a wait as long as resnet9's compiled fp16 call on the GPU of results/all.json at that size,
@@ -142,7 +142,7 @@ def main() -> None:
         print(json.dumps(row, indent=1), flush=True)
         rows.append(row)
     result = {"measured": time.strftime("%Y-%m-%d"), "machine": describe_machine(), "rows": rows,
-              "command": f"python benchmarks/host_pipeline.py --sizes {args.sizes} --frames {args.frames} "
+              "command": f"python -m benchmarks.host_pipeline --sizes {args.sizes} --frames {args.frames} "
                          f"--repeats {args.repeats}"}
     if args.json:
         atomic_write_text(args.json, json.dumps(result, indent=2))

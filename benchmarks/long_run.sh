@@ -14,11 +14,11 @@ mkdir -p "$out"
 checkpoints=$("$python" -c "print(','.join(str(m) for m in (2, 5, 10, 20, 40, 60, 120) if m < $minutes) + ',$minutes')")
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 case ",$runs," in *,paper,*)
-  taskset -c 0 "$python" benchmarks/quality.py --minutes "$minutes" --checkpoints "$checkpoints" \
+  taskset -c 0 "$python" -m benchmarks.quality --minutes "$minutes" --checkpoints "$checkpoints" \
     --json "$out/paper.json" > "$out/paper.log" 2>&1 & ;;
 esac
 case ",$runs," in *,fast,*)
-  taskset -c 1 "$python" benchmarks/quality.py --minutes "$minutes" --checkpoints "$checkpoints" fast=true \
+  taskset -c 1 "$python" -m benchmarks.quality --minutes "$minutes" --checkpoints "$checkpoints" fast=true \
     --json "$out/fast.json" > "$out/fast.log" 2>&1 & ;;
 esac
 wait

@@ -2,7 +2,7 @@
 # CycleGAN, CUT, FastCUT and the filter's GAN on the quality tasks (colour-grade, stylise, pencil, detail): 10
 # minutes of training each, scored at 2, 5 and 10 minutes, one after another (each run needs the machine to itself;
 # about 11 minutes a run on a 2-core CPU, over 6 hours for all). Results go to benchmarks/results/objectives/, which RESULTS.md renders
-# (python benchmarks/run_all.py --render). Give names to run only some: bash benchmarks/objective_grid.sh pencil_cut_fast
+# (python -m benchmarks.run_all --render). Give names to run only some: bash benchmarks/objective_grid.sh pencil_cut_fast
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=benchmarks/results/objectives
@@ -58,5 +58,5 @@ for line in "${grid[@]}"; do
   if [ $# -gt 0 ] && [[ ! " $* " == *" $name "* ]]; then continue; fi
   echo "== $name: $args"
   # shellcheck disable=SC2086
-  ${PYTHON:-python3} benchmarks/quality.py --minutes 10 --checkpoints 2,5,10 --json "$out/$name.json" $args
+  ${PYTHON:-python3} -m benchmarks.quality --minutes 10 --checkpoints 2,5,10 --json "$out/$name.json" $args
 done

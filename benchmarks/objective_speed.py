@@ -1,7 +1,7 @@
 """Time per training step and peak memory of each objective (cyclegan, cut, fastcut, fastcut with the texture
 discriminator of --lambda-texture, and gan, on resnet6 and on the filter), side by side in one run.
 
-    python benchmarks/objective_speed.py --json benchmarks/results/objective_speed.json
+    python -m benchmarks.objective_speed --json benchmarks/results/objective_speed.json
 
 Same crop and batch for all (128x128, batch 1, as the quality benchmark), and the same preset (resnet6 ngf 32) unless
 the row names another; blocks of steps alternate between the objectives so that machine noise hits them alike; medians.
@@ -77,7 +77,7 @@ def measure(blocks: int, steps: int, size: int, batch: int) -> dict:
         row["speedup_vs_cyclegan"] = cyclegan / row["s_per_step"]
     return {"measured": time.strftime("%Y-%m-%d"), "machine": describe_machine(), "rows": rows,
             "setting": f"resnet6 ngf 32 unless named, {size}x{size}, batch {batch}",
-            "command": f"python benchmarks/objective_speed.py --blocks {blocks} --steps {steps} --size {size} "
+            "command": f"python -m benchmarks.objective_speed --blocks {blocks} --steps {steps} --size {size} "
                        f"--batch {batch}"}
 
 

@@ -1,8 +1,8 @@
 """Video pipeline speed: end-to-end fps of ``cgan translate`` on a video file against the backend's raw
 model fps at the same size and batch, measured in the same run; and the flicker figure of ``--temporal``.
 
-    python benchmarks/pipeline_speed.py --model demo-out/run/best/G_AtoB.safetensors
-    python benchmarks/pipeline_speed.py --model m.onnx --size 640x360 --frames 48 --batch 1,4
+    python -m benchmarks.pipeline_speed --model demo-out/run/best/G_AtoB.safetensors
+    python -m benchmarks.pipeline_speed --model m.onnx --size 640x360 --frames 48 --batch 1,4
 
 The clip is synthesised: a camera panning across a real photo (sample photos ship with scikit-image).
 """

@@ -5,9 +5,9 @@ crops through a fixed filter T (``colour-grade`` or ``stylise``, documented in c
 Held-out photos give pairs (x, T(x)). The A->B generator is scored by PSNR and SSIM of G(x)
 against T(x) at given minutes of training, next to the do-nothing score PSNR(x, T(x)).
 
-    python benchmarks/quality.py --minutes 10 --checkpoints 2,5,10
-    python benchmarks/quality.py --minutes 10 identity_start=true upsample=resize size=64 lambda_identity=0
-    python benchmarks/quality.py --minutes 10 fast=true            # the --fast profile
+    python -m benchmarks.quality --minutes 10 --checkpoints 2,5,10
+    python -m benchmarks.quality --minutes 10 identity_start=true upsample=resize size=64 lambda_identity=0
+    python -m benchmarks.quality --minutes 10 fast=true            # the --fast profile
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Time-to-quality curves: PSNR gain over doing nothing against minutes of CPU training, one line per variant.
 
-    python benchmarks/quality_curves.py results/quality_*.json -o results/time_to_quality.png
+    python -m benchmarks.quality_curves results/quality_*.json -o results/time_to_quality.png
 
 Each input is a JSON written by ``quality.py --json`` (or ``results/all.json``: its paper and --fast runs).
 ``make bench`` draws results/time_to_quality.png from its own runs and results/fast_start/*.json.

@@ -12,7 +12,7 @@ while read -r settings; do
   n=$((n + 1))
   echo "$n: $settings" | tee -a "$logs/variants.txt"
   # shellcheck disable=SC2086
-  OMP_NUM_THREADS=1 PYTHONUNBUFFERED=1 ${PYTHON:-python3} benchmarks/quality.py --by-iterations \
+  OMP_NUM_THREADS=1 PYTHONUNBUFFERED=1 ${PYTHON:-python3} -m benchmarks.quality --by-iterations \
     --checkpoints "$checkpoints" --json "$logs/$n.json" workers=1 $settings > "$logs/$n.log" 2>&1 &
 done
 wait

@@ -1,12 +1,12 @@
 """``make bench``: run every benchmark and write benchmarks/RESULTS.md from the numbers.
 
-    python benchmarks/run_all.py                 # everything (about 60 minutes on a 2-core CPU)
-    python benchmarks/run_all.py --quick         # shorter repeats and a 2-minute quality run
-    python benchmarks/run_all.py --only pipeline # measure one section again, keep the others
-    python benchmarks/run_all.py --only students --teacher T.safetensors  # students of an existing teacher
-    python benchmarks/run_all.py --merge gpu-logs/all.json  # add the GPU section measured on a GPU machine
+    python -m benchmarks.run_all                 # everything (about 60 minutes on a 2-core CPU)
+    python -m benchmarks.run_all --quick         # shorter repeats and a 2-minute quality run
+    python -m benchmarks.run_all --only pipeline # measure one section again, keep the others
+    python -m benchmarks.run_all --only students --teacher T.safetensors  # students of an existing teacher
+    python -m benchmarks.run_all --merge gpu-logs/all.json  # add the GPU section measured on a GPU machine
                                                  # (benchmarks/gpu_checks.sh there)
-    python benchmarks/run_all.py --render        # rewrite RESULTS.md from the stored results
+    python -m benchmarks.run_all --render        # rewrite RESULTS.md from the stored results
 
 Raw results go to benchmarks/results/*.json; RESULTS.md is generated from them (render_results.py),
 so it always shows the latest run with its command, machine, date and versions.
@@ -23,36 +23,33 @@ from pathlib import Path
 import torch
 
 HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE))
 
-from bench_models import paper_generator, student_generator  # noqa: E402
-from distill_quality import measure_students  # noqa: E402
-from student_pipeline import MODELS as CPU_MODELS  # noqa: E402
-from student_pipeline import STUDENTS  # noqa: E402
-from student_pipeline import measure as measure_student_pipeline  # noqa: E402
-from gpu_profile import profile_generator  # noqa: E402
-from pipeline_speed import measure_flicker  # noqa: E402
-from quality import run_quality  # noqa: E402
-from quality_curves import draw as draw_curves  # noqa: E402
-from render_results import render  # noqa: E402
-from train_speed import loss_agreement as measure_agreement  # noqa: E402
-from train_speed import measure as measure_training  # noqa: E402
+from .bench_models import CPU_MODELS, STUDENTS, paper_generator, student_generator
+from .distill_quality import measure_students
+from .student_pipeline import measure as measure_student_pipeline
+from .gpu_profile import profile_generator
+from .pipeline_speed import measure_flicker
+from .quality import run_quality
+from .quality_curves import draw as draw_curves
+from .render_results import render
+from .train_speed import loss_agreement as measure_agreement
+from .train_speed import measure as measure_training
 
-from cgan.bench.inference import benchmark, pipeline_fps  # noqa: E402
-from cgan.fileio import atomic_write_text  # noqa: E402
-from cgan.modelfile import new_meta, save_model  # noqa: E402
-from cgan.nets import build_generator, preset_config  # noqa: E402
-from cgan.sampledata import build_unpaired_dataset  # noqa: E402
+from cgan.bench.inference import benchmark, pipeline_fps
+from cgan.fileio import atomic_write_text
+from cgan.modelfile import new_meta, save_model
+from cgan.nets import build_generator, preset_config
+from cgan.sampledata import build_unpaired_dataset
 
 
 def inference_section(folder: Path, quick: bool, args: argparse.Namespace) -> dict:
     model = paper_generator(folder)
     print("inference (resnet9 ngf 64) ...", flush=True)
     result = benchmark(str(model), sizes="256,512" if quick else "256,512,720p", batches=[1],
-                       max_seconds=10 if quick else 30, pipeline=False, device="cpu")
+                       max_seconds=10 if quick else 30, pipeline=False, device="cpu").to_dict()
     batch4 = benchmark(str(model), sizes="256", batches=[4], max_seconds=10 if quick else 30, pipeline=False,
                        device="cpu")
-    result["rows"] += batch4["rows"]
+    result["rows"] += [row.to_dict() for row in batch4.rows]
     return result
 
 
@@ -60,7 +57,7 @@ def pipeline_section(folder: Path, quick: bool, args: argparse.Namespace) -> lis
     print("video pipeline ...", flush=True)
     small = build_generator(preset_config("resnet6", ngf=32))
     model = save_model(small, folder / "resnet6.safetensors", new_meta(small.config, "resnet6"))
-    return [pipeline_fps(str(model), half=half, device="cpu") for half in (False, True)]
+    return [pipeline_fps(str(model), half=half, device="cpu").to_dict() for half in (False, True)]
 
 
 def training_section(folder: Path, quick: bool, args: argparse.Namespace) -> dict:
@@ -107,23 +104,23 @@ def gpu_section(folder: Path, quick: bool, args: argparse.Namespace) -> dict:
     print(f"GPU inference (resnet9 ngf 64) on {torch.cuda.get_device_name(0)} ...", flush=True)
     seconds = 3 if quick else 10
     result = benchmark(str(model), backends=["torch", "onnxruntime", "tensorrt"], sizes="256,512,720p,1080p",
-                       batches=[1], max_seconds=seconds, pipeline=False, device="cuda")
+                       batches=[1], max_seconds=seconds, pipeline=False, device="cuda").to_dict()
     result["rows"] += benchmark(str(model), backends=["torch"], sizes="256", batches=[8], max_seconds=seconds,
-                                pipeline=False, device="cuda")["rows"]
+                                pipeline=False, device="cuda").to_dict()["rows"]
     keep(result)
     print("GPU inference compiled by torch.compile (720p, 1080p) ...", flush=True)
     result["compiled_rows"] = benchmark(str(model), backends=["torch"], sizes="720p,1080p", batches=[1],
-                                        max_seconds=seconds, pipeline=False, device="cuda", compiled=True)["rows"]
+                                        max_seconds=seconds, pipeline=False, device="cuda", compiled=True).to_dict()["rows"]
     keep(result)
     print("GPU profile of one 720p call ...", flush=True)
     result["profile"] = profile_generator(720, 1280)
     keep(result)
     print("GPU video pipeline (resnet9 ngf 64, 1280x720) ...", flush=True)
-    result["pipeline"] = [pipeline_fps(str(model), half=half, width=1280, height=720, frames=96, device="cuda")
-                          for half in (False, True)]
+    result["pipeline"] = [pipeline_fps(str(model), half=half, width=1280, height=720, frames=96,
+                                       device="cuda").to_dict() for half in (False, True)]
     print("GPU video pipeline compiled, fp16 (1280x720, 1920x1080) ...", flush=True)
     result["pipeline"] += [pipeline_fps(str(model), half=True, width=w, height=h, frames=96 if quick else 240,
-                                        device="cuda", compiled=True) for w, h in ((1280, 720), (1920, 1080))]
+                                        device="cuda", compiled=True).to_dict() for w, h in ((1280, 720), (1920, 1080))]
     keep(result)
     print("GPU training speed ...", flush=True)
     data = build_unpaired_dataset(folder / "data", n_train=40, n_test=8, size=288)
@@ -139,7 +136,7 @@ def gpu_section(folder: Path, quick: bool, args: argparse.Namespace) -> dict:
     result["students"] = []
     for preset in STUDENTS:
         rows = benchmark(str(student_generator(folder, preset)), backends=["torch"], sizes="720p,1080p", batches=[1],
-                         max_seconds=seconds, pipeline=False, device="cuda")["rows"]
+                         max_seconds=seconds, pipeline=False, device="cuda").to_dict()["rows"]
         result["students"].append({"preset": preset, "rows": rows})
         keep(result)
     GPU_PARTIAL.unlink()
@@ -177,7 +174,7 @@ def run(quick: bool, only: list[str], previous: dict, args: argparse.Namespace) 
                 print("gpu: no CUDA GPU here, keeping the last GPU results", flush=True)
                 continue
             results[name] = SECTIONS[name](Path(tmp), quick, args)
-            measured[name] = f"{datetime.date.today().isoformat()}, `{' '.join(['benchmarks/run_all.py', *sys.argv[1:]])}`"
+            measured[name] = f"{datetime.date.today().isoformat()}, `{' '.join(['python -m benchmarks.run_all', *sys.argv[1:]])}`"
     return results
 
 

@@ -1,6 +1,6 @@
 """What the runtime's guards against hostile model files cost, beside the unguarded calls, in one run.
 
-    python benchmarks/safety_cost.py --json benchmarks/results/safety_cost.json
+    python -m benchmarks.safety_cost --json benchmarks/results/safety_cost.json
 
 - The graph check (cgan/runtime/graph_check.py: read the ONNX file, infer every shape at the probe), once per
   model load, for the filter, student-tiny, student and resnet9 (ngf 64).
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from bench_models import paper_generator, student_generator
+from .bench_models import paper_generator, student_generator
 
 from cgan.bench.inference import time_runs
 from cgan.bench.machine import describe_machine
@@ -118,7 +118,7 @@ def main() -> None:
                 row["openvino"] = openvino_calls(path, image, args.rounds, args.calls)
             rows.append(row)
             print(json.dumps(row), flush=True)
-    result = {"command": "python benchmarks/safety_cost.py " + " ".join(sys.argv[1:]),
+    result = {"command": "python -m benchmarks.safety_cost " + " ".join(sys.argv[1:]),
               "measured": datetime.date.today().isoformat(), "machine": describe_machine(), "size": "640x480",
               "rows": rows}
     if args.json:

@@ -1,6 +1,6 @@
 """Soak: a long synthesised stream through the video pipeline, watching memory and throughput.
 
-    python benchmarks/soak.py --frames 10000 --json benchmarks/results/soak.json
+    python -m benchmarks.soak --frames 10000 --json benchmarks/results/soak.json
 
 A camera panning across a sample photo, generated frame by frame (nothing is held in memory),
 goes through the same pipeline as ``cgan translate`` (reader thread, model, writer thread) into
@@ -20,7 +20,7 @@ from typing import Iterator
 
 import numpy as np
 
-from bench_models import student_generator
+from .bench_models import student_generator
 
 from cgan.bench.machine import describe_machine, resident_mb
 from cgan.fileio import atomic_write_text
@@ -79,7 +79,7 @@ def soak(frames: int, window: int, width: int, height: int, backend: str) -> dic
             "size": f"{width}x{height}", "backend": translator.description, "windows": windows,
             "rss_growth_after_warmup": growth, "fps_median": statistics.median(rates),
             "fps_min": min(rates), "fps_max": max(rates),
-            "command": f"python benchmarks/soak.py --frames {frames} --window {window} --size {width}x{height} "
+            "command": f"python -m benchmarks.soak --frames {frames} --window {window} --size {width}x{height} "
                        f"--backend {backend}"}
 
 

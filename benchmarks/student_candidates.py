@@ -1,6 +1,6 @@
 """How the student presets were chosen: CPU speed of candidate shapes, not their MAC counts.
 
-    python benchmarks/student_candidates.py --json results/student_candidates.json
+    python -m benchmarks.student_candidates --json results/student_candidates.json
 
 Each candidate is the student's layout (cgan/student_net.py: a full-resolution stem, stride-2
 levels, plain residual blocks, pixel-shuffle or resize upsampling, no normalisation) at one
@@ -99,7 +99,7 @@ def main() -> None:
               + ", ".join(f"{k} {v:.0f}" for k, v in row["at_640x480"].items()), flush=True)
     if args.json:
         args.json.write_text(json.dumps({"measured": time.strftime("%Y-%m-%d"), "machine": describe_machine(),
-                                         "command": "python benchmarks/student_candidates.py", "rows": rows},
+                                         "command": "python -m benchmarks.student_candidates", "rows": rows},
                                         indent=2))
 
 

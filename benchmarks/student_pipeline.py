@@ -1,7 +1,7 @@
 """The students and the filter in ``cgan translate`` of a 640x480 clip end to end, beside the model alone, in one
 run.
 
-    python benchmarks/student_pipeline.py --json benchmarks/results/distill/pipeline.json
+    python -m benchmarks.student_pipeline --json benchmarks/results/distill/pipeline.json
 
 Paths: PyTorch fp32; OpenVINO in latency mode, batch 1 (what ``cgan webcam`` runs: one frame at a
 time); OpenVINO in throughput mode, batch 2 (two frames in parallel requests, for files). Each
@@ -18,22 +18,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_models import student_generator
+from .bench_models import CPU_MODELS, student_generator
 
 from cgan.bench.inference import time_runs
 from cgan.bench.machine import describe_machine
 from cgan.devices import cpu_has_fast_bf16
 from cgan.export import export_onnx
 from cgan.fileio import atomic_write_text
-from cgan.nets import PRESETS
 from cgan.apps.translate import translate
 from cgan.runtime.options import RuntimeOptions
 from cgan.runtime.video import VideoSource
 from cgan.runtime.translator import Translator
 from cgan.sampledata import write_panning_clip
 
-STUDENTS = [name for name, values in PRESETS.items() if values["arch"] == "student"]
-MODELS = [*STUDENTS, "filter"]  # the small generators meant for CPUs
 
 
 def paths(precision: str | None) -> list[tuple[str, str, RuntimeOptions]]:
@@ -79,13 +76,13 @@ def measure(presets: list[str], repeats: int, frames: int) -> dict:
                 print(f"{preset:>13} {label}: {row['fps']:.1f} frames/s end to end (runs "
                       f"{', '.join(f'{f:.1f}' for f in whole)}), model alone {row['model_alone_fps']:.1f}", flush=True)
     return {"measured": time.strftime("%Y-%m-%d"), "machine": describe_machine(), "clip": f"640x480, {frames} frames",
-            "rows": rows, "command": f"python benchmarks/student_pipeline.py --repeats {repeats} --frames {frames}"
-                                     + (f" --students {','.join(presets)}" if presets != MODELS else "")}
+            "rows": rows, "command": f"python -m benchmarks.student_pipeline --repeats {repeats} --frames {frames}"
+                                     + (f" --students {','.join(presets)}" if presets != CPU_MODELS else "")}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--students", default=",".join(MODELS), help="presets to measure")
+    parser.add_argument("--students", default=",".join(CPU_MODELS), help="presets to measure")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--frames", type=int, default=150)
     parser.add_argument("--json", type=Path)

@@ -1,6 +1,6 @@
 """What PSNR against the stylise task's truth rewards: the best that each kind of answer reaches.
 
-    python benchmarks/stylise_ceiling.py --json benchmarks/results/stylise_ceiling.json
+    python -m benchmarks.stylise_ceiling --json benchmarks/results/stylise_ceiling.json
 
 The held-out photos and truths are the quality benchmark's (benchmarks/quality.py: 32 photos at 128x128, seed
 0); every row is a gain in PSNR over doing nothing on them. The rows:
@@ -134,7 +134,7 @@ def main() -> None:
     for name, value in rows:
         print(f"{name}: {value:+.2f} dB")
     if args.json:
-        command = "python benchmarks/stylise_ceiling.py" + (f" --steps {args.steps}" if args.steps != STEPS else "")
+        command = "python -m benchmarks.stylise_ceiling" + (f" --steps {args.steps}" if args.steps != STEPS else "")
         atomic_write_text(args.json, json.dumps({"task": "stylise", "steps": args.steps, "command": command,
                                                  "measured": time.strftime("%Y-%m-%d"),
                                                  "rows": [{"answer": n, "gain_db": v} for n, v in rows]}, indent=2))

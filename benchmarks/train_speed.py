@@ -4,8 +4,8 @@ Both train the same networks on the same batches (data loading excluded from bot
 trainer overlaps it in worker processes). The two are run in alternating blocks and the
 median of each is reported with their ratio, because this machine is shared and noisy.
 
-    python benchmarks/train_speed.py                      # both configs of RESULTS.md
-    python benchmarks/train_speed.py --configs small --blocks 5 --block-iters 10
+    python -m benchmarks.train_speed                      # both configs of RESULTS.md
+    python -m benchmarks.train_speed --configs small --blocks 5 --block-iters 10
 """
 from __future__ import annotations
 

@@ -21,6 +21,7 @@ from .extras import missing_extra
 from .fileio import escape_control
 from .log import show_messages
 from .cli_options import DIRECTION, JSON_SUMMARY, batch_option, model_argument, print_json, size_option
+from .formats import EXPORT_FORMATS
 from .precision import EXPORT_PRECISIONS, precision_from_flags
 from .presets import DIRECTIONS
 
@@ -132,8 +133,9 @@ def cli(debug: bool, quiet: bool, verbose: bool) -> None:
 def info(model: str, direction: str, as_json: bool) -> None:
     """Describe MODEL: architecture, parameters, MACs, domains, input contract.
 
-    MODEL is a .safetensors model file, a run directory, an .onnx file, or a TensorRT .engine/.plan
-    (read through the .json sidecar beside it; warns when it was built for another TensorRT or GPU).
+    MODEL is a .safetensors model file, a run directory, an .onnx file, an OpenVINO .xml, an ncnn .ncnn.param (read
+    with its .ncnn.json sidecar), or a TensorRT .engine/.plan (read through the .json sidecar beside it; warns when
+    it was built for another TensorRT or GPU).
 
     \b
     Examples:
@@ -143,8 +145,8 @@ def info(model: str, direction: str, as_json: bool) -> None:
     from .apps.info import describe_model, format_description
 
     description = describe_model(model, direction)
-    click.echo(json.dumps(description, indent=2) if as_json else format_description(description))
-    for warning in description.get("warnings", []):
+    click.echo(json.dumps(description.to_dict(), indent=2) if as_json else format_description(description))
+    for warning in description.warnings:
         log.warning(f"warning: {warning}")
 
 
@@ -229,7 +231,8 @@ def report(run_dir: str, out: str | None, overwrite: bool) -> None:
 
 @cli.command()
 @model_argument
-@click.option("-o", "--out", type=click.Path(), help="Output .onnx (or .engine with --trt). Default: beside MODEL.")
+@click.option("-o", "--out", type=click.Path(),
+              help="Output .onnx, .xml, .ncnn.param or .engine (as --format). Default: beside MODEL.")
 @DIRECTION
 @click.option("--opset", type=int, default=18, show_default=True, help="ONNX opset (18 or higher).")
 @click.option("--precision", type=click.Choice(EXPORT_PRECISIONS), default=None,
@@ -246,7 +249,12 @@ def report(run_dir: str, out: str | None, overwrite: bool) -> None:
 @click.option("--simplify/--no-simplify", default=True, show_default=True, help="Fold constants with onnxslim.")
 @click.option("--verify/--no-verify", default=True, show_default=True,
               help="Compare with PyTorch at several shapes; fail and write nothing above tolerance.")
-@click.option("--trt", is_flag=True, help="Also build a TensorRT engine (needs an NVIDIA GPU and cgan[gpu]).")
+@click.option("--format", "format_name", type=click.Choice(EXPORT_FORMATS), default="onnx", show_default=True,
+              help="onnx (ONNX Runtime, OpenVINO, TensorRT), openvino (IR .xml + .bin; int8 by NNCF), ncnn "
+                   "(.ncnn.param + .ncnn.bin + .ncnn.json; phones and ARM boards), or engine (TensorRT, with its "
+                   ".onnx).")
+@click.option("--trt", is_flag=True, help="Same as --format engine: also build a TensorRT engine (needs an NVIDIA GPU "
+                                          "and cgan[gpu]).")
 @click.option("--min", "min_shape", default=None, help="TensorRT profile minimum NxCxHxW [default: 1x3x64x64].")
 @click.option("--opt", "opt_shape", default=None, help="TensorRT profile optimum [default: 1x3x512x512].")
 @click.option("--max", "max_shape", default=None, help="TensorRT profile maximum [default: 4x3x1088x1920].")
@@ -255,20 +263,22 @@ def report(run_dir: str, out: str | None, overwrite: bool) -> None:
 @click.option("--timing-cache", type=click.Path(), default=None, help="TensorRT timing cache file, read and updated.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @JSON_SUMMARY
-def export(model: str, out: str | None, precision: str | None, fp16: bool, trt: bool, min_shape: str | None,
-           opt_shape: str | None, max_shape: str | None, workspace_gb: float, timing_cache: str | None,
-           as_json: bool, **fields) -> None:
-    """Export MODEL to ONNX (dynamic batch, height and width), or with --trt to a TensorRT engine.
+def export(model: str, out: str | None, precision: str | None, fp16: bool, format_name: str, trt: bool,
+           min_shape: str | None, opt_shape: str | None, max_shape: str | None, workspace_gb: float,
+           timing_cache: str | None, as_json: bool, **fields) -> None:
+    """Export MODEL to ONNX (dynamic batch, height and width), OpenVINO's IR, ncnn, or a TensorRT engine.
 
-    MODEL is a .safetensors model file or a run directory. The result is checked with onnx.checker and
-    run in ONNX Runtime (and TensorRT) at several shapes against PyTorch; the errors are printed.
+    MODEL is a .safetensors model file or a run directory. The result is run by its own runtime (ONNX Runtime,
+    OpenVINO, ncnn, TensorRT) at several shapes against PyTorch, and refused (nothing written) beyond the
+    precision's tolerance; the errors are printed.
 
     \b
     Examples:
       cgan export runs/tom2jerry --direction AtoB -o tom2jerry.onnx
       cgan export tom2jerry.safetensors --fp16
       cgan export runs/tom2jerry-student --precision int8 --calib photos/
-      cgan export tom2jerry.safetensors --trt --fp16 --max 4x3x1088x1920
+      cgan export runs/tom2jerry-student --format openvino --precision int8 --calib photos/
+      cgan export tom2jerry.safetensors --format engine --fp16 --max 4x3x1088x1920
     """
     from .export import EngineOptions, ExportOptions, build_engine, export_onnx
 
@@ -279,7 +289,21 @@ def export(model: str, out: str | None, precision: str | None, fp16: bool, trt: 
     def stage(name: str, number: int, count: int) -> None:  # each stage as it starts, with the time so far
         log.info(f"[{number}/{count}] {name} ({time.perf_counter() - started:.0f} s so far)")
 
-    if trt:
+    if trt and format_name not in ("onnx", "engine"):
+        raise CganError(f"--trt builds a TensorRT engine, which --format {format_name} is not: give one of them")
+    if format_name in ("openvino", "ncnn"):
+        from .export.ncnn import export_ncnn
+        from .export.openvino_ir import export_openvino
+
+        write = export_openvino if format_name == "openvino" else export_ncnn
+        path, report = write(model, out, options, on_check=show, on_stage=stage)
+        if as_json:
+            return print_json(report.to_dict())
+        beside = [path.with_suffix(".bin").name, *([path.with_suffix(".json").name] if format_name == "ncnn" else [])]
+        click.echo(f"wrote {path} and {' and '.join(beside)} ({options.precision}, {report.verdict()}, "
+                   f"{report.seconds:.0f} s)")
+        return
+    if trt or format_name == "engine":
         engine = EngineOptions(min_shape, opt_shape, max_shape, workspace_gb, timing_cache)
         path, report = build_engine(model, out, options, engine, on_check=show, on_stage=stage)
         if as_json:
@@ -290,11 +314,7 @@ def export(model: str, out: str | None, precision: str | None, fp16: bool, trt: 
     path, report = export_onnx(model, out, options, on_check=show, on_stage=stage)
     if as_json:
         return print_json(report.to_dict())
-    verdict = f"verified within {report.tolerance:.0e}" if report.checks else "not verified (--no-verify)"
-    if report.psnr_db is not None:
-        verdict = (f"verified: {report.psnr_db:.1f} dB PSNR against fp32 on {len(report.checks)} held-back "
-                   f"calibration images, at least {report.tolerance:g} needed")
-    click.echo(f"wrote {path} ({options.precision}, opset {options.opset}, {verdict}, {report.seconds:.0f} s)")
+    click.echo(f"wrote {path} ({options.precision}, opset {options.opset}, {report.verdict()}, {report.seconds:.0f} s)")
 
 
 # Registered last, so that `cgan --help` lists them in place.

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 
 import click
 
@@ -24,7 +25,8 @@ COMPILE_OPTION = click.option("--compile", is_flag=True,
 
 
 @click.command()
-@click.option("--model", required=True, type=click.Path(), help="Run directory, .safetensors, .onnx or .engine.")
+@click.option("--model", required=True, type=click.Path(),
+              help="Run directory, .safetensors, or an exported .onnx, .xml (OpenVINO), .ncnn.param or .engine.")
 @click.option("--source", required=True, help="Image, folder (recursive), glob, video, camera index or rtsp/http URL.")
 @click.option("--out", type=click.Path(), default=None,
               help="Output folder for images (default: translated/), or video file (default: <name>_<domain>.mp4).")
@@ -89,7 +91,8 @@ def translate(model: str, source: str, out: str | None, half: bool, precision: s
 
 
 @click.command()
-@click.option("--model", required=True, type=click.Path(), help="Run directory, .safetensors, .onnx or .engine.")
+@click.option("--model", required=True, type=click.Path(),
+              help="Run directory, .safetensors, or an exported .onnx, .xml (OpenVINO), .ncnn.param or .engine.")
 @click.option("--source", "--camera", "source", default="0", show_default=True,
               help="Camera index, stream URL, or a video file played live (--camera is the old name).")
 @click.option("--size", default=None, callback=lambda c, p, v: size_option(c, p, v or "dynamic"),
@@ -131,9 +134,9 @@ def webcam(model: str, source: str, size: tuple[int, int] | None, half: bool, re
 
 @click.command()
 @click.option("--model", required=True, type=click.Path(),
-              help="A run directory or .safetensors model file; or an exported .onnx or .engine file, measured on "
-                   "the backends that run it against the first of them.")
-@click.option("--backends", default="torch,onnxruntime,openvino,tensorrt", show_default=True,
+              help="A run directory or .safetensors model file; or an exported .onnx, .xml, .ncnn.param or .engine "
+                   "file, measured on the backends that run it against the first of them.")
+@click.option("--backends", default="torch,onnxruntime,openvino,ncnn,tensorrt", show_default=True,
               help="Backends to measure; those not available here are listed as skipped.")
 @click.option("--sizes", default="256,512,720p,1080p", show_default=True, help="256, 512, 720p, 1080p or HxW.")
 @click.option("--batch", "batches", default="1,4", show_default=True, help="Batch sizes.")
@@ -149,11 +152,15 @@ def webcam(model: str, source: str, size: tuple[int, int] | None, half: bool, re
 @click.option("--also-compiled", "--compile", "compiled", is_flag=True,
               help="Also measure PyTorch compiled by torch.compile (--compile, its old name, means 'run compiled' "
                    "elsewhere).")
+@click.option("--formats", "across_formats", is_flag=True,
+              help="Instead: the model in every export format and precision that runs here (ONNX, OpenVINO IR, "
+                   "ncnn; int8 with --calib), side by side on the CPU at --sizes, batch 1: images/s, PSNR against "
+                   "PyTorch fp32 on a photo, and file size.")
 @click.option("--json", "json_path", type=click.Path(), default=None, help="Also write the results as JSON.")
 @click.option("--overwrite", is_flag=True, help="Replace the --json file if it exists.")
 def benchmark(model: str, backends: str, sizes: str, batches: str, half: bool, pipeline: bool,
-              max_seconds: float, device: str, calib: str | None, compiled: bool, json_path: str | None,
-              overwrite: bool) -> int:
+              max_seconds: float, device: str, calib: str | None, compiled: bool, across_formats: bool,
+              json_path: str | None, overwrite: bool) -> int:
     """Measure inference speed of every available backend against PyTorch fp32 eager on the same device (for an
     exported file: against the first backend that runs it).
 
@@ -171,6 +178,8 @@ def benchmark(model: str, backends: str, sizes: str, batches: str, half: bool, p
 
     if json_path:  # before minutes of measuring, not after
         refuse_overwrite(json_path, overwrite)
+    if across_formats:
+        return _benchmark_formats(model, sizes, calib, max_seconds, json_path)
 
     try:
         batch_sizes = [int(b) for b in batches.split(",")]
@@ -187,22 +196,54 @@ def benchmark(model: str, backends: str, sizes: str, batches: str, half: bool, p
         result = run_benchmark(model, backends=[b.strip() for b in backends.split(",")], sizes=sizes,
                                batches=batch_sizes, half=half, pipeline=pipeline, max_seconds=max_seconds,
                                device=device, calib=calib, compiled=compiled, on_row=show)
-    machine = result["machine"]
+    machine = result.machine
     click.echo(f"machine: {machine['cpu']}, {machine['cores']} cores, GPU: {machine['gpu'] or 'none'}; "
                + ", ".join(f"{k} {v}" for k, v in machine["versions"].items()))
-    click.echo("ceilings: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in result["ceilings_gflops"].items()))
-    click.echo(f"baseline (speed-up 1.00x, PSNR reference): {result['baseline']}")
-    click.echo(format_table(result["rows"]))
-    for name, reason in result["skipped"].items():
+    click.echo("ceilings: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in result.ceilings_gflops.items()))
+    click.echo(f"baseline (speed-up 1.00x, PSNR reference): {result.baseline}")
+    click.echo(format_table(result.rows))
+    for name, reason in result.skipped.items():
         click.echo(f"skipped {name}: {reason}")
-    if "pipeline" in result:
-        p = result["pipeline"]
-        click.echo(f"video pipeline ({p['clip']}, {p['backend']}): {p['pipeline_fps']:.2f} fps end to end, "
-                   f"{p['steady_fps']:.2f} after the first frame ({p['first_frame_s']:.1f} s), "
-                   f"{p['raw_model_fps']:.2f} fps model alone (ratio {p['ratio']:.2f}, after the first frame)")
+    if result.pipeline:
+        p = result.pipeline
+        click.echo(f"video pipeline ({p.clip}, {p.backend}): {p.pipeline_fps:.2f} fps end to end, "
+                   f"{p.steady_fps:.2f} after the first frame ({p.first_frame_s:.1f} s), "
+                   f"{p.raw_model_fps:.2f} fps model alone (ratio {p.ratio:.2f}, after the first frame)")
     if json_path:
-        atomic_write_text(json_path, json.dumps(result, indent=2))
-    if result.get("interrupted"):
-        log.warning(f"interrupted: the {len(result['rows'])} rows above were measured before")
+        atomic_write_text(json_path, json.dumps(result.to_dict(), indent=2))
+    if result.interrupted:
+        log.warning(f"interrupted: the {len(result.rows)} rows above were measured before")
         return EXIT_INTERRUPTED
+    return 0
+
+
+def _benchmark_formats(model: str, sizes: str, calib: str | None, max_seconds: float, json_path: str | None) -> int:
+    """``cgan benchmark --formats``: every format and precision of a model file side by side (bench/formats.py)."""
+    from .bench.formats import compare_formats, format_rows_table
+    from .bench.inference import parse_sizes
+    from .bench.machine import describe_machine
+    from .fileio import atomic_write_text
+    from .formats import exported_format
+    from .modelfile import read_meta, resolve_model_path
+    from .sampledata import TEST_PHOTOS, load_photos, sample_photos_installed, synthetic_photo
+
+    if exported_format(model):
+        raise CganError(f"--formats exports the model in each format: give the .safetensors model file (or run "
+                        f"directory) that {os.path.basename(model)} came from")
+    path = resolve_model_path(model)
+    chosen = [(h, w) for _, h, w in parse_sizes(sizes, read_meta(path).size_multiple)]
+    photo = load_photos(TEST_PHOTOS[:1])[0] if sample_photos_installed() else synthetic_photo()
+
+    def show(row) -> None:
+        log.info(f"  {row.format:>24} {row.precision:>13}: "
+                 + ", ".join(f"{rate:.1f} images/s at {size}" for size, rate in row.images_per_s.items()))
+
+    rows = compare_formats(path, photo, sizes=chosen, calib=calib, max_seconds=max_seconds, on_row=show)
+    machine = describe_machine()
+    click.echo(f"machine: {machine['cpu']}, {machine['cores']} cores ({', '.join(machine['cpu_flags']) or 'no AVX'}); "
+               f"batch 1 on the CPU")
+    click.echo(format_rows_table(rows))
+    if json_path:
+        atomic_write_text(json_path, json.dumps({"machine": machine, "model": str(path),
+                                                 "rows": [r.to_dict() for r in rows]}, indent=2))
     return 0

@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import CganError
+
 
 @dataclass(frozen=True)
 class Format:
@@ -22,6 +24,10 @@ class Format:
 FORMATS = (
     Format("onnx", (".onnx",), ("onnxruntime", "openvino"), "export", ("fp32", "fp16", "int8"), True,
            "ONNX Runtime against PyTorch at three shapes (int8: PSNR on held-back calibration images)"),
+    Format("openvino", (".xml",), ("openvino",), "openvino", ("fp32", "fp16", "int8"), True,
+           "OpenVINO against PyTorch at three shapes by PSNR (int8: on held-back calibration images)"),
+    Format("ncnn", (".ncnn.param",), ("ncnn",), "ncnn", ("fp32", "fp16"), True,
+           "ncnn against PyTorch at three shapes by PSNR"),
     Format("engine", (".engine", ".plan"), ("tensorrt",), "gpu", ("fp32", "fp16"), True,
            "TensorRT against PyTorch within its profile"),
 )
@@ -30,8 +36,8 @@ MODEL_FILE_BACKENDS = ("torch", "openvino")  # a .safetensors model file or run 
 
 def exported_format(path: str | os.PathLike) -> Format | None:
     """The format of an exported file, from its suffix; None for anything else (a model file, a run directory)."""
-    suffix = Path(path).suffix.lower()
-    return next((f for f in FORMATS if suffix in f.suffixes), None)
+    name = Path(path).name.lower()  # (by the name's end: ncnn's suffix has two parts)
+    return next((f for f in FORMATS if name.endswith(f.suffixes)), None)
 
 
 def backends_for(path: str | os.PathLike) -> tuple[str, ...]:
@@ -43,3 +49,14 @@ def backends_for(path: str | os.PathLike) -> tuple[str, ...]:
 def known_suffixes() -> str:
     """Every exported suffix, for messages that list them."""
     return ", ".join(s for f in FORMATS for s in f.suffixes)
+
+
+def format_named(name: str) -> Format:
+    """The format ``--format`` names; one line listing the known ones otherwise."""
+    found = next((f for f in FORMATS if f.name == name), None)
+    if found is None:
+        raise CganError(f"unknown format {name!r}: choose from {', '.join(f.name for f in FORMATS)}")
+    return found
+
+
+EXPORT_FORMATS = tuple(f.name for f in FORMATS)  # what ``cgan export --format`` offers

@@ -182,7 +182,7 @@ def resolve_model_path(model: str | os.PathLike, direction: str = A_TO_B) -> Pat
 
     if path.is_file() and has_image_signature(path):
         raise CganError(f"{path} is an image, not a model: give it as --source, and as the model a run directory, a "
-                        f".safetensors, .onnx or .engine file")
+                        f".safetensors model file or an exported file ({known_suffixes()})")
     return path
 
 
@@ -282,8 +282,9 @@ def _verify_checksum(path: Path, meta: ModelMeta, tensors: dict[str, torch.Tenso
 
 
 def read_exported_meta(path: str | os.PathLike) -> tuple[ModelMeta, dict]:
-    """The metadata of an exported model: ``.onnx`` (metadata_props) or ``.engine``/``.plan`` (its ``.json``
-    sidecar). Also returns the whole record, with its ``export`` (and ``tensorrt``) sections."""
+    """The metadata of an exported model: ``.onnx`` (metadata_props), OpenVINO's ``.xml`` (its rt_info, read
+    after the IR's text check), ``.ncnn.param`` or ``.engine``/``.plan`` (their ``.json`` sidecar). Also returns
+    the whole record, with its ``export`` (and ``tensorrt``) sections."""
     path = Path(path)
     if not path.is_file():
         raise CganError(f"model file not found: {path}")
@@ -298,11 +299,20 @@ def read_exported_meta(path: str | os.PathLike) -> tuple[ModelMeta, dict]:
         if METADATA_KEY not in props:
             raise CganError(f"{path} has no cgan metadata: export it with cgan export")
         text, source = props[METADATA_KEY], str(path)
+    elif path.suffix.lower() == ".xml":
+        from .ir_file import read_ir
+
+        record = read_ir(path).record
+        if record is None:
+            raise CganError(f"{path} is an OpenVINO IR without cgan's metadata (made by another tool): export the "
+                            f"model with cgan export MODEL --format openvino, which records its domains, direction "
+                            f"and input range")
+        text, source = json.dumps(record), str(path)
     else:
-        sidecar = path.with_suffix(".json")
+        sidecar = path.with_suffix(".json")  # (an engine's NAME.json; an ncnn pair's NAME.ncnn.json)
         if not sidecar.is_file():
             raise CganError(f"{path} has no sidecar {sidecar.name} beside it: keep the .json that cgan export "
-                            f"--trt wrote next to the engine, or rebuild the engine")
+                            f"wrote next to it, or export it again")
         text, source = sidecar.read_text(), str(sidecar)
     data = _parse_json(text, source)
     meta = ModelMeta.from_dict(data, source=source)

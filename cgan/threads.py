@@ -28,3 +28,13 @@ def share_cpu_with_other_programs() -> bool:
     for name, value in TRAINING_ENVIRONMENT.items():
         os.environ.setdefault(name, value)
     return True
+
+
+def describe_thread_use() -> str:
+    """How a CPU run uses its cores, as chosen before PyTorch loaded: its thread count and what idle threads do."""
+    import torch
+
+    policy = os.environ.get("OMP_WAIT_POLICY", "").lower()
+    waits = {"passive": "idle threads sleep: other programs keep their share",
+             "active": "idle threads spin"}.get(policy, "idle threads spin, then sleep (OpenMP's default)")
+    return f"{torch.get_num_threads()} threads; {waits}"

@@ -61,7 +61,7 @@ def test_machine_description():
 def test_benchmark_rows_against_torch_fp32(tiny):
     result = benchmark(str(tiny), backends=["torch", "onnxruntime", "openvino", "tensorrt"], sizes="32", batches=[1, 2],
                        pipeline=False, max_seconds=0.2, device="cpu")
-    rows = result["rows"]
+    rows = result.to_dict()["rows"]
     assert {r["backend"] for r in rows} >= {"torch eager", "onnxruntime cpu"}
     assert all(r["speedup"] > 0 and r["images_per_s"] > 0 for r in rows)
     first = [r for r in rows if r["backend"] == "torch eager"]
@@ -69,12 +69,12 @@ def test_benchmark_rows_against_torch_fp32(tiny):
     onnx = [r for r in rows if r["backend"] == "onnxruntime cpu"]
     assert all(r["psnr_vs_fp32"] > 60 for r in onnx)  # the same arithmetic, up to float rounding
     openvino = [r for r in rows if r["backend"] == "openvino cpu"]
-    if "openvino" in result["skipped"]:  # not installed: said so, and no row pretends otherwise
-        assert not openvino and "not installed" in result["skipped"]["openvino"]
+    if "openvino" in result.skipped:  # not installed: said so, and no row pretends otherwise
+        assert not openvino and "not installed" in result.skipped["openvino"]
     else:
         assert {r["precision"] for r in openvino} >= {"fp32"}
         assert all(r["psnr_vs_fp32"] > (60 if r["precision"] == "fp32" else 35) for r in openvino)
-    assert "tensorrt" in result["skipped"]
+    assert "tensorrt" in result.skipped
     assert "| torch eager | fp32 |" in format_table(rows)
 
 
@@ -82,17 +82,16 @@ def test_benchmark_rows_against_torch_fp32(tiny):
 def test_benchmark_on_cuda_against_cuda_fp32_eager(tiny):
     result = benchmark(str(tiny), backends=["torch"], sizes="32,48x64", batches=[1, 2], pipeline=True, max_seconds=0.2,
                        device="cuda")
-    rows = result["rows"]
+    rows = result.to_dict()["rows"]
     assert {(r["backend"], r["precision"]) for r in rows} == {
         ("torch cuda eager", "fp32"), ("torch cuda graphs", "fp32"), ("torch cuda eager", "fp16"),
         ("torch cuda graphs", "fp16"), ("torch cuda graphs, uint8 frames", "fp16")}
     assert all(r["speedup"] == 1.0 for r in rows if r["backend"] == "torch cuda eager" and r["precision"] == "fp32")
     assert all(r["psnr_vs_fp32"] > 60 for r in rows if r["backend"] == "torch cuda graphs" and r["precision"] == "fp32")
     assert all(r["psnr_vs_fp32"] > 35 for r in rows if r["precision"] == "fp16")
-    assert all(r["peak_mb"] > 0 for r in rows) and "cuda fp16" in result["ceilings_gflops"]
-    assert "CUDA graphs" in result["pipeline"]["backend"] and result["pipeline"]["pipeline_fps"] > 0
-    assert result["pipeline"]["ratio"] == pytest.approx(result["pipeline"]["steady_fps"] /
-                                                        result["pipeline"]["raw_model_fps"])
+    assert all(r["peak_mb"] > 0 for r in rows) and "cuda fp16" in result.ceilings_gflops
+    assert "CUDA graphs" in result.pipeline.backend and result.pipeline.pipeline_fps > 0
+    assert result.pipeline.ratio == pytest.approx(result.pipeline.steady_fps / result.pipeline.raw_model_fps)
 
 
 def test_uint8_frames_time_the_runtimes_path_and_compare_in_the_models_range(tiny):
@@ -129,7 +128,7 @@ def test_an_exported_file_is_measured_on_the_backends_that_run_it(tiny, tmp_path
 
     onnx_path, _ = export_onnx(tiny, tmp_path / "tiny.onnx", verify=False)
     result = benchmark(str(onnx_path), sizes="32", batches=[1], max_seconds=0.2, pipeline=False, device="cpu")
-    names = [r["backend"] for r in result["rows"]]
-    assert names[0] == "onnxruntime cpu" and result["baseline"] == "onnxruntime cpu as exported"
-    assert "torch" in result["skipped"] and result["rows"][0]["speedup"] == pytest.approx(1.0)
-    assert all(r["psnr_vs_fp32"] is None or r["psnr_vs_fp32"] > 40 for r in result["rows"])
+    names = [r["backend"] for r in result.to_dict()["rows"]]
+    assert names[0] == "onnxruntime cpu" and result.baseline == "onnxruntime cpu as exported"
+    assert "torch" in result.skipped and result.to_dict()["rows"][0]["speedup"] == pytest.approx(1.0)
+    assert all(r["psnr_vs_fp32"] is None or r["psnr_vs_fp32"] > 40 for r in result.to_dict()["rows"])

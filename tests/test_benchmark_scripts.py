@@ -1,13 +1,8 @@
 """The hand-written measurements inside benchmarks/ scripts, checked against known answers."""
-import sys
-from pathlib import Path
-
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-
-from stylise_ceiling import conditional_mean_colours, fitted_path, histogram_matched  # noqa: E402
+from benchmarks.stylise_ceiling import conditional_mean_colours, fitted_path, histogram_matched
 
 
 def test_histogram_matching_takes_the_references_colours_and_keeps_the_order_of_pixels():
@@ -46,7 +41,7 @@ def test_a_3x3_path_fits_a_neighbourhood_filter_that_a_per_pixel_path_cannot():
 
 
 def test_result_labels_name_what_differs_from_the_profile_and_a_seed_other_than_the_first():
-    from quality_curves import label
+    from benchmarks.quality_curves import label
 
     settings = {"fast": True, "size": 128, "load_size": 128, "seed": 0, "objective": "fastcut", "edge_map": True,
                 "colour_map": True, "batch": 2}

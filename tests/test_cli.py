@@ -271,7 +271,7 @@ def test_the_core_runs_an_exported_model_without_pytorch(tmp_path):
     assert done.returncode == 0 and (tmp_path / "out.png").is_file(), done.stderr
     done = _without_torch(run, "info", onnx_path)
     assert done.returncode == 0 and "macs at 256x256" in done.stdout and "graph check" in done.stdout, done.stderr
-    done = _without_torch("import cgan; print(cgan.describe_model(__import__('sys').argv[1])['parameters'])",
+    done = _without_torch("import cgan; print(cgan.describe_model(__import__('sys').argv[1]).parameters)",
                           onnx_path)
     assert done.returncode == 0 and int(done.stdout) > 0, done.stderr
     from cgan.sampledata import write_panning_clip

@@ -55,7 +55,7 @@ def test_a_student_is_an_ordinary_model_file_that_names_its_teacher(data, teache
     from cgan.bench.inference import benchmark
 
     rows = benchmark(str(run / "G_AtoB.safetensors"), backends=["torch", "onnxruntime", "openvino"], sizes="32",
-                     batches=[1], pipeline=False, max_seconds=0.1, device="cpu", calib=str(data / "trainA"))["rows"]
+                     batches=[1], pipeline=False, max_seconds=0.1, device="cpu", calib=str(data / "trainA")).to_dict()["rows"]
     int8 = [r for r in rows if r["precision"] == "int8"]
     assert rows[0]["images_per_s"] > 0 and int8 and all(r["psnr_vs_fp32"] > 30 for r in int8)
     from cgan.apps.report import build_report

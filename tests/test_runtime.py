@@ -690,7 +690,7 @@ def test_a_backend_that_cannot_run_the_file_is_refused(models):
     from cgan.runtime.backends import choose_backend
     from cgan.runtime.options import RuntimeOptions
 
-    with pytest.raises(CganError, match="--backend torch cannot run an .onnx file: choose one of onnxruntime, openvino"):
+    with pytest.raises(CganError, match="--backend torch cannot run a .onnx file: choose one of onnxruntime, openvino"):
         choose_backend(models["onnx"], RuntimeOptions(backend="torch"))
     with pytest.raises(CganError, match="--backend tensorrt cannot run a model file.*cgan export"):
         choose_backend(models["torch"], RuntimeOptions(backend="tensorrt"))
@@ -862,6 +862,13 @@ def test_a_camera_is_asked_for_width_and_height_from_a_height_by_width_size(monk
 
 
 def test_a_file_of_a_format_cgan_does_not_run_is_named_with_the_ones_it_does(models, tmp_path):
-    (tmp_path / "model.xml").write_text("<?xml version='1.0'?><net name='from another converter'/>")
-    with pytest.raises(CganError, match=r"model.xml is not a file cgan runs: .*\(.onnx, .engine, .plan\)"):
+    (tmp_path / "model.tflite").write_bytes(b"TFL3" + bytes(60))
+    with pytest.raises(CganError, match=r"model.tflite is not a file cgan runs: .*\(.onnx, .xml, .ncnn.param, .engine, .plan\)"):
+        Translator(tmp_path / "model.tflite", device="cpu")
+    # An .xml is OpenVINO's IR: one made by another converter is named as such, with how to make cgan's.
+    (tmp_path / "model.xml").write_text("<?xml version='1.0'?><net name='from another converter'><layers>"
+                                        "<layer id='0' name='x' type='Parameter'/><layer id='1' name='y' "
+                                        "type='Result'/></layers></net>")
+    (tmp_path / "model.bin").write_bytes(b"")
+    with pytest.raises(CganError, match=r"OpenVINO IR without cgan's metadata .*--format openvino"):
         Translator(tmp_path / "model.xml", device="cpu")

@@ -1,11 +1,13 @@
 """What a model file is: architecture, size, cost, domains and input contract (``cgan info``).
 
-Reads model files and run directories, ONNX files, and TensorRT engines through their sidecar. An ONNX file
-is described from its graph alone (weights counted, multiply-adds from the inferred shapes), so the core
-install, without PyTorch, describes what it runs; model files and engines need PyTorch.
+Reads model files and run directories, ONNX files, OpenVINO IRs, ncnn pairs and TensorRT engines (the last two
+through their sidecar); what only each format has is in format_details.py. An ONNX file is described from its
+graph alone (weights counted, multiply-adds from the inferred shapes), so the core install, without PyTorch,
+describes what it runs.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,13 +17,51 @@ import numpy as np
 from ..extras import torch_installed
 from ..fileio import escape_control
 from ..formats import exported_format
-from ..images import smallest_side
 from ..modelfile import ModelMeta, read_exported_meta, resolve_model_path
 from ..presets import A_TO_B
-from ..shapes import round_up
+from .format_details import (engine_details, engine_mismatches, ir_details, ncnn_details, nearest_side, onnx_details,
+                             onnx_macs, onnx_weights)
 
 if TYPE_CHECKING:
     import torch
+
+
+@dataclasses.dataclass
+class ModelDescription:
+    """What ``cgan info`` says of a model: the file, its format, and what every generator has (architecture,
+    cost, domains, input contract); ``details`` holds what only its format has (an ONNX graph's inputs and
+    outputs, an engine's profile), in the order it is printed."""
+    file: str
+    file_size_mb: float
+    format: str
+    architecture: str
+    parameters: int
+    macs: int | None
+    macs_side: int
+    domains: str
+    direction: str
+    input: str
+    size_multiple: int
+    normalization: str
+    provenance: dict
+    generator_config: dict
+    weights_sha256: str | None = None
+    details: dict[str, str] = dataclasses.field(default_factory=dict)
+    warnings: list[str] = dataclasses.field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """Plain values for JSON, in the order ``cgan info`` prints them."""
+        values = {"file": self.file, "file_size_mb": self.file_size_mb, "format": self.format, **self.details,
+                  "architecture": self.architecture, "parameters": self.parameters,
+                  f"macs_at_{self.macs_side}x{self.macs_side}": self.macs, "domains": self.domains,
+                  "direction": self.direction, "input": self.input, "size_multiple": self.size_multiple,
+                  "normalization": self.normalization, "provenance": self.provenance,
+                  "generator_config": self.generator_config}
+        if self.weights_sha256 is not None:
+            values["weights_sha256"] = self.weights_sha256
+        if self.warnings:
+            values["warnings"] = self.warnings
+        return values
 
 
 def _common(meta: ModelMeta, parameters: int, macs: int | None, size: int) -> dict:
@@ -36,19 +76,16 @@ def _common(meta: ModelMeta, parameters: int, macs: int | None, size: int) -> di
     return {
         "architecture": f"{meta.preset or config.arch} ({parts})",
         "parameters": parameters,
-        f"macs_at_{size}x{size}": macs,
+        "macs": macs,
+        "macs_side": size,
         "domains": f"{meta.source_domain} -> {meta.target_domain}",
         "direction": meta.direction,
         "input": f"{meta.channel_order}, NCHW, range [{meta.input_range[0]:g}, {meta.input_range[1]:g}]",
         "size_multiple": meta.size_multiple,
         "normalization": meta.normalization,
         "provenance": meta.provenance,
+        "generator_config": dict(vars(config)),
     }
-
-
-def _side(multiple: int, size: int) -> int:
-    """The side nearest ``size`` that a network of this size multiple takes."""
-    return max(round_up(size, multiple), smallest_side(multiple))
 
 
 def _macs(net: torch.nn.Module, multiple: int, size: int) -> int:
@@ -56,12 +93,12 @@ def _macs(net: torch.nn.Module, multiple: int, size: int) -> int:
     multiples of 1024) is counted at the smallest size it takes and scaled by pixels, as convolutions scale."""
     from ..nets import count_macs
 
-    side = _side(multiple, size)
+    side = nearest_side(multiple, size)
     return count_macs(net, size, size) if side == size else round(count_macs(net, side, side) * (size / side) ** 2)
 
 
-def describe_model(model: str | os.PathLike, direction: str = A_TO_B, size: int = 256) -> dict:
-    """A summary of a model file, run directory, ONNX file or engine, as plain values."""
+def describe_model(model: str | os.PathLike, direction: str = A_TO_B, size: int = 256) -> ModelDescription:
+    """A summary of a model file, run directory, ONNX file or engine."""
     path = Path(model)
     if exported_format(path):
         return _describe_exported(path, size)
@@ -72,17 +109,14 @@ def describe_model(model: str | os.PathLike, direction: str = A_TO_B, size: int 
     from ..nets import count_parameters
 
     net = load_model(path)
-    return {
-        "file": str(path),
-        "file_size_mb": round(path.stat().st_size / 1e6, 2),
-        "format": f"cgan generator, format version {net.meta.format_version}",
+    return ModelDescription(
+        file=str(path), file_size_mb=round(path.stat().st_size / 1e6, 2),
+        format=f"cgan generator, format version {net.meta.format_version}",
         **_common(net.meta, count_parameters(net), _macs(net, net.meta.size_multiple, size), size),
-        "generator_config": dict(vars(net.meta.config)),
-        "weights_sha256": net.meta.weights_sha256 or "none (written by an older cgan: damage cannot be detected)",
-    }
+        weights_sha256=net.meta.weights_sha256 or "none (written by an older cgan: damage cannot be detected)")
 
 
-def _describe_header(path: Path, size: int) -> dict:
+def _describe_header(path: Path, size: int) -> ModelDescription:
     """A model file described from its header alone, where PyTorch is not installed: the metadata, and the
     weights counted from their declared shapes; multiply-adds and the checksum need the network itself."""
     from safetensors import safe_open
@@ -92,150 +126,57 @@ def _describe_header(path: Path, size: int) -> dict:
     meta = read_meta(path)
     with safe_open(str(path), framework="numpy") as f:
         parameters = sum(int(np.prod(f.get_slice(name).get_shape())) for name in f.keys())
-    return {
-        "file": str(path),
-        "file_size_mb": round(path.stat().st_size / 1e6, 2),
-        "format": f"cgan generator, format version {meta.format_version}",
-        **_common(meta, parameters, None, size),
-        "generator_config": dict(vars(meta.config)),
-        "weights_sha256": f"{meta.weights_sha256 or 'none'} (not checked: {NEEDS_TORCH})",
-    }
+    return ModelDescription(
+        file=str(path), file_size_mb=round(path.stat().st_size / 1e6, 2),
+        format=f"cgan generator, format version {meta.format_version}", **_common(meta, parameters, None, size),
+        weights_sha256=f"{meta.weights_sha256 or 'none'} (not checked: {NEEDS_TORCH})")
 
 
 NEEDS_TORCH = 'multiply-adds and the checksum need PyTorch: pip install "cgan[train]"'
 
 
-def _describe_exported(path: Path, size: int) -> dict:
+def _describe_exported(path: Path, size: int) -> ModelDescription:
     meta, record = read_exported_meta(path)
     export = record.get("export", {})
-    info = {"file": str(path), "file_size_mb": round(path.stat().st_size / 1e6, 2)}
+    file = {"file": str(path), "file_size_mb": round(path.stat().st_size / 1e6, 2)}
     if path.suffix.lower() == ".onnx":
         import onnx
 
         model = onnx.load(str(path), load_external_data=False)
-        info.update(_onnx_details(path, model, export, meta.size_multiple))
-        info.update(_common(meta, _onnx_weights(model), onnx_macs(path, model, meta.size_multiple, size, size), size))
-    else:
-        import torch
-
-        from ..nets import build_generator, count_parameters
-
-        info.update(_engine_details(record.get("tensorrt", {})))
-        with torch.device("meta"):  # only the shapes matter here: nothing is allocated or initialised
-            net = build_generator(meta.config)
-        info.update(_common(meta, count_parameters(net), _macs(net, meta.size_multiple, size), size))
-    info["generator_config"] = dict(vars(meta.config))
-    return info
-
-
-def _onnx_weights(model) -> int:
-    """Values of the graph's weight initializers (float, or int8 in a quantised graph): its weights, and fixed
-    kernels such as the edge map's."""
-    import onnx
-
-    floats = (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16, onnx.TensorProto.INT8,
-              onnx.TensorProto.UINT8)
-    total = 0
-    for tensor in model.graph.initializer:
-        count = 1
-        for d in tensor.dims:
-            count *= d
-        if tensor.data_type in floats and count > 1:  # (single constants such as 127.5 are not weights)
-            total += count
-    return total
-
-
-def onnx_macs(path: Path, model, multiple: int, height: int, width: int) -> int:
-    """Multiply-adds of the graph's convolutions for one ``height`` x ``width`` image (scaled from the nearest
-    size it takes, or from its fixed batch and size), from the shapes ONNX infers: each output value of a Conv
-    sums in/groups x kernel products; each input value of a ConvTranspose meets out/groups x kernel weights,
-    as ``nets.count_macs`` counts them. Needs no PyTorch."""
-    from ..runtime.graph_check import inferred_shapes, probe_shape
-
-    side = _side(multiple, max(height, width))
-    n, _, h, w = probe_shape(model, multiple, side)  # a fixed-size export at its own size
-    shapes = inferred_shapes(path.name, model, (n, 3, h, w))
-    shapes.update({t.name: list(t.dims) for t in model.graph.initializer})
-    total = 0
-    for node in model.graph.node:
-        if node.op_type not in ("Conv", "ConvTranspose"):
-            continue
-        counted = node.output[0] if node.op_type == "Conv" else node.input[0]
-        values, weight = shapes.get(counted), shapes.get(node.input[1])
-        if values and weight and all(d is not None for d in [*values, *weight]):
-            per_value = 1
-            for d in weight[1:]:
-                per_value *= d
-            elements = 1
-            for d in values:
-                elements *= d
-            total += elements * per_value
-    return round(total * height * width / (n * h * w))
-
-
-def _onnx_details(path: Path, model, export: dict, multiple: int) -> dict:
-    import onnx
-
-    from ..runtime.graph_check import check_graph
-
-    graph = check_graph(path, model, multiple)  # a graph the runtime would refuse is not described as a model
-
-    def dims(value) -> str:
-        """NCHW with fixed sizes as numbers and free ones by axis name (the exporter's own names are expressions)."""
-        shape = value.type.tensor_type.shape.dim
-        names = "NCHW" if len(shape) == 4 else [f"d{i}" for i in range(len(shape))]
-        text = "x".join(str(d.dim_value) if d.dim_value else names[i] for i, d in enumerate(shape))
-        free_sides = any(not d.dim_value for d in shape[2:])
-        return text + (f" (any H, W that are multiples of {multiple})" if free_sides else "")
-
-    types = {onnx.TensorProto.FLOAT: "fp32", onnx.TensorProto.FLOAT16: "fp16", onnx.TensorProto.BFLOAT16: "bf16"}
-    weights = [types.get(t.data_type, onnx.TensorProto.DataType.Name(t.data_type)) for t in model.graph.initializer]
-    counts = ", ".join(f"{weights.count(t)} {t}" for t in sorted(set(weights)))
-    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
-    return {
-        "format": f"ONNX, opset {opset}, exported {export.get('precision', '?')}",
-        "inputs": ", ".join(f"{i.name} {dims(i)}" for i in model.graph.input),
-        "outputs": ", ".join(f"{o.name} {dims(o)}" for o in model.graph.output),
-        "precision": f"{export.get('precision', '?')} (initializers: {counts})",
-        "graph_check": f"passed (largest tensor {graph.elements_per_input:.1f} values per input value at "
-                       f"{'x'.join(map(str, graph.probe))})",
-    }
-
-
-def _engine_details(trt_info: dict) -> dict:
-    # A sidecar is a file a user may have edited: sections of the wrong type read as missing.
-    profile, gpu = (trt_info.get(key) if isinstance(trt_info.get(key), dict) else {} for key in ("profile", "gpu"))
-    details = {
-        "format": f"TensorRT engine, {trt_info.get('precision', '?')}",
-        "tensorrt": trt_info.get("version", "?"),
-        "built_for_gpu": f"{gpu.get('name', '?')} (compute capability {gpu.get('compute_capability', '?')})",
-        "profile": " / ".join("x".join(map(str, profile.get(k, []))) for k in ("min", "opt", "max")) + " (min / opt / max)",
-    }
-    details["warnings"] = _engine_mismatches(trt_info)
-    return details
-
-
-def _engine_mismatches(trt_info: dict) -> list[str]:
-    """Why this engine may not run here: another TensorRT version or another GPU."""
-    warnings = []
-    try:
-        import tensorrt
-
-        if tensorrt.__version__ != trt_info.get("version"):
-            warnings.append(f"built with TensorRT {trt_info.get('version')}, this machine has {tensorrt.__version__}: "
-                            f"rebuild it with cgan export --trt")
-    except ImportError:
-        warnings.append("TensorRT is not installed here, so this engine cannot run on this machine")
+        form, details = onnx_details(path, model, export, meta.size_multiple)
+        common = _common(meta, onnx_weights(model), onnx_macs(path, model, meta.size_multiple, size, size), size)
+        return ModelDescription(**file, format=form, details=details, **common)
+    if path.suffix.lower() == ".xml":
+        form, details, parameters, macs = ir_details(path, export, meta.size_multiple, size)
+        return ModelDescription(**file, format=form, details=details, **_common(meta, parameters, macs, size))
+    if path.name.lower().endswith(".ncnn.param"):
+        form, details = ncnn_details(path, export)
+        parameters, macs = _counted_from_config(meta, size)
+        return ModelDescription(**file, format=form, details=details, **_common(meta, parameters, macs, size))
     import torch
 
-    if torch.cuda.is_available():
-        here = torch.cuda.get_device_name(0)
-        built = trt_info.get("gpu", {}).get("name")
-        if here != built:
-            warnings.append(f"built for {built}, this machine has {here}: rebuild it here with cgan export --trt")
-    else:
-        warnings.append("no CUDA GPU here, so this engine cannot run on this machine")
-    return warnings
+    from ..nets import build_generator, count_parameters
+
+    trt_info = record.get("tensorrt", {})
+    form, details = engine_details(trt_info)
+    with torch.device("meta"):  # only the shapes matter here: nothing is allocated or initialised
+        net = build_generator(meta.config)
+    common = _common(meta, count_parameters(net), _macs(net, meta.size_multiple, size), size)
+    return ModelDescription(**file, format=form, details=details, warnings=engine_mismatches(trt_info), **common)
+
+
+def _counted_from_config(meta: ModelMeta, size: int) -> tuple[int | None, int | None]:
+    """Weights and multiply-adds of the network the metadata describes, built on PyTorch's meta device (nothing
+    allocated); (None, None) where PyTorch is not installed."""
+    if not torch_installed():
+        return None, None
+    import torch
+
+    from ..nets import build_generator, count_parameters
+
+    with torch.device("meta"):
+        net = build_generator(meta.config)
+    return count_parameters(net), _macs(net, meta.size_multiple, size)
 
 
 def format_count(n: float) -> str:
@@ -246,10 +187,10 @@ def format_count(n: float) -> str:
     return str(n)
 
 
-def format_description(info: dict) -> str:
+def format_description(description: ModelDescription) -> str:
     """The human-readable table ``cgan info`` prints (warnings go separately, to stderr)."""
     lines = []
-    for key, value in info.items():
+    for key, value in description.to_dict().items():
         if key in ("generator_config", "warnings"):
             continue
         if key == "parameters" or key.startswith("macs_at_"):

@@ -83,10 +83,9 @@ def _models(run: Path) -> list[list]:
     for direction in DIRECTIONS:
         path = run / f"G_{direction}.safetensors"
         if _own_file(run, path):
-            info = describe_model(path, direction)
-            rows.append([path.name, info["domains"], info["architecture"], f"{info['parameters'] / 1e6:.2f} M",
-                         "-" if info["macs_at_256x256"] is None else f"{info['macs_at_256x256'] / 1e9:.1f} G",
-                         f"{info['file_size_mb']} MB"])
+            info = describe_model(path, direction, size=256)
+            rows.append([path.name, info.domains, info.architecture, f"{info.parameters / 1e6:.2f} M",
+                         "-" if info.macs is None else f"{info.macs / 1e9:.1f} G", f"{info.file_size_mb} MB"])
     return rows
 
 

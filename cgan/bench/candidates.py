@@ -175,6 +175,15 @@ def exported_candidates(plan: Plan, backends: list[str]) -> tuple[list, dict]:
             for precision in ("fp32", *bf16):
                 found.append(("openvino cpu", precision, _opener(OpenVinoBackend, plan.model, "cpu", backend="openvino",
                                                                  precision=precision)))
+    if "ncnn" in runs and "ncnn" in backends:
+        from ..runtime.ncnn_backend import NcnnBackend, ncnn_available
+
+        if plan.device == "cuda":
+            skipped["ncnn"] = "runs on CPUs here: measure it with --device cpu"
+        elif not ncnn_available():
+            skipped["ncnn"] = 'not installed: pip install "cgan[ncnn]"'
+        else:
+            found.append(("ncnn cpu", "as exported", _opener(NcnnBackend, plan.model, "cpu", backend="ncnn")))
     if "tensorrt" in runs and "tensorrt" in backends:
         if plan.device != "cuda":
             skipped["tensorrt"] = "needs a CUDA GPU"

@@ -28,7 +28,7 @@ from .candidates import Plan, exported_candidates, model_candidates
 from .machine import PeakMemory, ceilings, describe_machine
 
 SIZES = {"256": (256, 256), "512": (512, 512), "720p": (720, 1280), "1080p": (1080, 1920)}
-BACKENDS = ("torch", "onnxruntime", "openvino", "tensorrt")
+BACKENDS = ("torch", "onnxruntime", "openvino", "ncnn", "tensorrt")
 
 
 @dataclasses.dataclass
@@ -44,6 +44,49 @@ class Row:
     speedup: float | None = None
     fraction_of_peak: float | None = None
     psnr_vs_fp32: float | None = None
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass
+class PipelineResult:
+    """End-to-end ``translate`` of a clip against the backend alone, same run."""
+    clip: str
+    backend: str
+    raw_model_fps: float
+    pipeline_fps: float
+    steady_fps: float
+    first_frame_s: float
+    ratio: float
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass
+class BenchmarkResult:
+    """One ``cgan benchmark`` run: where it ran, the machine's ceilings, a row per backend, size and batch, the
+    backends that could not run and why, and the video pipeline's rate."""
+    model: str
+    device: str
+    machine: dict
+    ceilings_gflops: dict[str, float]
+    ceilings_measured_with: str
+    baseline: str = ""
+    rows: list[Row] = dataclasses.field(default_factory=list)
+    skipped: dict[str, str] = dataclasses.field(default_factory=dict)
+    pipeline: PipelineResult | None = None
+    interrupted: bool = False
+
+    def to_dict(self) -> dict:
+        """Plain values for JSON (the keys the result files have always had)."""
+        values = dataclasses.asdict(self)
+        if self.pipeline is None:
+            del values["pipeline"]
+        if not self.interrupted:
+            del values["interrupted"]
+        return values
 
 
 def parse_sizes(text: str, multiple: int) -> list[tuple[str, int, int]]:
@@ -116,7 +159,7 @@ def _measure(backend, x: np.ndarray, max_seconds: float, device: str) -> tuple[f
 def benchmark(model: str, *, backends: list[str] | None = None, sizes: str = "256,512,720p,1080p",
               batches: list[int] | None = None, half: bool = True, pipeline: bool = True,
               max_seconds: float = 30.0, device: str = "auto", calib: str | None = None, compiled: bool = False,
-              on_row: Callable[[Row], None] | None = None) -> dict:
+              on_row: Callable[[Row], None] | None = None) -> BenchmarkResult:
     """Measure every backend available on ``device`` (auto: the GPU if PyTorch sees one, else the CPU) against
     PyTorch fp32 eager on the same device; returns machine, ceilings, rows, skipped backends and pipeline fps.
     ``calib`` (images) adds int8 rows for models without instance normalisation (students); ``compiled`` adds
@@ -135,30 +178,30 @@ def benchmark(model: str, *, backends: list[str] | None = None, sizes: str = "25
     macs = macs_counter(model, meta)
     batches = batches or [1, 4]
     peaks = ceilings()
-    result = {"machine": describe_machine(), "ceilings_gflops": peaks, "model": model, "device": device, "rows": [],
-              "skipped": {}, "ceilings_measured_with": "PyTorch" if torch_installed() else "numpy (no PyTorch)"}
+    result = BenchmarkResult(model=model, device=device, machine=describe_machine(), ceilings_gflops=peaks,
+                             ceilings_measured_with="PyTorch" if torch_installed() else "numpy (no PyTorch)")
     with tempfile.TemporaryDirectory() as tmp:
         plan = Plan(model, device, half, Path(tmp), calib, compiled)
         find = exported_candidates if exported else model_candidates
-        candidates, result["skipped"] = find(plan, backends)
+        candidates, result.skipped = find(plan, backends)
         if not candidates:
             raise CganError(f"nothing here can run {Path(model).name} on {device}: "
-                            + "; ".join(f"{k}: {v}" for k, v in result["skipped"].items()))
-        result["baseline"] = f"{candidates[0][0]} {candidates[0][1]}"
+                            + "; ".join(f"{k}: {v}" for k, v in result.skipped.items()))
+        result.baseline = f"{candidates[0][0]} {candidates[0][1]}"
         try:
             _measure_rows(result, candidates, parse_sizes(sizes, meta.size_multiple), batches, macs, peaks, device,
                           max_seconds, on_row)
             if pipeline:
-                result["pipeline"] = pipeline_fps(model, half=half, device=device, compiled=compiled)
+                result.pipeline = pipeline_fps(model, half=half, device=device, compiled=compiled)
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the rows measured so far are the result
-            result["interrupted"] = True
+            result.interrupted = True
     return result
 
 
 def macs_counter(model: str, meta) -> Callable[[int, int], int | None]:
     """Multiply-adds of one image of a given height and width: from an .onnx graph's shapes (no PyTorch needed),
     else from the network built on PyTorch's meta device (None for an engine where PyTorch is not installed)."""
-    from ..apps.info import onnx_macs
+    from ..apps.format_details import onnx_macs
     from ..extras import torch_installed
 
     if Path(model).suffix.lower() == ".onnx":
@@ -177,9 +220,9 @@ def macs_counter(model: str, meta) -> Callable[[int, int], int | None]:
     return lambda h, w: count_macs(net, h, w)
 
 
-def _measure_rows(result: dict, candidates: list, sizes: list, batches: list[int], count_macs, peaks: dict,
+def _measure_rows(result: BenchmarkResult, candidates: list, sizes: list, batches: list[int], count_macs, peaks: dict,
                   device: str, max_seconds: float, on_row: Callable[[Row], None] | None) -> None:
-    """Every candidate at every size and batch, each row appended to ``result["rows"]`` as it is measured."""
+    """Every candidate at every size and batch, each row appended to ``result.rows`` as it is measured."""
     for label, h, w in sizes:
         macs = count_macs(h, w)
         for batch in batches:
@@ -197,13 +240,13 @@ def _measure_rows(result: dict, candidates: list, sizes: list, batches: list[int
                 ceiling = peaks.get(f"{device} {precision}")
                 if ceiling and macs:
                     row.fraction_of_peak = 2 * macs / per_image / 1e9 / ceiling
-                result["rows"].append(dataclasses.asdict(row))
+                result.rows.append(row)
                 if on_row:
                     on_row(row)
 
 
 def pipeline_fps(model: str, *, half: bool, width: int = 640, height: int = 360, frames: int = 48,
-                 device: str = "auto", compiled: bool = False) -> dict:
+                 device: str = "auto", compiled: bool = False) -> PipelineResult:
     """End-to-end ``translate`` of a synthesised clip against the backend alone, same run, batch 1."""
     from ..precision import HALF
     from ..apps.translate import translate
@@ -223,12 +266,15 @@ def pipeline_fps(model: str, *, half: bool, width: int = 640, height: int = 360,
         summary = translate(model, str(clip), str(Path(tmp) / "out.mp4"), options=options, progress=False)
     # The ratio is the steady rate's: a clip's first frame also waits for the backend's one-time work (compiling,
     # capturing CUDA graphs), which a short benchmark clip would otherwise charge to every frame.
-    return {"clip": f"{width}x{height}, {frames} frames of {photo.split(':')[-1]}", "backend": translator.description,
-            "raw_model_fps": raw, "pipeline_fps": summary.fps, "steady_fps": summary.steady_fps,
-            "first_frame_s": summary.first_frame_seconds, "ratio": summary.steady_fps / raw}
+    return PipelineResult(clip=f"{width}x{height}, {frames} frames of {photo.split(':')[-1]}",
+                          backend=translator.description, raw_model_fps=raw, pipeline_fps=summary.fps,
+                          steady_fps=summary.steady_fps, first_frame_s=summary.first_frame_seconds,
+                          ratio=summary.steady_fps / raw)
 
 
-def format_table(rows: list[dict]) -> str:
+def format_table(rows: list[Row] | list[dict]) -> str:
+    """Rows as a Markdown table: measured here, or read back from a result file's JSON."""
+    rows = [r.to_dict() if isinstance(r, Row) else r for r in rows]
     header = ("backend", "precision", "size", "batch", "ms/image", "p10-p90 ms", "images/s", "peak MB",
               "speed-up", "% of peak", "PSNR vs fp32")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

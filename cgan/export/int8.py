@@ -19,7 +19,7 @@ import torch
 from ..errors import CganError
 from ..images import list_images, pad_to_multiple, read_rgb
 from ..pixels import to_model_range
-from .verify import ShapeCheck
+from .verify import ShapeCheck, psnr_of
 
 CALIBRATION_SIDE = 256  # calibration images are scaled to this long side (and padded to the size multiple)
 
@@ -103,14 +103,21 @@ def verify_int8(path: Path, net: torch.nn.Module, inputs: list[np.ndarray], on_c
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
+    return psnr_against_pytorch(lambda x: session.run(None, {name: x})[0], net, inputs, on_check)
+
+
+def psnr_against_pytorch(run, net: torch.nn.Module, inputs: list[np.ndarray], on_check=None) -> tuple[float, list]:
+    """PSNR (dB, on [-1, 1] outputs) of ``run`` (an exported model: NCHW float32 array in, array out) against
+    PyTorch fp32 over all of ``inputs``, and the error of each."""
     squared, count, checks = 0.0, 0, []
     for x in inputs:
         with torch.no_grad():
             expected = net(torch.from_numpy(x)).numpy()
-        error = np.asarray(session.run(None, {name: x})[0], dtype=np.float32) - expected
+        error = np.asarray(run(x), dtype=np.float32) - expected
         squared += float(np.sum(error.astype(np.float64) ** 2))
         count += error.size
-        checks.append(ShapeCheck(tuple(x.shape), float(np.abs(error).max()), float(np.abs(error).mean())))
+        checks.append(ShapeCheck(tuple(x.shape), float(np.abs(error).max()), float(np.abs(error).mean()),
+                                 psnr_of(error)))
         if on_check:
             on_check(checks[-1])
     mse = squared / count / 4  # outputs span [-1, 1]: a peak-to-peak of 2

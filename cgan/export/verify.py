@@ -21,10 +21,12 @@ class ShapeCheck:
     shape: tuple[int, ...]
     max_abs_error: float
     mean_abs_error: float
+    psnr_db: float | None = None  # on outputs in [-1, 1] (peak-to-peak 2)
 
     def text(self) -> str:
+        psnr = "" if self.psnr_db is None else f", PSNR {self.psnr_db:.1f} dB"
         return (f"  verified {'x'.join(map(str, self.shape)):>14}: max |error| {self.max_abs_error:.2e}, "
-                f"mean {self.mean_abs_error:.2e}")
+                f"mean {self.mean_abs_error:.2e}{psnr}")
 
 
 @dataclasses.dataclass
@@ -36,6 +38,7 @@ class ExportReport:
     checks: list[ShapeCheck]
     seconds: float
     psnr_db: float | None = None  # int8: PSNR against PyTorch fp32 on held-back calibration images
+    format: str = "onnx"  # ``tolerance`` is a largest error for ONNX and TensorRT, a least PSNR (dB) for the others
 
     def to_dict(self) -> dict:
         """The record of the export, for ``--json``."""
@@ -44,6 +47,19 @@ class ExportReport:
 
     def lines(self) -> list[str]:
         return [check.text() for check in self.checks]
+
+    def verdict(self) -> str:
+        """How the file was verified, in words."""
+        if not self.checks:
+            return "not verified (--no-verify)"
+        if self.psnr_db is not None:
+            return (f"verified: {self.psnr_db:.1f} dB PSNR against fp32 on {len(self.checks)} held-back calibration "
+                    f"images, at least {self.tolerance:g} needed")
+        if self.format in ("onnx", "engine"):
+            return f"verified within {self.tolerance:.0e}"
+        worst = min(c.psnr_db for c in self.checks)
+        return f"verified: at least {worst:.1f} dB PSNR against PyTorch at {len(self.checks)} shapes " \
+               f"({self.tolerance:g} needed)"
 
 
 def compare_with_pytorch(run: Callable[[torch.Tensor], np.ndarray], net: torch.nn.Module,
@@ -61,10 +77,26 @@ def compare_with_pytorch(run: Callable[[torch.Tensor], np.ndarray], net: torch.n
         if got.shape != expected.shape:
             raise CganError(f"verification failed: output shape {got.shape} != PyTorch {expected.shape}")
         error = np.abs(got - expected)
-        checks.append(ShapeCheck(tuple(shape), float(error.max()), float(error.mean())))
+        checks.append(ShapeCheck(tuple(shape), float(error.max()), float(error.mean()), psnr_of(error)))
         if on_check:
             on_check(checks[-1])
     return checks
+
+
+def psnr_of(error: np.ndarray) -> float:
+    """PSNR in dB of an output error on [-1, 1] outputs (a peak-to-peak of 2); infinity where it is zero,
+    NaN where the output was not finite."""
+    mse = float(np.mean(error.astype(np.float64) ** 2)) / 4
+    return 10 * math.log10(1 / mse) if mse > 0 else float("inf")
+
+
+def require_psnr(checks: list[ShapeCheck], minimum: float, precision: str, runtime: str) -> None:
+    """Raise the export's failure unless every check reaches ``minimum`` dB (and is finite)."""
+    worst = min((c.psnr_db for c in checks), default=float("inf"))
+    if not worst >= minimum:  # (NaN fails too)
+        table = "; ".join(f"{'x'.join(map(str, c.shape))}: {c.psnr_db:.1f} dB" for c in checks)
+        raise CganError(f"verification failed: {runtime} reaches {worst:.1f} dB PSNR against PyTorch (at least "
+                        f"{minimum:g} dB needed for {precision}; {table}); nothing written")
 
 
 def require_within(checks: list[ShapeCheck], tolerance: float, precision: str, runtime: str) -> None:

@@ -1,7 +1,8 @@
 """Three ways to run a generator on an NCHW float32 batch in [-1, 1]: PyTorch, ONNX Runtime, TensorRT.
 
 The backend follows from the model file: ``.safetensors`` or a run directory -> PyTorch,
-``.onnx`` -> ONNX Runtime, ``.engine``/``.plan`` -> TensorRT. Each reports its device and
+``.onnx`` -> ONNX Runtime (or OpenVINO), ``.xml`` -> OpenVINO, ``.ncnn.param`` -> ncnn (ncnn_backend.py),
+``.engine``/``.plan`` -> TensorRT. Each reports its device and
 precision, so that the runtime can say what it actually runs on.
 """
 from __future__ import annotations
@@ -262,12 +263,11 @@ def choose_backend(model: str | os.PathLike, options: RuntimeOptions) -> str:
     For an ``.onnx`` file, ``auto`` takes OpenVINO where it is installed and the model runs on the CPU
     (measured faster than ONNX Runtime's CPU provider: benchmarks/RESULTS.md), else ONNX Runtime.
     """
-    suffix = Path(model).suffix.lower()
     exported = exported_format(model)
     runs = backends_for(model)
     if options.backend != "auto":
         if options.backend not in runs:
-            kind = f"an {suffix} file" if exported else "a model file"
+            kind = f"a {exported.suffixes[0]} file" if exported else "a model file"
             raise CganError(f"--backend {options.backend} cannot run {kind}: choose one of {', '.join(runs)}"
                             + ("" if exported else " (or export it: cgan export)"))
         return options.backend
@@ -297,10 +297,14 @@ def open_backend(model: str | os.PathLike, options: RuntimeOptions | None = None
         return OnnxBackend(model, options)
     if backend == "tensorrt":
         return TensorRTBackend(model, options)
+    if backend == "ncnn":
+        from .ncnn_backend import NcnnBackend
+
+        return NcnnBackend(model, options)
     if backend == "openvino":
         from .openvino_backend import OpenVinoBackend
 
-        if Path(model).suffix.lower() == ".onnx":
+        if exported_format(model) is not None:  # .onnx, or OpenVINO's own .xml
             return OpenVinoBackend(model, options)
         if to_onnx is None:
             raise CganError(f"OpenVINO runs exported graphs: export {Path(model).name} first (cgan export MODEL), "

@@ -63,6 +63,12 @@ def run_onnxruntime(session, feeds: dict, budget: Budget, values: int, worker: W
     return _wait(call.result, stop, budget, values, engine_error=_onnxruntime_error(budget.model_name))
 
 
+def run_uncancellable(function: Callable[[], object], budget: Budget, values: int, worker: Worker | None = None):
+    """``function()``, an engine call that cannot be told to stop (ncnn's), on a worker thread: at the deadline
+    or a signal the command stops waiting, and the call is left to end with the process (``engines_running``)."""
+    return _wait(_Call(function, worker).result, lambda: None, budget, values, engine_error=lambda e: None)
+
+
 class Worker:
     """One daemon thread that runs calls one after another: a backend keeps one, so that its engine always runs on
     the same thread (a new thread a call measured 10% slower for ONNX Runtime on the student at 640x480)."""

@@ -1,4 +1,5 @@
-"""What an ``.onnx`` file from a stranger must pass before an engine compiles it.
+"""What an ``.onnx`` file (or an OpenVINO IR, ``check_openvino_graph``) from a stranger must pass before an engine
+compiles it.
 
 An engine runs whatever a graph says: a ``Loop`` with a trip count of 10^15 runs for ever (and ONNX
 Runtime's and OpenVINO's C++ do not return to Python, so no signal handler runs meanwhile); an ``Expand``
@@ -30,6 +31,8 @@ from ..shapes import round_up
 # this many elements per input element is refused: at 640x480 it would need over 1.9 GB for one tensor.
 MAX_ELEMENTS_PER_INPUT = 512
 FLOAT32 = 1  # onnx.TensorProto's element type
+# A graph fixed to one input size is probed at that size: 16 frames of 4K is more than any export of cgan's takes.
+MAX_FIXED_INPUT_VALUES = 16 * 3 * 2160 * 3840
 # Domains the exporters write: ONNX's own (and its spelled-out name). Custom operators run native code
 # that cgan has no say over.
 STANDARD_DOMAINS = ("", "ai.onnx")
@@ -148,6 +151,48 @@ def _elements(shape: list[int]) -> int:
     for d in shape:
         total *= max(d, 0)
     return total
+
+
+def check_openvino_graph(ov, graph, name: str, size_multiple: int) -> GraphReport:
+    """The size check of ``check_graph`` on an OpenVINO IR that passed its text check (ir_file.py) and that
+    OpenVINO has read (``graph``, an ``openvino.Model``): at a probe input every tensor's size must follow from
+    the input's and stay within the bound, and the output must keep the input's shape."""
+    dims = graph.inputs[0].get_partial_shape()
+    if dims.rank.is_dynamic or dims.rank.get_length() != 4 or len(graph.outputs) != 1:
+        raise CganError(f"{name} does not take one N x 3 x H x W image batch to one output, as cgan models do: "
+                        f"export it with cgan export --format openvino")
+    fixed = [d.get_length() if d.is_static else None for d in dims]
+    side = round_up(64, size_multiple)
+    probe = (fixed[0] or 1, 3, fixed[2] or side, fixed[3] or side)
+    if _elements(list(probe)) > MAX_FIXED_INPUT_VALUES:  # the probe call itself would exhaust memory
+        raise CganError(f"{name} takes only {'x'.join(map(str, probe))} inputs, larger than any frame cgan "
+                        f"translates (at most {MAX_FIXED_INPUT_VALUES:,} values): refusing to run it")
+    probed = graph.clone()
+    try:
+        probed.reshape({probed.inputs[0].any_name: ov.PartialShape(list(probe))})
+    except Exception as e:  # OpenVINO's shape inference refuses inconsistent graphs with its own error types
+        raise CganError(f"{name} cannot take a {'x'.join(map(str, probe))} input ({first_line(e)}): export it "
+                        f"again with cgan export --format openvino") from None
+    probe_elements = _elements(list(probe))
+    largest = probe_elements
+    for op in probed.get_ops():
+        if op.get_type_name() == "Constant":  # weights: counted in the file's size, not per frame
+            continue
+        for index in range(op.get_output_size()):
+            shape = op.get_output_partial_shape(index)
+            if shape.is_dynamic:
+                raise CganError(f"{name} makes a tensor whose size depends on the data ({op.get_friendly_name()!r}); "
+                                f"a cgan model's sizes follow from its input's: refusing to run it")
+            largest = max(largest, _elements(list(shape.to_shape())))
+    if largest > MAX_ELEMENTS_PER_INPUT * probe_elements:
+        raise CganError(f"{name} makes a tensor of {largest:,} values from a {'x'.join(map(str, probe))} input "
+                        f"({largest // probe_elements:,} per input value; cgan models make at most "
+                        f"{MAX_ELEMENTS_PER_INPUT}): the file is not a cgan model or was altered; refusing to run it")
+    output = tuple(probed.outputs[0].get_partial_shape().to_shape())
+    if output != probe:
+        raise CganError(f"{name} turns a {'x'.join(map(str, probe))} input into a {'x'.join(map(str, output))} "
+                        f"output; a cgan model keeps the input's shape: export it again with cgan export")
+    return GraphReport(probe, largest / probe_elements)
 
 
 def check_onnx_file(path: str | Path, meta) -> GraphReport:

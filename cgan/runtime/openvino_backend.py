@@ -1,10 +1,11 @@
 """OpenVINO: the CPU's fastest engine for exported models (and Intel GPUs and NPUs where present).
 
-Reads the ``.onnx`` file ``cgan export`` writes (a model file reaches it exported to a temporary ONNX by a
+Reads the ``.onnx`` file ``cgan export`` writes, or its OpenVINO IR (``--format openvino``: ``.xml`` + ``.bin``,
+fp32, fp16-compressed or NNCF's int8) (a model file reaches it exported to a temporary ONNX by a
 layer above, which ``open_backend``'s ``to_onnx`` hands in: the runtime does not import the exporter),
 compiles it once per device with a precision hint (fp32, or bf16 on CPUs with bf16 instructions)
 and a performance hint, and caches the compiled model so that a second start is fast. An int8
-(QDQ) ONNX runs as int8.
+(QDQ) ONNX or IR runs as int8.
 
 The runtime hands it uint8 frames (``run_images``): conversion to [-1, 1], the layout change, and
 clamping and rounding back to uint8 are compiled into the graph (OpenVINO's PrePostProcessor), so
@@ -30,7 +31,7 @@ from ..modelfile import ModelMeta, read_exported_meta
 from ..pixels import HALF_RANGE
 from ..precision import HALF, check_precision
 from .bounded import COMPILE_SECONDS, Budget, run_interruptibly, wait_openvino
-from .graph_check import check_onnx_file, check_output, not_finite
+from .graph_check import check_onnx_file, check_openvino_graph, check_output, not_finite
 from .options import RuntimeOptions
 
 INSTALL_HINT = 'pip install "cgan[openvino]"'
@@ -85,16 +86,18 @@ class OpenVinoBackend:
     uint8_io = True  # frames go in and come out as uint8 (see uint8_frames)
 
     def __init__(self, model: str | os.PathLike, options: RuntimeOptions, name: str | None = None) -> None:
-        """``model``: an exported ``.onnx`` file (``open_backend`` turns a model file into one first); ``name``:
-        what messages call it (default: the file's name). The file is read once, here: a temporary export can be
-        removed as soon as this returns."""
+        """``model``: an exported ``.onnx`` or ``.xml`` file (``open_backend`` turns a model file into an ``.onnx``
+        first); ``name``: what messages call it (default: the file's name). The file is read once, here: a
+        temporary export can be removed as soon as this returns."""
         ov = import_openvino()
         self.version = ov.__version__.split("-")[0]
         path = Path(model)
         self.file_name = name or path.name
         self.meta: ModelMeta
-        self.meta, record = read_exported_meta(path)
-        self.graph = check_onnx_file(path, self.meta)  # before OpenVINO compiles it: hostile graphs crash it
+        self.meta, record = read_exported_meta(path)  # (an IR's text is checked here: ir_file.py)
+        is_ir = path.suffix.lower() == ".xml"
+        if not is_ir:
+            self.graph = check_onnx_file(path, self.meta)  # before OpenVINO compiles it: hostile graphs crash it
         core = ov.Core()
         self.device = openvino_device(options.device)
         self.device_type = "cpu" if self.device == "CPU" else "accelerator"
@@ -110,6 +113,8 @@ class OpenVinoBackend:
             self.config["INFERENCE_PRECISION_HINT"] = _HINTS[self.precision]
         self._core = core
         self._graph = self._read(path)
+        if is_ir:
+            self.graph = check_openvino_graph(ov, self._graph, self.file_name, self.meta.size_multiple)
         self.requests = 1  # frames run in parallel: OpenVINO's streams in throughput mode
         self._images = self._compile(uint8_io=True)
         self._floats: list | None = None  # compiled on the first ``run``

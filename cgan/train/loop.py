@@ -12,7 +12,6 @@ import abc
 import json
 import logging
 import math
-import os
 import time
 from pathlib import Path
 
@@ -24,10 +23,13 @@ from ..devices import autocast_settings, device_kind, pick_device
 from ..errors import CganError, first_line
 from ..fileio import FileLock, atomic_write_text, safe_component
 from ..interrupt import INTERRUPTED, stop_on_interrupt
+from ..threads import describe_thread_use
 from . import distributed
+from .bounds import refuse_spent_bounds, step_bound
 from .callbacks import Callback, TrainResult
 from .config import RunConfig
 from .durations import parse_duration
+from .loss_average import LossAverage
 from .data import find_data, load_views, training_loader
 from .progress import RunProgress
 from .report import RunLog, plot_losses, write_png
@@ -99,7 +101,8 @@ class TrainingLoop(abc.ABC):
         self.best: dict | None = None
         self.bad_validations = 0
         self.stop_reason = ""
-        self._loss_sum, self._loss_count, self._skipped, self._skipped_total = None, 0, 0, 0
+        self._losses = LossAverage(self.loss_names)
+        self._skipped_total = 0
         self._last_validated = -1
 
     def _lock_run(self, run: Path) -> None:
@@ -148,7 +151,8 @@ class TrainingLoop(abc.ABC):
                 log.warning(f"note: {note}")
             self._print_start()
         try:
-            self._refuse_spent_bounds(max_time)  # (inside: the run folder's lock is released below)
+            # (inside the try: the run folder's lock is released below)
+            refuse_spent_bounds(config, elapsed=self.elapsed, iteration=self.iteration, max_time=max_time)
             progress = self._run_progress(max_time)
             with stop_on_interrupt(self._on_interrupt):
                 while not self.stop_reason:
@@ -177,28 +181,10 @@ class TrainingLoop(abc.ABC):
             log.info(f"stopped: {self.stop_reason}; {self.iteration} iterations, run directory {self.run_dir}")
         return TrainResult(self.run_dir, self.iteration, self.epoch, self.stop_reason, self.best)
 
-    def _refuse_spent_bounds(self, max_time: float | None) -> None:
-        """A resumed run whose --max-time or --max-iters (counted over the whole run) is already spent would stop
-        after one step: say so, and how to give it more."""
-        config = self.config
-        if max_time is not None and self.elapsed >= max_time:
-            raise CganError(f"this run has trained for {self.elapsed / 60:.1f} minutes, its --max-time "
-                            f"{config.max_time} (counted over the whole run, resumes included): give a later bound "
-                            f"to continue, e.g. --max-time {math.ceil(self.elapsed / 60) * 2}m")
-        if config.max_iters is not None and self.iteration >= config.max_iters:
-            raise CganError(f"this run has trained {self.iteration} iterations, its --max-iters {config.max_iters} "
-                            f"(counted over the whole run): give a higher one to continue, e.g. --max-iters "
-                            f"{self.iteration * 2}")
-
     def _run_progress(self, max_time: float | None) -> RunProgress:
         """The bar of the whole run: steps out of --max-iters or the epochs, or out of what fits in --max-time."""
-        config = self.config
-        steps_per_epoch = math.ceil(self.sampler.epoch_length / config.batch)
-        step_bound = config.total_epochs * steps_per_epoch
-        if config.max_iters is not None:
-            step_bound = min(step_bound, config.max_iters)
-        return RunProgress(iteration=self.iteration, elapsed=self.elapsed, step_bound=step_bound, time_bound=max_time,
-                           enabled=self.dist.main)
+        return RunProgress(iteration=self.iteration, elapsed=self.elapsed, time_bound=max_time, enabled=self.dist.main,
+                           step_bound=step_bound(self.config, epoch_length=self.sampler.epoch_length))
 
     def _run_epoch(self, started: float, max_time: float | None, progress: RunProgress) -> bool:
         """Train through the rest of this epoch; False if stopped before its end."""
@@ -206,7 +192,7 @@ class TrainingLoop(abc.ABC):
         self.sampler.set_epoch(self.epoch, start=self.batch_in_epoch * config.batch)
         progress.set_epoch(self.epoch + 1, config.total_epochs)
         for batch in self.loader:
-            self._accumulate(self._step(batch), int(batch["skipped"].sum()))
+            self._losses.add(self._step(batch), int(batch["skipped"].sum()))
             self.iteration += 1
             self.batch_in_epoch += 1
             self.elapsed = time.monotonic() - started
@@ -236,20 +222,12 @@ class TrainingLoop(abc.ABC):
         batches differ (``cgan distill``) overrides this instead."""
         return self.train_step(batch["A"], batch["B"])
 
-    def _accumulate(self, losses: torch.Tensor, skipped: int) -> None:
-        # Summed on the device and read only when logged: reading every step would stall a GPU.
-        self._loss_sum = losses if self._loss_sum is None else self._loss_sum + losses
-        self._loss_count += 1
-        self._skipped += skipped
-
     def _log_losses(self, progress: RunProgress | None) -> dict | None:
         """Average the losses since the last call, stop on NaN, and log them; ``progress`` shows a few."""
-        if self._loss_sum is None:
+        losses = self._losses.take()
+        if losses is None:
             return None
-        values = (self._loss_sum / self._loss_count).tolist()
-        self._loss_sum, self._loss_count = None, 0
-        losses = dict(zip(self.loss_names, values))
-        if not all(math.isfinite(v) for v in values):
+        if not all(math.isfinite(v) for v in losses.values()):
             bad = ", ".join(k for k, v in losses.items() if not math.isfinite(v))
             raise CganError(f"loss became NaN or infinite ({bad}) by iteration {self.iteration}: the last good "
                             f"checkpoint in {self.run_dir} is kept; resume it with a lower --lr, or with --no-amp")
@@ -258,11 +236,11 @@ class TrainingLoop(abc.ABC):
             if progress is not None:
                 progress.show_losses({k: v for k, v in losses.items() if k in self.shown_losses})
             self.log.log("train", self.iteration, self.epoch, losses)
-        if self._skipped and self.dist.main:
-            self._skipped_total += self._skipped
-            log.warning(f"note: {self._skipped} more unreadable image reads by iteration {self.iteration} "
+        if self._losses.skipped and self.dist.main:
+            self._skipped_total += self._losses.skipped
+            log.warning(f"note: {self._losses.skipped} more unreadable image reads by iteration {self.iteration} "
                         f"({self._skipped_total} in all; each replaced by the next readable file)")
-            self._skipped = 0
+            self._losses.skipped = 0
         return losses
 
     def _set_learning_rate(self) -> None:
@@ -288,17 +266,9 @@ class TrainingLoop(abc.ABC):
         log.info(f"training {self.name_a} ({len(s.train_a)} images) <-> {self.name_b} ({len(s.train_b)} images), "
                  f"validating on {len(self.val_a)} + {len(self.val_b)}")
         network = f"{c.preset} ngf {self.gen_config.ngf}" if self.gen_config.traits.widens else c.preset
-        log.info(f"{network}, {c.size}x{c.size} crops, batch {c.batch}, {self.device}{self._threads_text()}, "
+        threads = f" ({describe_thread_use()})" if self.device.type == "cpu" else ""
+        log.info(f"{network}, {c.size}x{c.size} crops, batch {c.batch}, {self.device}{threads}, "
                  f"{precision}{f', {self.dist.world} processes' if self.dist.enabled else ''} -> {self.run_dir}")
-
-    def _threads_text(self) -> str:
-        """How a CPU run uses its cores, as chosen before PyTorch loaded (cgan.threads)."""
-        if self.device.type != "cpu":
-            return ""
-        policy = os.environ.get("OMP_WAIT_POLICY", "").lower()
-        waits = {"passive": "idle threads sleep: other programs keep their share",
-                 "active": "idle threads spin"}.get(policy, "idle threads spin, then sleep (OpenMP's default)")
-        return f" ({torch.get_num_threads()} threads; {waits})"
 
     def _validate_and_checkpoint(self, tag: str) -> None:
         self._log_losses(None)  # what is pending, so that a NaN is caught before anything is saved
