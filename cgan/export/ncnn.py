@@ -72,7 +72,7 @@ def write_ncnn(net: torch.nn.Module, model_path: Path, out: Path, options: Expor
     precision = options.precision
     if precision not in MIN_PSNR:
         raise CganError("ncnn export writes fp32 or fp16 (its int8 needs ncnn's own calibration tools, which its "
-                        f"Python package does not ship): use --precision fp16, or --format openvino for int8")
+                        "Python package does not ship): use --precision fp16, or --format openvino for int8")
     if not out.name.endswith(".ncnn.param"):
         raise CganError(f"output {out} must end in .ncnn.param (ncnn's weights go beside it, as .ncnn.bin)")
     param, weights, sidecar = ncnn_files(out)
