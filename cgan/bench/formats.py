@@ -4,7 +4,6 @@ the size of what a device loads. PyTorch fp32 comes first: the reference."""
 from __future__ import annotations
 
 import dataclasses
-import math
 import statistics
 import tempfile
 from pathlib import Path
@@ -17,7 +16,7 @@ from ..devices import cpu_has_fast_bf16
 from ..errors import CganError
 from ..pixels import to_model_range
 from ..runtime.options import RuntimeOptions
-from .inference import time_runs
+from .inference import psnr_db, time_runs
 
 
 @dataclasses.dataclass
@@ -98,11 +97,6 @@ def file_mb(path: Path) -> float:
     return (path.stat().st_size + (weights.stat().st_size if weights else 0)) / 1e6
 
 
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)) / 4  # outputs in [-1, 1]
-    return 10 * math.log10(1 / mse) if mse > 0 else float("inf")
-
-
 def _open(path: Path, variant: Variant):
     from ..runtime.backends import OnnxBackend, TorchBackend
     from ..runtime.ncnn_backend import NcnnBackend
@@ -142,7 +136,7 @@ def compare_formats(model: str | Path, photo: np.ndarray, *, sizes: list[tuple[i
                 reference.setdefault(size, output)
                 runs = time_runs(lambda: backend.run(x), max_seconds=max_seconds)
                 row.images_per_s[size] = 1 / statistics.median(runs)
-                row.psnr_vs_fp32[size] = None if first else round(_psnr(output, reference[size]), 1)
+                row.psnr_vs_fp32[size] = None if first else round(psnr_db(output, reference[size]), 1)
             rows.append(row)
             if on_row:
                 on_row(row)

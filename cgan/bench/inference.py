@@ -121,7 +121,8 @@ def time_runs(run: Callable[[], np.ndarray], min_repeats: int = 5, min_seconds: 
     return times
 
 
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+def psnr_db(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR of two model outputs in [-1, 1] (a peak-to-peak of 2)."""
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)) / 4  # [-1, 1] -> peak 1
     if not math.isfinite(mse):  # the backends' own checks refuse such outputs first; never report one as inf dB
         raise CganError("a backend produced NaN or infinite values: the model is broken; use an earlier checkpoint")
@@ -235,7 +236,7 @@ def _measure_rows(result: BenchmarkResult, candidates: list, sizes: list, batche
                 if reference is None:
                     reference, baseline = output, per_image
                 else:
-                    row.psnr_vs_fp32 = round(_psnr(output, reference), 1)
+                    row.psnr_vs_fp32 = round(psnr_db(output, reference), 1)
                 row.speedup = baseline / per_image
                 ceiling = peaks.get(f"{device} {precision}")
                 if ceiling and macs:
