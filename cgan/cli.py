@@ -251,7 +251,8 @@ def report(run_dir: str, out: str | None, overwrite: bool) -> None:
               help="Compare with PyTorch at several shapes; fail and write nothing above tolerance.")
 @click.option("--format", "format_name", type=click.Choice(EXPORT_FORMATS), default="onnx", show_default=True,
               help="onnx (ONNX Runtime, OpenVINO, TensorRT), openvino (IR .xml + .bin; int8 by NNCF), ncnn "
-                   "(.ncnn.param + .ncnn.bin + .ncnn.json; phones and ARM boards), or engine (TensorRT, with its "
+                   "(.ncnn.param + .ncnn.bin + .ncnn.json; phones and ARM boards), coreml (.mlpackage for iPhones and "
+                   "Macs: its spec is checked, Core ML runs it on Apple systems only), or engine (TensorRT, with its "
                    ".onnx).")
 @click.option("--trt", is_flag=True, help="Same as --format engine: also build a TensorRT engine (needs an NVIDIA GPU "
                                           "and cgan[gpu]).")
@@ -291,16 +292,18 @@ def export(model: str, out: str | None, precision: str | None, fp16: bool, forma
 
     if trt and format_name not in ("onnx", "engine"):
         raise CganError(f"--trt builds a TensorRT engine, which --format {format_name} is not: give one of them")
-    if format_name in ("openvino", "ncnn"):
+    if format_name in ("openvino", "ncnn", "coreml"):
+        from .export.coreml import export_coreml
         from .export.ncnn import export_ncnn
         from .export.openvino_ir import export_openvino
 
-        write = export_openvino if format_name == "openvino" else export_ncnn
+        write = {"openvino": export_openvino, "ncnn": export_ncnn, "coreml": export_coreml}[format_name]
         path, report = write(model, out, options, on_check=show, on_stage=stage)
         if as_json:
             return print_json(report.to_dict())
-        beside = [path.with_suffix(".bin").name, *([path.with_suffix(".json").name] if format_name == "ncnn" else [])]
-        click.echo(f"wrote {path} and {' and '.join(beside)} ({options.precision}, {report.verdict()}, "
+        beside = {"openvino": [path.with_suffix(".bin").name], "coreml": [],
+                  "ncnn": [path.with_suffix(".bin").name, path.with_suffix(".json").name]}[format_name]
+        click.echo(f"wrote {' and '.join([str(path), *beside])} ({options.precision}, {report.verdict()}, "
                    f"{report.seconds:.0f} s)")
         return
     if trt or format_name == "engine":

@@ -28,6 +28,8 @@ FORMATS = (
            "OpenVINO against PyTorch at three shapes by PSNR (int8: on held-back calibration images)"),
     Format("ncnn", (".ncnn.param",), ("ncnn",), "ncnn", ("fp32", "fp16"), True,
            "ncnn against PyTorch at three shapes by PSNR"),
+    Format("coreml", (".mlpackage",), (), "coreml", ("fp32", "fp16"), True,
+           "its spec checked (input, output, shape ranges, metadata); Core ML runs it only on Apple systems"),
     Format("engine", (".engine", ".plan"), ("tensorrt",), "gpu", ("fp32", "fp16"), True,
            "TensorRT against PyTorch within its profile"),
 )

@@ -286,9 +286,13 @@ def read_exported_meta(path: str | os.PathLike) -> tuple[ModelMeta, dict]:
     after the IR's text check), ``.ncnn.param`` or ``.engine``/``.plan`` (their ``.json`` sidecar). Also returns
     the whole record, with its ``export`` (and ``tensorrt``) sections."""
     path = Path(path)
-    if not path.is_file():
+    if path.suffix.lower() == ".mlpackage" and path.is_dir():  # a Core ML package is a folder
+        from .coreml_file import check_coreml_spec
+
+        text, source = check_coreml_spec(path), str(path)
+    elif not path.is_file():
         raise CganError(f"model file not found: {path}")
-    if path.suffix.lower() == ".onnx":
+    elif path.suffix.lower() == ".onnx":
         import onnx
 
         try:

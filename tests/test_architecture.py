@@ -10,7 +10,8 @@ ROOT = Path(cgan.__file__).parent
 # From the bottom up. A module not named here, nor in a package of layers 2 to 4, fails the test: place it.
 BASE = {"errors", "fileio", "formats", "images", "pixels", "shapes", "presets", "extras", "log", "interrupt", "cache",
         "devices",
-        "precision", "edges", "threads", "sampledata", "tensorrt_engine", "ir_file", "ncnn_file"}
+        "precision", "edges", "threads", "sampledata", "tensorrt_engine", "ir_file", "ncnn_file",
+        "coreml_file"}
 NETWORKS = {"blocks", "nets", "student_net", "filter_net", "modelfile", "convert"}
 ENGINES = ("train", "export", "runtime")  # siblings: none imports another
 APPS = ("apps", "bench")

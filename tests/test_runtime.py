@@ -863,7 +863,8 @@ def test_a_camera_is_asked_for_width_and_height_from_a_height_by_width_size(monk
 
 def test_a_file_of_a_format_cgan_does_not_run_is_named_with_the_ones_it_does(models, tmp_path):
     (tmp_path / "model.tflite").write_bytes(b"TFL3" + bytes(60))
-    with pytest.raises(CganError, match=r"model.tflite is not a file cgan runs: .*\(.onnx, .xml, .ncnn.param, .engine, .plan\)"):
+    known = r"\(.onnx, .xml, .ncnn.param, .mlpackage, .engine, .plan\)"
+    with pytest.raises(CganError, match=r"model.tflite is not a file cgan runs: .*" + known):
         Translator(tmp_path / "model.tflite", device="cpu")
     # An .xml is OpenVINO's IR: one made by another converter is named as such, with how to make cgan's.
     (tmp_path / "model.xml").write_text("<?xml version='1.0'?><net name='from another converter'><layers>"

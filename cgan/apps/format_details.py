@@ -126,6 +126,14 @@ def ncnn_details(path: Path, export: dict) -> tuple[str, dict[str, str]]:
                        f"{checked.output_name})"}
 
 
+def coreml_details(path: Path, export: dict) -> tuple[str, dict[str, str]]:
+    from ..coreml_file import coreml_input_shape
+
+    return f"Core ML ML program, exported {export.get('precision', '?')} (coremltools {export.get('coremltools', '?')})", {
+        "inputs": f"input {coreml_input_shape(path)}", "spec_check": "passed",
+        "runs": "on Apple systems only (Core ML): not on this machine"}
+
+
 def ir_macs(ov, graph, side: int, size: int) -> int:
     """Multiply-adds of an IR's convolutions at ``side`` x ``side``, scaled to ``size`` (as ``onnx_macs``)."""
     probed = graph.clone()

@@ -19,8 +19,8 @@ from ..fileio import escape_control
 from ..formats import exported_format
 from ..modelfile import ModelMeta, read_exported_meta, resolve_model_path
 from ..presets import A_TO_B
-from .format_details import (engine_details, engine_mismatches, ir_details, ncnn_details, nearest_side, onnx_details,
-                             onnx_macs, onnx_weights)
+from .format_details import (coreml_details, engine_details, engine_mismatches, ir_details, ncnn_details, nearest_side,
+                             onnx_details, onnx_macs, onnx_weights)
 
 if TYPE_CHECKING:
     import torch
@@ -148,6 +148,11 @@ def _describe_exported(path: Path, size: int) -> ModelDescription:
         return ModelDescription(**file, format=form, details=details, **common)
     if path.suffix.lower() == ".xml":
         form, details, parameters, macs = ir_details(path, export, meta.size_multiple, size)
+        return ModelDescription(**file, format=form, details=details, **_common(meta, parameters, macs, size))
+    if path.suffix.lower() == ".mlpackage":
+        form, details = coreml_details(path, export)
+        parameters, macs = _counted_from_config(meta, size)
+        file["file_size_mb"] = round(sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6, 2)
         return ModelDescription(**file, format=form, details=details, **_common(meta, parameters, macs, size))
     if path.name.lower().endswith(".ncnn.param"):
         form, details = ncnn_details(path, export)

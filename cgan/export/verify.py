@@ -50,6 +50,8 @@ class ExportReport:
 
     def verdict(self) -> str:
         """How the file was verified, in words."""
+        if self.format == "coreml":
+            return "spec checked; not run: Core ML runs only on Apple systems"
         if not self.checks:
             return "not verified (--no-verify)"
         if self.psnr_db is not None:

@@ -265,6 +265,9 @@ def choose_backend(model: str | os.PathLike, options: RuntimeOptions) -> str:
     """
     exported = exported_format(model)
     runs = backends_for(model)
+    if exported is not None and not runs:
+        raise CganError(f"{Path(model).name} is a Core ML package, which runs only on Apple systems: cgan does not "
+                        f"run it here; export the model with --format onnx, openvino or ncnn for this machine")
     if options.backend != "auto":
         if options.backend not in runs:
             kind = f"a {exported.suffixes[0]} file" if exported else "a model file"
