@@ -7,78 +7,63 @@ import sys
 import cv2
 import numpy as np
 import pytest
-import torch
-from click.testing import CliRunner
-
-from cgan.cli import cli
-from cgan.modelfile import new_meta, save_model
-from cgan.nets import build_generator, preset_config
+from format_round_trip import one_line_error, run, save_generators
 
 pytest.importorskip("coremltools")
 
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
+    """The three kinds of generator, and an image to translate."""
     root = tmp_path_factory.mktemp("coreml")
-    for preset, ngf in (("student-tiny", None), ("filter", None), ("resnet6", 4)):
-        config = preset_config(preset, **({"ngf": ngf} if ngf else {}))
-        torch.manual_seed(0)
-        save_model(build_generator(config), root / f"{preset}.safetensors", new_meta(config, preset, "tom", "jerry"))
+    save_generators(root, jitter=0.0)
     cv2.imwrite(str(root / "in.png"), np.zeros((32, 32, 3), np.uint8))
     return root
 
 
-def _run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
-def _one_line_error(result, *words):
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert lines[-1].startswith("error: ") and "Traceback" not in result.output, result.output
-    for word in words:
-        assert word in lines[-1], lines[-1]
 
 
 @pytest.mark.parametrize("preset,precision", [("student-tiny", "fp16"), ("filter", "fp32"), ("resnet6", "fp16")])
 def test_a_package_is_written_its_spec_checked_and_it_is_never_called_verified(folder, tmp_path, preset, precision):
     package = tmp_path / f"{preset}.mlpackage"
-    done = _run("export", folder / f"{preset}.safetensors", "--format", "coreml", "--precision", precision,
+    done = run("export", folder / f"{preset}.safetensors", "--format", "coreml", "--precision", precision,
                 "-o", package, "--json")
     assert done.exit_code == 0, done.output
     report = json.loads(done.stdout)
     assert report["format"] == "coreml" and report["verified"] is False and report["checks"] == []
     assert (package / "Manifest.json").is_file()
-    words = _run("export", folder / f"{preset}.safetensors", "--format", "coreml", "--precision", precision,
+    words = run("export", folder / f"{preset}.safetensors", "--format", "coreml", "--precision", precision,
                  "-o", package, "--overwrite")
     assert "spec checked; not run: Core ML runs only on Apple systems" in words.output
     assert "verified" not in words.output.splitlines()[-1]
-    info = _run("info", "--model", package)
+    info = run("info", "--model", package)
     assert info.exit_code == 0, info.output
     assert f"Core ML ML program, exported {precision}" in info.output and "tom -> jerry" in info.output
     assert "input 1x3x16..4096x16..4096" in info.output and "Apple systems only" in info.output
-    _one_line_error(_run("translate", "--model", package, "--source", folder / "in.png", "--out", tmp_path / "o.png"),
+    one_line_error(run("translate", "--model", package, "--source", folder / "in.png", "--out", tmp_path / "o.png"),
                     "Core ML package", "--format onnx")
     assert not (tmp_path / "o.png").exists()
 
 
 def test_what_a_package_cannot_be_gets_one_line(folder, tmp_path, monkeypatch):
     package = tmp_path / "good.mlpackage"
-    assert _run("export", folder / "student-tiny.safetensors", "--format", "coreml", "-o", package).exit_code == 0
+    assert run("export", folder / "student-tiny.safetensors", "--format", "coreml", "-o", package).exit_code == 0
     import coremltools as ct
 
     foreign = ct.models.MLModel(str(package), skip_model_load=True)
     del foreign.user_defined_metadata["cgan"]
     foreign.save(str(tmp_path / "foreign.mlpackage"))
-    _one_line_error(_run("info", "--model", tmp_path / "foreign.mlpackage"), "no cgan metadata")
+    one_line_error(run("info", "--model", tmp_path / "foreign.mlpackage"), "no cgan metadata")
     (tmp_path / "empty.mlpackage").mkdir()
-    _one_line_error(_run("info", "--model", tmp_path / "empty.mlpackage"), "not a Core ML package")
-    _one_line_error(_run("export", folder / "student-tiny.safetensors", "--format", "coreml", "--precision", "int8",
+    one_line_error(run("info", "--model", tmp_path / "empty.mlpackage"), "not a Core ML package")
+    one_line_error(run("export", folder / "student-tiny.safetensors", "--format", "coreml", "--precision", "int8",
                          "--calib", tmp_path, "-o", tmp_path / "q.mlpackage"), "--format openvino")
-    _one_line_error(_run("export", folder / "student-tiny.safetensors", "--format", "coreml", "-o", package),
+    one_line_error(run("export", folder / "student-tiny.safetensors", "--format", "coreml", "-o", package),
                     "--overwrite")
     shutil.rmtree(tmp_path / "foreign.mlpackage")
     monkeypatch.setitem(sys.modules, "coremltools", None)
-    _one_line_error(_run("export", folder / "student-tiny.safetensors", "--format", "coreml", "-o",
+    one_line_error(run("export", folder / "student-tiny.safetensors", "--format", "coreml", "-o",
                          tmp_path / "n.mlpackage"), 'pip install "cgan[coreml]"')
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.mlpackage", "good.mlpackage"]

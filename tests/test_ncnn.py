@@ -1,18 +1,12 @@
 """``cgan export --format ncnn``: the round trip (export, info, translate, compared with PyTorch) for a student, the
 filter and a resnet, and the one line each refused param file gets."""
-import math
 import re
 import sys
 
 import cv2
-import numpy as np
 import pytest
-import torch
-from click.testing import CliRunner
+from format_round_trip import one_line_error, psnr_8bit, run, save_generators
 
-from cgan.cli import cli
-from cgan.modelfile import new_meta, save_model
-from cgan.nets import build_generator, preset_config
 from cgan.sampledata import build_unpaired_dataset
 
 pytest.importorskip("ncnn")
@@ -23,64 +17,46 @@ MIN_PSNR = {"fp32": 40.0, "fp16": 35.0}
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
-    """Photos to translate, and three kinds of generator away from their identity start."""
+    """Photos to translate, and the three kinds of generator."""
     root = tmp_path_factory.mktemp("ncnn")
     build_unpaired_dataset(root / "data", n_train=4, n_test=2, size=96)
-    for preset, ngf in (("student-tiny", None), ("filter", None), ("resnet6", 4)):
-        config = preset_config(preset, **({"ngf": ngf} if ngf else {}))
-        torch.manual_seed(0)
-        net = build_generator(config)
-        with torch.no_grad():
-            for p in net.parameters():
-                p.add_(torch.randn_like(p) * 0.05)
-        save_model(net, root / f"{preset}.safetensors", new_meta(config, preset, "tom", "jerry"))
+    save_generators(root)
     return root
 
 
-def _run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
-def _one_line_error(result, *words):
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert lines[-1].startswith("error: ") and "Traceback" not in result.output, result.output
-    for word in words:
-        assert word in lines[-1], lines[-1]
 
 
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return 10 * math.log10(255 ** 2 / mse) if mse else float("inf")
 
 
 @pytest.mark.parametrize("preset,precision", [("student-tiny", "fp32"), ("filter", "fp16"), ("resnet6", "fp32")])
 def test_an_ncnn_pair_exports_describes_itself_and_translates_like_pytorch(folder, preset, precision):
     model, param = folder / f"{preset}.safetensors", folder / f"{preset}.{precision}.ncnn.param"
-    done = _run("export", model, "--format", "ncnn", "--precision", precision, "-o", param,
+    done = run("export", model, "--format", "ncnn", "--precision", precision, "-o", param,
                 "--size", "dynamic")
     assert done.exit_code == 0, done.output
     assert all(param.with_name(f"{preset}.{precision}.ncnn{s}").is_file() for s in (".param", ".bin", ".json"))
     assert "PSNR" in done.output and "verified" in done.output.splitlines()[-1]
 
-    info = _run("info", "--model", param)
+    info = run("info", "--model", param)
     assert info.exit_code == 0, info.output
     assert f"ncnn, exported {precision}" in info.output and "tom -> jerry" in info.output
     assert "param check     passed" in info.output
 
     photo = sorted((folder / "data" / "testA").iterdir())[0]
     ours, reference = folder / f"{preset}-{precision}.png", folder / f"{preset}-torch.png"
-    done = _run("translate", "--model", param, "--source", photo, "--out", ours, "--overwrite")
+    done = run("translate", "--model", param, "--source", photo, "--out", ours, "--overwrite")
     assert done.exit_code == 0 and "ncnn" in done.output, done.output
-    assert _run("translate", "--model", model, "--backend", "torch", "--source", photo, "--out", reference,
+    assert run("translate", "--model", model, "--backend", "torch", "--source", photo, "--out", reference,
                 "--overwrite").exit_code == 0
-    assert _psnr(cv2.imread(str(ours)), cv2.imread(str(reference))) >= MIN_PSNR[precision]
+    assert psnr_8bit(cv2.imread(str(ours)), cv2.imread(str(reference))) >= MIN_PSNR[precision]
 
 
 @pytest.fixture(scope="module")
 def good_pair(folder):
     param = folder / "good.ncnn.param"
-    assert _run("export", folder / "student-tiny.safetensors", "--format", "ncnn", "-o", param).exit_code == 0
+    assert run("export", folder / "student-tiny.safetensors", "--format", "ncnn", "-o", param).exit_code == 0
     return param
 
 
@@ -104,8 +80,8 @@ def test_a_hostile_param_file_gets_one_line_before_ncnn_reads_it(good_pair, tmp_
     param = _altered(good_pair, tmp_path, change)
     assert param.read_text() != good_pair.read_text()
     photo = sorted((folder / "data" / "testA").iterdir())[0]
-    _one_line_error(_run("translate", "--model", param, "--source", photo, "--out", tmp_path / "o.png"), *words)
-    _one_line_error(_run("info", "--model", param), *words)
+    one_line_error(run("translate", "--model", param, "--source", photo, "--out", tmp_path / "o.png"), *words)
+    one_line_error(run("info", "--model", param), *words)
     assert not (tmp_path / "o.png").exists()
 
 
@@ -113,19 +89,19 @@ def test_a_pair_without_its_weights_or_sidecar_gets_one_line(good_pair, tmp_path
     photo = sorted((folder / "data" / "testA").iterdir())[0]
     param = _altered(good_pair, tmp_path, lambda t: t)
     (tmp_path / "altered.ncnn.bin").unlink()
-    _one_line_error(_run("translate", "--model", param, "--source", photo, "--out", tmp_path / "o.png"),
+    one_line_error(run("translate", "--model", param, "--source", photo, "--out", tmp_path / "o.png"),
                     "altered.ncnn.bin")
     (tmp_path / "altered.ncnn.json").unlink()
-    _one_line_error(_run("translate", "--model", param, "--source", photo, "--out", tmp_path / "o.png"),
+    one_line_error(run("translate", "--model", param, "--source", photo, "--out", tmp_path / "o.png"),
                     "altered.ncnn.json")
 
 
 def test_what_ncnn_export_cannot_do_and_a_missing_package_each_get_one_line(folder, tmp_path, monkeypatch):
     student = folder / "student-tiny.safetensors"
-    _one_line_error(_run("export", student, "--format", "ncnn", "--precision", "int8", "--calib",
+    one_line_error(run("export", student, "--format", "ncnn", "--precision", "int8", "--calib",
                          folder / "data" / "trainA", "-o", tmp_path / "s.ncnn.param"), "--format openvino")
-    _one_line_error(_run("export", student, "--format", "ncnn", "-o", tmp_path / "s.param"), ".ncnn.param")
+    one_line_error(run("export", student, "--format", "ncnn", "-o", tmp_path / "s.param"), ".ncnn.param")
     monkeypatch.setitem(sys.modules, "pnnx", None)
-    _one_line_error(_run("export", student, "--format", "ncnn", "-o", tmp_path / "s.ncnn.param"),
+    one_line_error(run("export", student, "--format", "ncnn", "-o", tmp_path / "s.ncnn.param"),
                     'pip install "cgan[ncnn]"')
     assert not list(tmp_path.iterdir())

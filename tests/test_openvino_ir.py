@@ -1,21 +1,16 @@
 """``cgan export --format openvino``: the IR round trip (export, info, translate, compared with PyTorch) for a
 student, the filter and a resnet at each precision, and the one line each refused IR gets."""
 import json
-import math
 import re
 import sys
 
 import cv2
 import numpy as np
 import pytest
-import torch
-from click.testing import CliRunner
+from format_round_trip import one_line_error, psnr_8bit, run, save_generators
 
 from cgan.bench.inference import benchmark
-from cgan.cli import cli
 from cgan.errors import CganError
-from cgan.modelfile import new_meta, save_model
-from cgan.nets import build_generator, preset_config
 from cgan.sampledata import build_unpaired_dataset
 
 pytest.importorskip("openvino")
@@ -26,42 +21,24 @@ MIN_PSNR = {"fp32": 40.0, "fp16": 35.0, "int8": 30.0}
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
-    """Photos to translate and calibrate on, and three kinds of generator at a trained model's weight scale."""
+    """Photos to translate and calibrate on, and the three kinds of generator."""
     root = tmp_path_factory.mktemp("ir")
     build_unpaired_dataset(root / "data", n_train=12, n_test=2, size=96)
-    for preset, ngf in (("student-tiny", None), ("filter", None), ("resnet6", 4)):
-        config = preset_config(preset, **({"ngf": ngf} if ngf else {}))
-        torch.manual_seed(0)
-        net = build_generator(config)
-        with torch.no_grad():  # away from the identity start, so that errors would show
-            for p in net.parameters():
-                p.add_(torch.randn_like(p) * 0.05)
-        save_model(net, root / f"{preset}.safetensors", new_meta(config, preset, "tom", "jerry"))
+    save_generators(root)
     return root
 
 
-def _run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
-def _one_line_error(result, *words):
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert lines[-1].startswith("error: ") and "Traceback" not in result.output, result.output
-    for word in words:
-        assert word in lines[-1], lines[-1]
 
 
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return 10 * math.log10(255 ** 2 / mse) if mse else float("inf")
 
 
 @pytest.mark.parametrize("preset,precision", [("student-tiny", "int8"), ("filter", "fp32"), ("resnet6", "fp16")])
 def test_an_ir_exports_describes_itself_and_translates_like_pytorch(folder, preset, precision):
     model, xml = folder / f"{preset}.safetensors", folder / f"{preset}.{precision}.xml"
     calib = ["--calib", folder / "data" / "trainA"] if precision == "int8" else []
-    done = _run("export", model, "--format", "openvino", "--precision", precision, "-o", xml, *calib)
+    done = run("export", model, "--format", "openvino", "--precision", precision, "-o", xml, *calib)
     assert done.exit_code == 0, done.output
     assert xml.is_file() and xml.with_suffix(".bin").is_file()
     assert "PSNR" in done.output and "verified" in done.output.splitlines()[-1]
@@ -69,27 +46,27 @@ def test_an_ir_exports_describes_itself_and_translates_like_pytorch(folder, pres
     assert stages[1] == "converting to OpenVINO IR" and stages[-1] == "verifying in OpenVINO against PyTorch"
     assert ("quantising int8" in stages) == (precision == "int8")
 
-    info = _run("info", "--model", xml)
+    info = run("info", "--model", xml)
     assert info.exit_code == 0, info.output
     assert "OpenVINO IR, exported " + precision in info.output and "tom -> jerry" in info.output
     assert "graph check     passed" in info.output
     macs = lambda text: re.search(r"macs at 256x256 (.*)", text).group(1)  # noqa: E731
     if preset != "filter":  # (PyTorch's count leaves out the filter's fixed edge kernels; graphs count them)
-        assert macs(info.output) == macs(_run("info", "--model", model).output)  # the IR's graph, counted alike
+        assert macs(info.output) == macs(run("info", "--model", model).output)  # the IR's graph, counted alike
 
     photo = sorted((folder / "data" / "testA").iterdir())[0]
     ours, reference = folder / f"{preset}-{precision}.png", folder / f"{preset}-torch.png"
-    done = _run("translate", "--model", xml, "--source", photo, "--out", ours, "--overwrite")
+    done = run("translate", "--model", xml, "--source", photo, "--out", ours, "--overwrite")
     assert done.exit_code == 0 and "OpenVINO" in done.output, done.output
-    assert _run("translate", "--model", model, "--backend", "torch", "--source", photo, "--out", reference,
+    assert run("translate", "--model", model, "--backend", "torch", "--source", photo, "--out", reference,
                 "--overwrite").exit_code == 0
-    assert _psnr(cv2.imread(str(ours)), cv2.imread(str(reference))) >= MIN_PSNR[precision]
+    assert psnr_8bit(cv2.imread(str(ours)), cv2.imread(str(reference))) >= MIN_PSNR[precision]
 
 
 @pytest.fixture(scope="module")
 def good_ir(folder):
     xml = folder / "good.xml"
-    assert _run("export", folder / "student-tiny.safetensors", "--format", "openvino", "-o", xml).exit_code == 0
+    assert run("export", folder / "student-tiny.safetensors", "--format", "openvino", "-o", xml).exit_code == 0
     return xml
 
 
@@ -119,8 +96,8 @@ def _altered(good_ir, tmp_path, change, name="altered.xml"):
 def test_a_hostile_ir_gets_one_line_before_openvino_runs_it(good_ir, tmp_path, folder, change, words):
     xml = _altered(good_ir, tmp_path, change)
     photo = sorted((folder / "data" / "testA").iterdir())[0]
-    _one_line_error(_run("translate", "--model", xml, "--source", photo, "--out", tmp_path / "o.png"), *words)
-    _one_line_error(_run("info", "--model", xml), *words)
+    one_line_error(run("translate", "--model", xml, "--source", photo, "--out", tmp_path / "o.png"), *words)
+    one_line_error(run("info", "--model", xml), *words)
     assert not (tmp_path / "o.png").exists()
 
 
@@ -128,22 +105,22 @@ def test_an_ir_without_its_bin_and_an_unknown_suffix_each_get_one_line(good_ir, 
     lonely = tmp_path / "lonely.xml"
     lonely.write_text(good_ir.read_text())
     photo = sorted((folder / "data" / "testA").iterdir())[0]
-    _one_line_error(_run("translate", "--model", lonely, "--source", photo, "--out", tmp_path / "o.png"),
+    one_line_error(run("translate", "--model", lonely, "--source", photo, "--out", tmp_path / "o.png"),
                     "lonely.bin")
     unknown = tmp_path / "model.tflite2"
     unknown.write_bytes(b"\0" * 16)
-    _one_line_error(_run("translate", "--model", unknown, "--source", photo, "--out", tmp_path / "o.png"),
+    one_line_error(run("translate", "--model", unknown, "--source", photo, "--out", tmp_path / "o.png"),
                     ".onnx", ".xml", ".engine")
 
 
 def test_what_an_ir_cannot_hold_and_a_missing_openvino_each_get_one_line(folder, tmp_path, monkeypatch):
     resnet = folder / "resnet6.safetensors"
-    _one_line_error(_run("export", resnet, "--format", "openvino", "--precision", "int8", "--calib",
+    one_line_error(run("export", resnet, "--format", "openvino", "--precision", "int8", "--calib",
                          folder / "data" / "trainA", "-o", tmp_path / "r.xml"), "instance normalisation")
-    _one_line_error(_run("export", resnet, "--format", "openvino", "-o", tmp_path / "r.onnx"), "must end in .xml")
-    _one_line_error(_run("export", resnet, "--format", "openvino", "--trt"), "--trt")
+    one_line_error(run("export", resnet, "--format", "openvino", "-o", tmp_path / "r.onnx"), "must end in .xml")
+    one_line_error(run("export", resnet, "--format", "openvino", "--trt"), "--trt")
     monkeypatch.setitem(sys.modules, "openvino", None)  # as if it were not installed
-    _one_line_error(_run("export", resnet, "--format", "openvino", "-o", tmp_path / "r.xml"),
+    one_line_error(run("export", resnet, "--format", "openvino", "-o", tmp_path / "r.xml"),
                     'pip install "cgan[openvino]"')
     assert not list(tmp_path.iterdir())  # nothing written by any of them
 
@@ -171,7 +148,7 @@ def test_a_failed_verification_leaves_no_ir(folder, tmp_path, monkeypatch):
 
 def test_cgan_benchmark_formats_measures_every_format_side_by_side(folder, tmp_path):
     out = tmp_path / "formats.json"
-    done = _run("benchmark", "--model", folder / "filter.safetensors", "--formats", "--sizes", "32,48x64",
+    done = run("benchmark", "--model", folder / "filter.safetensors", "--formats", "--sizes", "32,48x64",
                 "--max-seconds", "0.05", "--json", out)
     assert done.exit_code == 0, done.output
     rows = json.loads(out.read_text())["rows"]
@@ -180,4 +157,4 @@ def test_cgan_benchmark_formats_measures_every_format_side_by_side(folder, tmp_p
     assert {("ONNX, ONNX Runtime", "fp32"), ("OpenVINO IR", "fp32"), ("OpenVINO IR", "fp16 weights")} <= found
     assert all(r["psnr_vs_fp32"]["48x64"] > 35 for r in rows[1:]) and all(r["file_mb"] > 0 for r in rows)
     assert "| OpenVINO IR | fp16 weights |" in done.output  # the table
-    _one_line_error(_run("benchmark", "--model", folder / "good.xml", "--formats"), ".safetensors")
+    one_line_error(run("benchmark", "--model", folder / "good.xml", "--formats"), ".safetensors")

@@ -26,7 +26,7 @@ from ..fileio import refuse_overwrite
 from ..coreml_file import check_coreml_spec, import_coremltools
 from ..modelfile import METADATA_KEY, load_model, resolve_model_path
 from .options import ExportOptions, export_options
-from .verify import ExportReport, ShapeCheck
+from .verify import ExportReport, ShapeCheck, stage_reporter
 
 PRECISIONS = ("fp32", "fp16")
 MAX_SIDE = 4096  # the flexible shape's upper bound: 4K frames
@@ -58,10 +58,7 @@ def write_coreml(net: torch.nn.Module, model_path: Path, out: Path, options: Exp
     ct = import_coremltools()
     started = time.perf_counter()
     stages = coreml_stages(options)
-
-    def stage(name: str) -> None:
-        if on_stage is not None:
-            on_stage(name, stages.index(name) + 1, len(stages))
+    stage = stage_reporter(stages, on_stage)
 
     precision = options.precision
     if precision not in PRECISIONS:

@@ -29,7 +29,7 @@ from ..modelfile import load_model, resolve_model_path
 from ..ncnn_file import load_ncnn, ncnn_files, read_ncnn_param, run_ncnn
 from .onnx import check_shapes
 from .options import ExportOptions, export_options
-from .verify import ExportReport, ShapeCheck, compare_with_pytorch, require_psnr
+from .verify import ExportReport, ShapeCheck, compare_with_pytorch, require_psnr, stage_reporter
 
 MIN_PSNR = {"fp32": 40.0, "fp16": 35.0}
 INSTALL_HINT = 'pip install "cgan[ncnn]"'
@@ -64,10 +64,7 @@ def write_ncnn(net: torch.nn.Module, model_path: Path, out: Path, options: Expor
     pnnx = _import_pnnx()
     started = time.perf_counter()
     stages = ncnn_stages(options)
-
-    def stage(name: str) -> None:
-        if on_stage is not None:
-            on_stage(name, stages.index(name) + 1, len(stages))
+    stage = stage_reporter(stages, on_stage)
 
     precision = options.precision
     if precision not in MIN_PSNR:
@@ -79,8 +76,7 @@ def write_ncnn(net: torch.nn.Module, model_path: Path, out: Path, options: Expor
     for path in (param, weights, sidecar):
         refuse_overwrite(path, options.overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
-    # (pnnx reads a model's kind from the first dot of its path: the folder's name has none)
-    with tempfile.TemporaryDirectory(prefix="cgan-ncnn-", dir=out.parent) as tmp:
+    with tempfile.TemporaryDirectory(prefix=".cgan-ncnn-", dir=out.parent) as tmp:
         work = Path(tmp).resolve()  # (pnnx runs in it: every path it is given is absolute)
         stage(stages[0])
         first, second = _trace_sizes(net.size_multiple, options)

@@ -23,7 +23,7 @@ from ..fileio import atomic_path, refuse_overwrite
 from ..modelfile import load_model, resolve_model_path
 from ..shapes import round_up
 from .options import ExportOptions, export_options
-from .verify import ExportReport, ShapeCheck, compare_with_pytorch, require_within
+from .verify import ExportReport, ShapeCheck, compare_with_pytorch, require_within, stage_reporter
 
 # Largest |ONNX Runtime - PyTorch fp32| accepted per output value (outputs lie in [-1, 1], where one
 # 8-bit grey level is 2/255 = 0.0078). fp16 keeps instance norm in fp32; its bound is 2.5 grey levels.
@@ -147,10 +147,7 @@ def write_onnx(net: torch.nn.Module, model_path: Path, out: Path, options: Expor
     """``export_onnx`` for a generator already loaded from ``model_path``."""
     started = time.perf_counter()
     stages = export_stages(options)
-
-    def stage(name: str) -> None:
-        if on_stage is not None:
-            on_stage(name, stages.index(name) + 1, len(stages))
+    stage = stage_reporter(stages, on_stage)
 
     multiple = net.size_multiple
     size, precision = options.size, options.precision

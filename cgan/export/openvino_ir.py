@@ -29,7 +29,7 @@ from ..ir_file import META_PATH, bin_path, read_ir
 from ..modelfile import load_model, resolve_model_path
 from .onnx import check_shapes, write_onnx
 from .options import ExportOptions, export_options
-from .verify import ExportReport, ShapeCheck, compare_with_pytorch, require_psnr
+from .verify import ExportReport, ShapeCheck, compare_with_pytorch, require_psnr, stage_reporter
 
 # The least PSNR (dB, against PyTorch fp32) an IR must reach to be written.
 MIN_PSNR = {"fp32": 40.0, "fp16": 35.0, "int8": 30.0}
@@ -74,10 +74,7 @@ def write_openvino(net: torch.nn.Module, model_path: Path, out: Path, options: E
     ov = _import_openvino()
     started = time.perf_counter()
     stages = openvino_stages(options)
-
-    def stage(name: str) -> None:
-        if on_stage is not None:
-            on_stage(name, stages.index(name) + 1, len(stages))
+    stage = stage_reporter(stages, on_stage)
 
     if out.suffix.lower() != ".xml":
         raise CganError(f"output {out} must end in .xml (OpenVINO writes the weights beside it, as .bin)")

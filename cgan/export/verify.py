@@ -64,6 +64,15 @@ class ExportReport:
                f"({self.tolerance:g} needed)"
 
 
+def stage_reporter(stages: list[str], on_stage: Callable[[str, int, int], None] | None) -> Callable[[str], None]:
+    """``stage(name)``: tells ``on_stage`` (if any) that the stage ``name`` of ``stages`` starts, numbered from 1."""
+    def stage(name: str) -> None:
+        if on_stage is not None:
+            on_stage(name, stages.index(name) + 1, len(stages))
+
+    return stage
+
+
 def compare_with_pytorch(run: Callable[[torch.Tensor], np.ndarray], net: torch.nn.Module,
                          shapes: list[tuple[int, ...]], seed: int = 0,
                          on_check: Callable[[ShapeCheck], None] | None = None) -> list[ShapeCheck]:

@@ -1,0 +1,44 @@
+"""What the tests of the export formats share: a CLI call, the one-line error every refusal must be, the PSNR of two
+8-bit images, and small generators of three kinds away from their identity start."""
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from click.testing import CliRunner
+
+from cgan.cli import cli
+from cgan.modelfile import new_meta, save_model
+from cgan.nets import build_generator, preset_config
+
+KINDS = (("student-tiny", None), ("filter", None), ("resnet6", 4))  # a student, the filter, a resnet (preset, ngf)
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def one_line_error(result, *words):
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines[-1].startswith("error: ") and "Traceback" not in result.output, result.output
+    for word in words:
+        assert word in lines[-1], lines[-1]
+
+
+def psnr_8bit(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 10 * math.log10(255 ** 2 / mse) if mse else float("inf")
+
+
+def save_generators(folder: Path, jitter: float = 0.05) -> None:
+    """``KINDS`` as model files in ``folder`` (domains tom -> jerry), weights moved off the identity start by
+    ``jitter``, so that an output is not its input and a format that loses precision shows it."""
+    for preset, ngf in KINDS:
+        config = preset_config(preset, **({"ngf": ngf} if ngf else {}))
+        torch.manual_seed(0)
+        net = build_generator(config)
+        with torch.no_grad():
+            for p in net.parameters():
+                p.add_(torch.randn_like(p) * jitter)
+        save_model(net, folder / f"{preset}.safetensors", new_meta(config, preset, "tom", "jerry"))
