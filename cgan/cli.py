@@ -232,12 +232,13 @@ def report(run_dir: str, out: str | None, overwrite: bool) -> None:
 @cli.command()
 @model_argument
 @click.option("-o", "--out", type=click.Path(),
-              help="Output .onnx, .xml, .ncnn.param or .engine (as --format). Default: beside MODEL.")
+              help="Output .onnx, .xml, .ncnn.param, .mlpackage or .engine (as --format). Default: beside MODEL.")
 @DIRECTION
 @click.option("--opset", type=int, default=18, show_default=True, help="ONNX opset (18 or higher).")
 @click.option("--precision", type=click.Choice(EXPORT_PRECISIONS), default=None,
-              help="Weights and arithmetic; fp16 keeps instance norm in fp32; int8 (QDQ, for students) is "
-                   "calibrated on --calib [default: fp32].")
+              help="Weights and arithmetic; fp16 keeps instance norm in fp32 (ONNX) or compresses the weights "
+                   "(OpenVINO, ncnn); int8 (ONNX QDQ or OpenVINO NNCF, for students and the filter) is calibrated "
+                   "on --calib [default: fp32].")
 @click.option("--fp16", "--half", "fp16", is_flag=True,
               help="Short for --precision fp16 (--half: the reduced precision, as translate says it).")
 @click.option("--calib", type=click.Path(), default=None, help="int8: images like those the model will translate.")
@@ -267,11 +268,12 @@ def report(run_dir: str, out: str | None, overwrite: bool) -> None:
 def export(model: str, out: str | None, precision: str | None, fp16: bool, format_name: str, trt: bool,
            min_shape: str | None, opt_shape: str | None, max_shape: str | None, workspace_gb: float,
            timing_cache: str | None, as_json: bool, **fields) -> None:
-    """Export MODEL to ONNX (dynamic batch, height and width), OpenVINO's IR, ncnn, or a TensorRT engine.
+    """Export MODEL to ONNX (dynamic batch, height and width), OpenVINO's IR, ncnn, Core ML or a TensorRT engine.
 
     MODEL is a .safetensors model file or a run directory. The result is run by its own runtime (ONNX Runtime,
     OpenVINO, ncnn, TensorRT) at several shapes against PyTorch, and refused (nothing written) beyond the
-    precision's tolerance; the errors are printed.
+    precision's tolerance; the errors are printed. A Core ML package cannot run off Apple systems: its spec is
+    checked and it is said to be not run.
 
     \b
     Examples:
@@ -279,6 +281,7 @@ def export(model: str, out: str | None, precision: str | None, fp16: bool, forma
       cgan export tom2jerry.safetensors --fp16
       cgan export runs/tom2jerry-student --precision int8 --calib photos/
       cgan export runs/tom2jerry-student --format openvino --precision int8 --calib photos/
+      cgan export runs/tom2jerry-student --format ncnn --half
       cgan export tom2jerry.safetensors --format engine --fp16 --max 4x3x1088x1920
     """
     from .export import EngineOptions, ExportOptions, build_engine, export_onnx
