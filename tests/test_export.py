@@ -241,3 +241,15 @@ def test_an_engine_takes_its_shapes_from_its_profile(tmp_path):
 
     with pytest.raises(CganError, match="--min/--opt/--max"):
         build_engine(_model_file(tmp_path, "resnet6", 4), tmp_path / "m.engine", size=(64, 64))
+
+
+def test_saturated_verification_inputs_hold_the_extremes_photos_have():
+    from cgan.export.verify import compare_with_pytorch
+
+    seen = []
+    net = build_generator(preset_config("filter"))
+    compare_with_pytorch(lambda x: seen.append(x) or net(x).detach().numpy(), net, [(1, 3, 16, 16)], saturated=True)
+    extremes = (seen[0].abs() == 1).float().mean().item()
+    assert 0.4 < extremes < 0.6 and seen[0].abs().max() == 1  # about half at -1 or 1, none beyond
+    compare_with_pytorch(lambda x: seen.append(x) or net(x).detach().numpy(), net, [(1, 3, 16, 16)])
+    assert (seen[1].abs() == 1).float().mean().item() < 0.01  # uniform values almost never reach them

@@ -100,7 +100,7 @@ def write_ncnn(net: torch.nn.Module, model_path: Path, out: Path, options: Expor
             shapes = [(1, *shape[1:]) for shape in
                       (options.verify_shapes or check_shapes(1, options.size, net.size_multiple))]
             checks = compare_with_pytorch(lambda x: run(x.numpy()), net, list(dict.fromkeys(shapes)),
-                                          on_check=on_check)
+                                          on_check=on_check, saturated=True)
             require_psnr(checks, MIN_PSNR[precision], precision, "ncnn")
         # The weights and the sidecar first: a .ncnn.param is never left without them.
         os.replace(temp_bin, weights)
