@@ -7,8 +7,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import CganError
-
 
 @dataclass(frozen=True)
 class Format:
@@ -51,14 +49,6 @@ def backends_for(path: str | os.PathLike) -> tuple[str, ...]:
 def known_suffixes() -> str:
     """Every exported suffix, for messages that list them."""
     return ", ".join(s for f in FORMATS for s in f.suffixes)
-
-
-def format_named(name: str) -> Format:
-    """The format ``--format`` names; one line listing the known ones otherwise."""
-    found = next((f for f in FORMATS if f.name == name), None)
-    if found is None:
-        raise CganError(f"unknown format {name!r}: choose from {', '.join(f.name for f in FORMATS)}")
-    return found
 
 
 EXPORT_FORMATS = tuple(f.name for f in FORMATS)  # what ``cgan export --format`` offers
