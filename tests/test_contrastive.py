@@ -52,9 +52,10 @@ def test_random_grey_keeps_grey_images_and_varies_the_grey_of_colours():
 
 
 def _losses(run):
+    """Each logged iteration's losses by name (gan logs no NCE)."""
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     names = ("G_gan", "NCE", "NCE_idt", "G_texture", "D", "D_texture")
-    return {r["iteration"]: [r[k] for k in names] for r in records if r["type"] == "train"}
+    return {r["iteration"]: {k: r[k] for k in names if k in r} for r in records if r["type"] == "train"}
 
 
 @pytest.mark.parametrize("objective, lambda_texture, preset", [("cut", 0.0, "resnet6"), ("fastcut", 0.0, "resnet6"),
@@ -73,8 +74,10 @@ def test_each_objective_trains_resumes_exactly_exports_and_translates(data, tmp_
     assert sorted(b) == list(range(1, 9))
     for it in range(1, 9):
         assert a[it] == pytest.approx(b[it], rel=1e-5, abs=1e-6), it
-    assert (a[1][1] == 0) == (objective == "gan") and (a[1][2] == 0) == (objective != "cut")  # NCE; identity: cut
-    assert (a[1][3] > 0 and a[1][5] > 0) == (lambda_texture > 0)  # the texture discriminator only when asked
+    assert ("NCE" in a[1]) == (objective != "gan")  # gan keeps no structure loss, and logs none
+    assert a[1].get("NCE", 0) > 0 or objective == "gan"
+    assert (a[1].get("NCE_idt", 0) > 0) == (objective == "cut")  # identity NCE: cut only
+    assert (a[1]["G_texture"] > 0 and a[1]["D_texture"] > 0) == (lambda_texture > 0)  # only when asked
     net = load_model(resumed.run_dir)
     assert net.meta.provenance["objective"] == objective and not (resumed.run_dir / "G_BtoA.safetensors").exists()
     weights = load_model(whole.run_dir).state_dict()
@@ -120,7 +123,7 @@ def test_cut_trains_compiled_like_eager(data, tmp_path):
     eager = train(data=str(data), out=str(tmp_path / "eager"), **settings)
     compiled = train(data=str(data), out=str(tmp_path / "compiled"), compile=True, **settings)
     a, b = _losses(eager.run_dir), _losses(compiled.run_dir)
-    assert sorted(b) == [1, 2] and all(np.isfinite(b[2]))
+    assert sorted(b) == [1, 2] and all(np.isfinite(list(b[2].values())))
     assert a[1] == pytest.approx(b[1], rel=1e-4, abs=1e-5)
     assert not any("_orig_mod" in k for k in load_model(compiled.run_dir).state_dict())
 

@@ -244,7 +244,7 @@ def test_cli_bad_input_is_one_line(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("objective", ["cyclegan", "fastcut"])  # (gan runs the same contrastive loop as fastcut)
+@pytest.mark.parametrize("objective", ["cyclegan", "fastcut"])  # (fastcut runs gan's step with PatchNCE added)
 def test_two_gloo_processes_under_torchrun_keep_identical_weights(data, tmp_path, objective):
     worker = os.path.join(os.path.dirname(__file__), "ddp_worker.py")
 

@@ -12,7 +12,7 @@ from .config import DistillConfig, TrainConfig
 from .config_files import read_run_config, resolve_config
 
 _LAZY = {"Callback": "callbacks", "TrainResult": "callbacks", "Distiller": "distillation", "distill": "distillation",
-         "Trainer": "trainer"}
+         "Trainer": "trainer", "GanTrainer": "gan", "ContrastiveTrainer": "contrastive"}
 
 
 def __getattr__(name: str):
@@ -35,11 +35,16 @@ def train(config: TrainConfig | None = None, callbacks: list | tuple = (), resum
 
 
 def trainer_for(config: TrainConfig, callbacks: list | tuple = (), resume: str | None = None):
-    """The trainer of ``config.objective``: ``Trainer`` (cyclegan) or ``ContrastiveTrainer`` (cut, fastcut, gan)."""
+    """The trainer of ``config.objective``: ``Trainer`` (cyclegan), ``GanTrainer`` (gan) or ``ContrastiveTrainer``
+    (cut, fastcut)."""
     if config.objective == "cyclegan":
         from .trainer import Trainer
 
         return Trainer(config, callbacks, resume=resume)
+    if config.objective == "gan":
+        from .gan import GanTrainer
+
+        return GanTrainer(config, callbacks, resume=resume)
     from .contrastive import ContrastiveTrainer
 
     return ContrastiveTrainer(config, callbacks, resume=resume)
@@ -56,5 +61,5 @@ class _CallableTrainingPackage(types.ModuleType):
 
 sys.modules[__name__].__class__ = _CallableTrainingPackage
 
-__all__ = ["Callback", "DistillConfig", "Distiller", "TrainConfig", "TrainResult", "Trainer", "distill", "train",
-           "trainer_for"]
+__all__ = ["Callback", "ContrastiveTrainer", "DistillConfig", "Distiller", "GanTrainer", "TrainConfig", "TrainResult",
+           "Trainer", "distill", "train", "trainer_for"]
