@@ -20,9 +20,11 @@ from .errors import EXIT_INTERRUPTED, EXIT_USER_ERROR, CganError
 from .extras import missing_extra
 from .fileio import escape_control
 from .log import show_messages
-from .cli_options import DIRECTION, JSON_SUMMARY, batch_option, model_argument, print_json, size_option
+from .cli_options import DIRECTION, JSON_SUMMARY, flags_from, model_argument, print_json
+from .export.options import EngineOptions, ExportOptions
 from .formats import EXPORT_FORMATS
-from .precision import EXPORT_PRECISIONS, precision_from_flags
+from .option_fields import fields_by_name
+from .precision import precision_from_flags
 from .presets import DIRECTIONS
 
 log = logging.getLogger("cgan.cli")
@@ -233,23 +235,9 @@ def report(run_dir: str, out: str | None, overwrite: bool) -> None:
 @model_argument
 @click.option("-o", "--out", type=click.Path(),
               help="Output .onnx, .xml, .ncnn.param, .mlpackage or .engine (as --format). Default: beside MODEL.")
-@DIRECTION
-@click.option("--opset", type=int, default=18, show_default=True, help="ONNX opset (18 or higher).")
-@click.option("--precision", type=click.Choice(EXPORT_PRECISIONS), default=None,
-              help="Weights and arithmetic; fp16 keeps instance norm in fp32 (ONNX) or compresses the weights "
-                   "(OpenVINO, ncnn); int8 (ONNX QDQ or OpenVINO NNCF, for students and the filter) is calibrated "
-                   "on --calib [default: fp32].")
+@flags_from(ExportOptions, exclude=("verify_shapes",))
 @click.option("--fp16", "--half", "fp16", is_flag=True,
               help="Short for --precision fp16 (--half: the reduced precision, as translate says it).")
-@click.option("--calib", type=click.Path(), default=None, help="int8: images like those the model will translate.")
-@click.option("--calib-images", type=click.IntRange(2), default=64, show_default=True,
-              help="int8: how many calibration images (a quarter is held back to verify the file).")
-@click.option("--batch", default="dynamic", show_default=True, callback=batch_option, help="Batch size N, or dynamic.")
-@click.option("--size", default="dynamic", show_default=True, callback=size_option,
-              help="Height x width, as in the NxCxHxW shape (480x640 for 640-wide video), or dynamic.")
-@click.option("--simplify/--no-simplify", default=True, show_default=True, help="Fold constants with onnxslim.")
-@click.option("--verify/--no-verify", default=True, show_default=True,
-              help="Compare with PyTorch at several shapes; fail and write nothing above tolerance.")
 @click.option("--format", "format_name", type=click.Choice(EXPORT_FORMATS), default="onnx", show_default=True,
               help="onnx (ONNX Runtime, OpenVINO, TensorRT), openvino (IR .xml + .bin; int8 by NNCF), ncnn "
                    "(.ncnn.param + .ncnn.bin + .ncnn.json; phones and ARM boards), coreml (.mlpackage for iPhones and "
@@ -257,17 +245,9 @@ def report(run_dir: str, out: str | None, overwrite: bool) -> None:
                    ".onnx).")
 @click.option("--trt", is_flag=True, help="Same as --format engine: also build a TensorRT engine (needs an NVIDIA GPU "
                                           "and cgan[gpu]).")
-@click.option("--min", "min_shape", default=None, help="TensorRT profile minimum NxCxHxW [default: 1x3x64x64].")
-@click.option("--opt", "opt_shape", default=None, help="TensorRT profile optimum [default: 1x3x512x512].")
-@click.option("--max", "max_shape", default=None, help="TensorRT profile maximum [default: 4x3x1088x1920].")
-@click.option("--workspace", "workspace_gb", type=float, default=4.0, show_default=True,
-              help="TensorRT workspace in GB.")
-@click.option("--timing-cache", type=click.Path(), default=None, help="TensorRT timing cache file, read and updated.")
-@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@flags_from(EngineOptions)
 @JSON_SUMMARY
-def export(model: str, out: str | None, precision: str | None, fp16: bool, format_name: str, trt: bool,
-           min_shape: str | None, opt_shape: str | None, max_shape: str | None, workspace_gb: float,
-           timing_cache: str | None, as_json: bool, **fields) -> None:
+def export(model: str, out: str | None, fp16: bool, format_name: str, trt: bool, as_json: bool, **fields) -> None:
     """Export MODEL to ONNX (dynamic batch, height and width), OpenVINO's IR, ncnn, Core ML or a TensorRT engine.
 
     MODEL is a .safetensors model file or a run directory. The result is run by its own runtime (ONNX Runtime,
@@ -284,9 +264,13 @@ def export(model: str, out: str | None, precision: str | None, fp16: bool, forma
       cgan export runs/tom2jerry-student --format ncnn --half
       cgan export tom2jerry.safetensors --format engine --fp16 --max 4x3x1088x1920
     """
-    from .export import EngineOptions, ExportOptions, build_engine, export_onnx
+    from .export import build_engine, export_onnx
 
-    options = ExportOptions(precision=precision_from_flags(precision, fp16=fp16) or "fp32", **fields)
+    # --fp16 stands for --precision fp16, and contradicts another --precision given
+    given = click.get_current_context().get_parameter_source("precision") != click.core.ParameterSource.DEFAULT
+    fields["precision"] = precision_from_flags(fields["precision"] if given else None, fp16=fp16) or "fp32"
+    options = ExportOptions(**fields_by_name(ExportOptions, fields))
+    engine = EngineOptions(**fields_by_name(EngineOptions, fields))
     show = lambda check: log.info(check.text())  # noqa: E731 - each verified shape as it completes
     started = time.perf_counter()
 
@@ -310,7 +294,6 @@ def export(model: str, out: str | None, precision: str | None, fp16: bool, forma
                    f"{report.seconds:.0f} s)")
         return
     if trt or format_name == "engine":
-        engine = EngineOptions(min_shape, opt_shape, max_shape, workspace_gb, timing_cache)
         path, report = build_engine(model, out, options, engine, on_check=show, on_stage=stage)
         if as_json:
             return print_json({**report.to_dict(), "engine": str(path), "sidecar": str(path.with_suffix(".json"))})

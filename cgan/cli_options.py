@@ -1,4 +1,4 @@
-"""Options and value parsers that several commands share."""
+"""Options that several commands share, and the click options made from the option dataclasses' fields."""
 from __future__ import annotations
 
 import functools
@@ -9,10 +9,6 @@ from .presets import A_TO_B, DIRECTIONS
 
 DIRECTION = click.option("--direction", type=click.Choice(DIRECTIONS), default=A_TO_B, show_default=True,
                          help="Which generator of a run directory to use.")
-# What the runtime commands take: a file holds one generator, so a direction given must be the one it holds.
-RUN_DIRECTION = click.option("--direction", type=click.Choice(DIRECTIONS), default=None,
-                             help="Which generator of a run directory to use [default: AtoB]; with a model or "
-                                  "exported file, checked against the direction the file holds.")
 
 
 def model_argument(command):
@@ -43,15 +39,51 @@ def print_json(record: dict) -> None:
     click.echo(json.dumps(record, indent=2, default=str))
 
 
-def batch_option(ctx, param, value: str) -> int | None:
-    if value == "dynamic":
-        return None
-    if not value.isdigit() or int(value) < 1:
-        raise click.BadParameter(f"{value!r}: give a positive number or dynamic")
-    return int(value)
+def flags_from(config_class: type, *, only: tuple[str, ...] | None = None, exclude: tuple[str, ...] = ()):
+    """A decorator adding one click option per field of ``config_class`` (the fields in ``only``, in that order,
+    or all but ``exclude``), each as its ``option_field`` declares it: flag and aliases, type from the
+    annotation, choices, the dataclass's default and help. A bool defaulting to True becomes a --x/--no-x pair.
+    The command receives each value under the field's name, ready for the dataclass."""
+    import dataclasses
+    import typing
+
+    hints = typing.get_type_hints(config_class)
+    by_name = {f.name: f for f in dataclasses.fields(config_class)}
+    chosen = [by_name[name] for name in only] if only else [f for f in by_name.values() if f.name not in exclude]
+
+    def decorate(command):
+        for field in reversed(chosen):
+            command = _click_option(field, hints[field.name])(command)
+        return command
+
+    return decorate
 
 
-def size_option(ctx, param, value: str) -> tuple[int, int] | None:
-    from .shapes import parse_shape
+def _click_option(field, hint):
+    meta = field.metadata
+    names = [meta["flag"] or "--" + field.name.replace("_", "-"), *meta["aliases"]]
+    text = meta["help"]
+    if hint is bool:
+        if field.default:  # on unless turned off
+            names = [f"{name}/--no-{name[2:]}" for name in names]
+        return click.option(*names, field.name, is_flag=True, default=field.default,
+                            show_default=bool(field.default), help=text)
+    shown = meta["shown"] if meta["shown"] is not None else field.default
+    if shown is not None:
+        text += f" [default: {shown}]"
+    if meta["parse"]:  # the text parsed here; left out, the field's own default
+        parse = meta["parse"]
+        return click.option(*names, field.name, default=None, help=text,
+                            callback=lambda ctx, param, value: field.default if value is None else parse(value))
+    if meta["choices"]:
+        kind = click.Choice(meta["choices"])
+    else:
+        kind = next(t for t in typing_args(hint) if t is not type(None))
+    return click.option(*names, field.name, type=kind, default=field.default, help=text)
 
-    return None if value == "dynamic" else parse_shape(value, 2)
+
+def typing_args(hint) -> tuple:
+    """The types a hint allows: ``int | None`` -> (int, NoneType); ``float`` -> (float,)."""
+    import typing
+
+    return typing.get_args(hint) or (hint,)

@@ -7,50 +7,32 @@ import os
 
 import click
 
-from .cli_options import JSON_SUMMARY, RUN_DIRECTION, print_json, size_option
+from .cli_options import JSON_SUMMARY, flags_from, print_json
 from .errors import EXIT_INTERRUPTED, CganError
-from .precision import TORCH_PRECISIONS, precision_from_flags
+from .option_fields import fields_by_name
+from .precision import precision_from_flags
 from .runtime.codecs import CODECS
-from .runtime.options import BACKEND_NAMES, ORT_PROVIDER_NAMES, PERFORMANCE_MODES
+from .bench.options import BenchmarkOptions
+from .runtime.options import FrameOptions, RuntimeOptions
+from .shapes import parse_dynamic_size
 
 log = logging.getLogger("cgan.cli")
 
-HALF_OPTION = click.option("--half", is_flag=True,
-                           help="Short for --precision half: fp16 on CUDA, bf16 on CPUs with bf16 instructions.")
-BACKEND_OPTION = click.option("--backend", type=click.Choice(BACKEND_NAMES), default="auto", show_default=True,
-                              help="What runs the model; auto: from the file (OpenVINO for .onnx on CPUs where "
-                                   "installed, else ONNX Runtime).")
-COMPILE_OPTION = click.option("--compile", is_flag=True,
-                              help="PyTorch: compile the network with torch.compile (once per frame size, cached).")
+HALF_OPTION = click.option("--half", is_flag=True, help="Short for --precision half.")
+MODEL_OPTION = click.option("--model", required=True, type=click.Path(),
+                            help="Run directory, .safetensors, or an exported .onnx, .xml (OpenVINO), .ncnn.param or "
+                                 ".engine.")
 
 
 @click.command()
-@click.option("--model", required=True, type=click.Path(),
-              help="Run directory, .safetensors, or an exported .onnx, .xml (OpenVINO), .ncnn.param or .engine.")
+@MODEL_OPTION
 @click.option("--source", required=True, help="Image, folder (recursive), glob, video, camera index or rtsp/http URL.")
 @click.option("--out", type=click.Path(), default=None,
               help="Output folder for images (default: translated/), or video file (default: <name>_<domain>.mp4).")
-@RUN_DIRECTION
-@click.option("--batch", type=click.IntRange(1), default=1, show_default=True, help="Frames per model call.")
+@flags_from(RuntimeOptions)
 @HALF_OPTION
-@click.option("--precision", type=click.Choice(TORCH_PRECISIONS), default=None,
-              help="PyTorch's, and OpenVINO's on float graphs (ONNX Runtime and engines keep the exported one).")
-@BACKEND_OPTION
-@click.option("--device", default="auto", show_default=True,
-              help="auto, cpu, cuda or cuda:N (openvino:GPU or openvino:NPU with --backend openvino).")
-@click.option("--provider", type=click.Choice(ORT_PROVIDER_NAMES), default=None,
-              help="ONNX Runtime execution provider [default: the best installed].")
-@COMPILE_OPTION
-@click.option("--performance", type=click.Choice(PERFORMANCE_MODES), default="auto", show_default=True,
-              help="OpenVINO: latency (one request per batch), throughput (frames as parallel requests), or auto "
-                   "(latency on CPUs, where it was faster on every CPU measured; throughput for files on "
-                   "openvino:GPU and NPU).")
-@click.option("--imgsz", type=click.IntRange(1), default=None, help="Scale the long side to N before translating.")
-@click.option("--keep-imgsz", is_flag=True, help="With --imgsz, keep the output at that size (no scaling back).")
-@click.option("--temporal", is_flag=True, help="Reduce frame-to-frame flicker in video (optical-flow blending).")
-@click.option("--side-by-side", is_flag=True, help="Write input | output next to each other.")
+@flags_from(FrameOptions, only=("temporal", "side_by_side", "max_frames"))
 @click.option("--show", is_flag=True, help="Show the result in a window with the frame rate (q or Esc quits).")
-@click.option("--max-frames", type=click.IntRange(1), default=None, help="Stop after N frames.")
 @click.option("--codec", type=click.Choice(list(CODECS)), default=None,
               help="Video encoder [default: h264; vp9 for .webm]. Browsers play h264 and vp9.")
 @click.option("--live", is_flag=True,
@@ -58,9 +40,8 @@ COMPILE_OPTION = click.option("--compile", is_flag=True,
                    "file is otherwise read as a file, every frame.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @JSON_SUMMARY
-def translate(model: str, source: str, out: str | None, half: bool, precision: str | None, temporal: bool,
-              side_by_side: bool, show: bool, max_frames: int | None, codec: str | None, live: bool, overwrite: bool,
-              as_json: bool, **fields) -> int | None:
+def translate(model: str, source: str, out: str | None, half: bool, show: bool, codec: str | None, live: bool,
+              overwrite: bool, as_json: bool, **fields) -> int | None:
     """Apply a model to images, folders, videos, cameras or streams.
 
     Images keep their names and sizes under --out; a video becomes a video with the source's fps, size and
@@ -74,12 +55,11 @@ def translate(model: str, source: str, out: str | None, half: bool, precision: s
       cgan translate --model tom2jerry.engine --source rtsp://camera.local/stream --show
     """
     from .apps.translate import translate as run_translate
-    from .runtime.options import RuntimeOptions
 
-    options = RuntimeOptions(precision=precision_from_flags(precision, half=half), **fields)
-    summary = run_translate(model, source, out, options=options, side_by_side=side_by_side, temporal=temporal,
-                            max_frames=max_frames, show=show, overwrite=overwrite, live=True if live else None,
-                            codec=codec)
+    fields["precision"] = precision_from_flags(fields["precision"], half=half)
+    options = RuntimeOptions(**fields_by_name(RuntimeOptions, fields))
+    summary = run_translate(model, source, out, options=options, show=show, overwrite=overwrite,
+                            live=True if live else None, codec=codec, **fields)
     if as_json:
         print_json(summary.to_dict())
     if summary.interrupted:  # a live source stopped by Ctrl-C or SIGTERM: its recording is kept
@@ -91,26 +71,21 @@ def translate(model: str, source: str, out: str | None, half: bool, precision: s
 
 
 @click.command()
-@click.option("--model", required=True, type=click.Path(),
-              help="Run directory, .safetensors, or an exported .onnx, .xml (OpenVINO), .ncnn.param or .engine.")
+@MODEL_OPTION
 @click.option("--source", "--camera", "source", default="0", show_default=True,
               help="Camera index, stream URL, or a video file played live (--camera is the old name).")
-@click.option("--size", default=None, callback=lambda c, p, v: size_option(c, p, v or "dynamic"),
+@click.option("--size", default=None, callback=lambda ctx, param, value: value and parse_dynamic_size(value),
               help="Capture size height x width, as every size in cgan, e.g. 480x640 [default: the camera's].")
-@HALF_OPTION
 @click.option("--record", type=click.Path(), default=None, help="Also save what is shown to this video file.")
-@click.option("--side-by-side", is_flag=True, help="Show input | output.")
-@RUN_DIRECTION
-@BACKEND_OPTION
-@click.option("--device", default="auto", show_default=True,
-              help="auto, cpu, cuda or cuda:N (openvino:GPU or openvino:NPU with --backend openvino).")
-@COMPILE_OPTION
-@click.option("--max-frames", type=click.IntRange(1), default=None, help="Stop after N frames.")
+# A live view translates one frame per call (the newest wins), so the runtime's --batch is left out.
+@flags_from(RuntimeOptions, exclude=("batch",))
+@HALF_OPTION
+@flags_from(FrameOptions, only=("side_by_side", "max_frames"))
 @click.option("--codec", type=click.Choice(list(CODECS)), default=None,
               help="Encoder of the --record video [default: h264; vp9 for .webm].")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --record file.")
 def webcam(model: str, source: str, size: tuple[int, int] | None, half: bool, record: str | None,
-           side_by_side: bool, max_frames: int | None, codec: str | None, overwrite: bool, **fields) -> int:
+           codec: str | None, overwrite: bool, **fields) -> int:
     """Translate a camera live in a window with the fps shown; q or Esc quits.
 
     The newest frame always wins: frames the model cannot keep up with are dropped and counted. The summary
@@ -122,11 +97,11 @@ def webcam(model: str, source: str, size: tuple[int, int] | None, half: bool, re
       cgan webcam --model tom2jerry.onnx --source 1 --size 480x640 --record session.mp4 --side-by-side
     """
     from .apps.translate import webcam as run_webcam
-    from .runtime.options import RuntimeOptions
 
-    options = RuntimeOptions(precision=precision_from_flags(None, half=half), **fields)
-    summary = run_webcam(model, source, size=size, record=record, options=options, side_by_side=side_by_side,
-                         max_frames=max_frames, overwrite=overwrite, codec=codec)
+    fields["precision"] = precision_from_flags(fields["precision"], half=half)
+    options = RuntimeOptions(**fields_by_name(RuntimeOptions, fields))
+    summary = run_webcam(model, source, size=size, record=record, options=options, overwrite=overwrite, codec=codec,
+                         **fields)
     # Stopped by Ctrl-C or SIGTERM: the recording is kept (printed above); the exit code says how it ended, as
     # train's and translate's do.
     return EXIT_INTERRUPTED if summary.interrupted else 0
@@ -136,31 +111,14 @@ def webcam(model: str, source: str, size: tuple[int, int] | None, half: bool, re
 @click.option("--model", required=True, type=click.Path(),
               help="A run directory or .safetensors model file; or an exported .onnx, .xml, .ncnn.param or .engine "
                    "file, measured on the backends that run it against the first of them.")
-@click.option("--backends", default="torch,onnxruntime,openvino,ncnn,tensorrt", show_default=True,
-              help="Backends to measure; those not available here are listed as skipped.")
-@click.option("--sizes", default="256,512,720p,1080p", show_default=True, help="256, 512, 720p, 1080p or HxW.")
-@click.option("--batch", "batches", default="1,4", show_default=True, help="Batch sizes.")
-@click.option("--also-half/--no-also-half", "--half/--no-half", "half", default=True, show_default=True,
-              help="Also measure reduced precision (--half, its old name, means 'run in it' elsewhere).")
-@click.option("--pipeline/--no-pipeline", default=True, show_default=True,
-              help="Also measure the end-to-end video pipeline (640x360 clip).")
-@click.option("--max-seconds", type=float, default=30.0, show_default=True, help="Time cap per row.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
-              help="Where to measure; the baseline is PyTorch fp32 eager on the same device.")
-@click.option("--calib", type=click.Path(), default=None,
-              help="Images for int8 calibration: adds int8 rows for students (cgan distill).")
-@click.option("--also-compiled", "--compile", "compiled", is_flag=True,
-              help="Also measure PyTorch compiled by torch.compile (--compile, its old name, means 'run compiled' "
-                   "elsewhere).")
+@flags_from(BenchmarkOptions)
 @click.option("--formats", "across_formats", is_flag=True,
               help="Instead: the model in every export format and precision that runs here (ONNX, OpenVINO IR, "
                    "ncnn; int8 with --calib), side by side on the CPU at --sizes, batch 1: images/s, PSNR against "
                    "PyTorch fp32 on a photo, and file size.")
 @click.option("--json", "json_path", type=click.Path(), default=None, help="Also write the results as JSON.")
 @click.option("--overwrite", is_flag=True, help="Replace the --json file if it exists.")
-def benchmark(model: str, backends: str, sizes: str, batches: str, half: bool, pipeline: bool,
-              max_seconds: float, device: str, calib: str | None, compiled: bool, across_formats: bool,
-              json_path: str | None, overwrite: bool) -> int:
+def benchmark(model: str, across_formats: bool, json_path: str | None, overwrite: bool, **fields) -> int:
     """Measure inference speed of every available backend against PyTorch fp32 eager on the same device (for an
     exported file: against the first backend that runs it).
 
@@ -178,13 +136,9 @@ def benchmark(model: str, backends: str, sizes: str, batches: str, half: bool, p
 
     if json_path:  # before minutes of measuring, not after
         refuse_overwrite(json_path, overwrite)
+    options = BenchmarkOptions(**fields)
     if across_formats:
-        return _benchmark_formats(model, sizes, calib, max_seconds, json_path)
-
-    try:
-        batch_sizes = [int(b) for b in batches.split(",")]
-    except ValueError:
-        raise CganError(f"cannot read --batch {batches!r}: give numbers like 1,4") from None
+        return _benchmark_formats(model, options, json_path)
 
     def show(row) -> None:
         log.info(f"  {row.backend:>18} {row.precision:>5} {row.size:>20} batch {row.batch}: "
@@ -193,9 +147,7 @@ def benchmark(model: str, backends: str, sizes: str, batches: str, half: bool, p
     from .interrupt import terminate_as_interrupt
 
     with terminate_as_interrupt():  # SIGTERM, like Ctrl-C, ends the measuring and keeps the rows so far
-        result = run_benchmark(model, backends=[b.strip() for b in backends.split(",")], sizes=sizes,
-                               batches=batch_sizes, half=half, pipeline=pipeline, max_seconds=max_seconds,
-                               device=device, calib=calib, compiled=compiled, on_row=show)
+        result = run_benchmark(model, options, on_row=show)
     machine = result.machine
     click.echo(f"machine: {machine['cpu']}, {machine['cores']} cores, GPU: {machine['gpu'] or 'none'}; "
                + ", ".join(f"{k} {v}" for k, v in machine["versions"].items()))
@@ -217,7 +169,7 @@ def benchmark(model: str, backends: str, sizes: str, batches: str, half: bool, p
     return 0
 
 
-def _benchmark_formats(model: str, sizes: str, calib: str | None, max_seconds: float, json_path: str | None) -> int:
+def _benchmark_formats(model: str, options: BenchmarkOptions, json_path: str | None) -> int:
     """``cgan benchmark --formats``: every format and precision of a model file side by side (bench/formats.py)."""
     from .bench.formats import compare_formats, format_rows_table
     from .bench.inference import parse_sizes
@@ -231,14 +183,14 @@ def _benchmark_formats(model: str, sizes: str, calib: str | None, max_seconds: f
         raise CganError(f"--formats exports the model in each format: give the .safetensors model file (or run "
                         f"directory) that {os.path.basename(model)} came from")
     path = resolve_model_path(model)
-    chosen = [(h, w) for _, h, w in parse_sizes(sizes, read_meta(path).size_multiple)]
+    chosen = [(h, w) for _, h, w in parse_sizes(options.sizes, read_meta(path).size_multiple)]
     photo = load_photos(TEST_PHOTOS[:1])[0] if sample_photos_installed() else synthetic_photo()
 
     def show(row) -> None:
         log.info(f"  {row.format:>24} {row.precision:>13}: "
                  + ", ".join(f"{rate:.1f} images/s at {size}" for size, rate in row.images_per_s.items()))
 
-    rows = compare_formats(path, photo, sizes=chosen, calib=calib, max_seconds=max_seconds, on_row=show)
+    rows = compare_formats(path, photo, sizes=chosen, calib=options.calib, max_seconds=options.max_seconds, on_row=show)
     machine = describe_machine()
     click.echo(f"machine: {machine['cpu']}, {machine['cores']} cores ({', '.join(machine['cpu_flags']) or 'no AVX'}); "
                f"batch 1 on the CPU")

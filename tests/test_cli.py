@@ -301,3 +301,42 @@ def test_the_core_runs_an_exported_model_without_pytorch(tmp_path):
         done = _without_torch(run, *command)
         assert done.returncode == 2, done.stderr
         assert done.stderr.strip() == 'error: this needs PyTorch, which is not installed: pip install "cgan[train]"'
+
+
+def test_runtime_export_and_benchmark_flags_are_the_option_dataclasses_fields():
+    """Each field of an option dataclass is its command's flag, with the dataclass's default: adding a field adds
+    the flag, and a default changed in one place cannot drift from the other."""
+    import dataclasses
+
+    from cgan.bench.options import BenchmarkOptions
+    from cgan.cli_runtime import benchmark, translate, webcam
+    from cgan.export.options import EngineOptions, ExportOptions
+    from cgan.runtime.options import FrameOptions, RuntimeOptions
+
+    def params(command):
+        return {p.name: p for p in command.params}
+
+    library_only = {"verify_shapes", "progress"}  # a list of shapes; the bar follows --quiet
+    for command, classes, left_out in ((translate, (RuntimeOptions, FrameOptions), set()),
+                                       (webcam, (RuntimeOptions,), {"batch"}),
+                                       (cli.commands["export"], (ExportOptions, EngineOptions), set()),
+                                       (benchmark, (BenchmarkOptions,), set())):
+        flags = params(command)
+        for config_class in classes:
+            for field in dataclasses.fields(config_class):
+                if field.name in library_only | left_out:
+                    continue
+                assert field.name in flags, (command.name, field.name)
+                if field.metadata.get("parse") is None:
+                    assert flags[field.name].default == field.default, (command.name, field.name)
+    assert "--camera" in params(webcam)["source"].opts and "--half" in params(benchmark)["also_half"].opts
+    assert params(cli.commands["export"])["max_shape"].opts == ["--max"]
+
+
+def test_export_short_precision_flags_agree_with_precision(tiny_model_file, tmp_path):
+    result = run("export", tiny_model_file, "--precision", "fp32", "--fp16", "-o", tmp_path / "x.onnx")
+    assert_one_line_error(result, "--fp16 contradicts --precision fp32")
+    assert_one_line_error(run("translate", "--model", tiny_model_file, "--source", tmp_path, "--batch", "0"),
+                          "--batch must be from 1")
+    assert_one_line_error(run("benchmark", "--model", tiny_model_file, "--backends", "torch,tflite"),
+                          "unknown backends tflite")

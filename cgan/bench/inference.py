@@ -25,10 +25,10 @@ from ..errors import CganError
 from ..formats import exported_format
 from ..shapes import round_up
 from .candidates import Plan, exported_candidates, model_candidates
+from .options import BenchmarkOptions, benchmark_options
 from .machine import PeakMemory, ceilings, describe_machine
 
 SIZES = {"256": (256, 256), "512": (512, 512), "720p": (720, 1280), "1080p": (1080, 1920)}
-BACKENDS = ("torch", "onnxruntime", "openvino", "ncnn", "tensorrt")
 
 
 @dataclasses.dataclass
@@ -157,42 +157,38 @@ def _measure(backend, x: np.ndarray, max_seconds: float, device: str) -> tuple[f
     return per_image, (round(1000 * spread[0], 2), round(1000 * spread[1], 2)), peak_mb, as_model_output(backend.run(x))
 
 
-def benchmark(model: str, *, backends: list[str] | None = None, sizes: str = "256,512,720p,1080p",
-              batches: list[int] | None = None, half: bool = True, pipeline: bool = True,
-              max_seconds: float = 30.0, device: str = "auto", calib: str | None = None, compiled: bool = False,
-              on_row: Callable[[Row], None] | None = None) -> BenchmarkResult:
-    """Measure every backend available on ``device`` (auto: the GPU if PyTorch sees one, else the CPU) against
-    PyTorch fp32 eager on the same device; returns machine, ceilings, rows, skipped backends and pipeline fps.
-    ``calib`` (images) adds int8 rows for models without instance normalisation (students); ``compiled`` adds
-    PyTorch compiled by torch.compile (and the pipeline runs compiled)."""
+def benchmark(model: str, options: BenchmarkOptions | None = None, *, on_row: Callable[[Row], None] | None = None,
+              **fields) -> BenchmarkResult:
+    """Measure every backend available on ``options.device`` (auto: the GPU if PyTorch sees one, else the CPU)
+    against PyTorch fp32 eager on the same device; returns machine, ceilings, rows, skipped backends and pipeline
+    fps. ``options`` is a ``BenchmarkOptions``, or its fields by name (``batches=[1]``): ``calib`` (images) adds
+    int8 rows for models without instance normalisation (students); ``also_compiled`` adds PyTorch compiled by
+    torch.compile (and the pipeline runs compiled)."""
     from ..extras import torch_installed
     from ..modelfile import read_exported_meta, resolve_model_path
 
-    backends = backends or list(BACKENDS)
-    unknown = set(backends) - set(BACKENDS)
-    if unknown:
-        raise CganError(f"unknown backends {', '.join(sorted(unknown))}: choose from {', '.join(BACKENDS)}")
-    device = device_kind(device)
+    options = benchmark_options(options, **fields)
+    half, compiled = options.also_half, options.also_compiled
+    device = device_kind(options.device)
     exported = exported_format(model) is not None
     model = str(model if exported else resolve_model_path(model))
     meta = read_exported_meta(model)[0] if exported else _model_meta(model)
     macs = macs_counter(model, meta)
-    batches = batches or [1, 4]
     peaks = ceilings()
     result = BenchmarkResult(model=model, device=device, machine=describe_machine(), ceilings_gflops=peaks,
                              ceilings_measured_with="PyTorch" if torch_installed() else "numpy (no PyTorch)")
     with tempfile.TemporaryDirectory() as tmp:
-        plan = Plan(model, device, half, Path(tmp), calib, compiled)
+        plan = Plan(model, device, half, Path(tmp), options.calib, compiled)
         find = exported_candidates if exported else model_candidates
-        candidates, result.skipped = find(plan, backends)
+        candidates, result.skipped = find(plan, list(options.backends))
         if not candidates:
             raise CganError(f"nothing here can run {Path(model).name} on {device}: "
                             + "; ".join(f"{k}: {v}" for k, v in result.skipped.items()))
         result.baseline = f"{candidates[0][0]} {candidates[0][1]}"
         try:
-            _measure_rows(result, candidates, parse_sizes(sizes, meta.size_multiple), batches, macs, peaks, device,
-                          max_seconds, on_row)
-            if pipeline:
+            _measure_rows(result, candidates, parse_sizes(options.sizes, meta.size_multiple), list(options.batches),
+                          macs, peaks, device, options.max_seconds, on_row)
+            if options.pipeline:
                 result.pipeline = pipeline_fps(model, half=half, device=device, compiled=compiled)
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the rows measured so far are the result
             result.interrupted = True

@@ -23,10 +23,9 @@ from ..modelfile import load_model, read_exported_meta, resolve_model_path
 from ..tensorrt_engine import TensorRTEngine, import_tensorrt, require_cuda
 from ..shapes import parse_shape, round_up
 from .onnx import write_onnx
-from .options import EngineOptions, ExportOptions, export_options
+from .options import DEFAULT_MAX, DEFAULT_MIN, DEFAULT_OPT, EngineOptions, ExportOptions, export_options
 from .verify import ExportReport, ShapeCheck, compare_with_pytorch, require_within
 
-DEFAULT_MIN, DEFAULT_OPT, DEFAULT_MAX = (1, 3, 64, 64), (1, 3, 512, 512), (4, 3, 1088, 1920)
 TOLERANCE = {"fp32": 5e-3, "fp16": 3e-2}  # TensorRT picks its own kernels (TF32 included): a little looser than ORT
 
 

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from ..devices import check_device_name
 from ..errors import CganError
 from ..modelfile import check_direction
-from ..precision import HALF, PRECISIONS
+from ..option_fields import option_field
+from ..precision import HALF, PRECISIONS, TORCH_PRECISIONS
+from ..presets import DIRECTIONS
 
 # --provider name -> ONNX Runtime's execution provider, best first.
 ORT_PROVIDERS = {"tensorrt": "TensorrtExecutionProvider", "cuda": "CUDAExecutionProvider",
@@ -27,20 +29,28 @@ MAX_IMGSZ = 16384  # the long side; the frame must also stay under cgan.images.m
 class RuntimeOptions:
     """Which generator runs, where, in what precision, how many frames per call and at what size."""
 
-    # The generator of a run directory to use (None: AtoB); for a file, the direction it must hold (None: its own)
-    direction: str | None = None
-    backend: str = "auto"  # auto: from the file (and OpenVINO for .onnx on CPUs where installed), or one named
-    device: str = "auto"  # auto, cpu, cuda, cuda:N, or openvino:GPU / openvino:NPU
-    precision: str | None = None  # fp32, fp16, bf16, int8, or half (the device's fast reduced precision)
-    provider: str | None = None  # ONNX Runtime execution provider (tensorrt, cuda, cpu); None: the best installed
-    batch: int = 1  # frames per model call
-    imgsz: int | None = None  # scale the long side to this before translating
-    keep_imgsz: bool = False  # with imgsz: keep the output at that size
-    cuda_graphs: bool = True  # PyTorch on CUDA: replay the network as a CUDA graph per input shape
-    compile: bool = False  # PyTorch: compile the network with torch.compile (inductor), once per input shape
-    # OpenVINO: latency (one request per batch), throughput (parallel requests: at least one frame per request
-    # per call), or auto (``auto_performance``: latency on CPUs; latency alone in a Translator)
-    performance: str = "auto"
+    direction: str | None = option_field(
+        None, "Which generator of a run directory to use [default: AtoB]; with a model or exported file, checked "
+              "against the direction the file holds.", choices=DIRECTIONS)
+    batch: int = option_field(1, "Frames per model call.")
+    precision: str | None = option_field(
+        None, "PyTorch's, and OpenVINO's on float graphs (ONNX Runtime and engines keep the exported one); half: "
+              "fp16 on CUDA, bf16 on CPUs with bf16 instructions [default: fp32].", choices=(*TORCH_PRECISIONS, HALF))
+    backend: str = option_field("auto", "What runs the model; auto: from the file (OpenVINO for .onnx on CPUs where "
+                                        "installed, else ONNX Runtime).", choices=BACKEND_NAMES)
+    device: str = option_field("auto", "auto, cpu, cuda or cuda:N (openvino:GPU or openvino:NPU with --backend "
+                                       "openvino).")
+    provider: str | None = option_field(None, "ONNX Runtime execution provider.", choices=ORT_PROVIDER_NAMES,
+                                        shown="the best installed")
+    compile: bool = option_field(False, "PyTorch: compile the network with torch.compile (once per frame size, "
+                                        "cached).")
+    cuda_graphs: bool = option_field(True, "PyTorch on CUDA: replay the network as a CUDA graph per input shape.")
+    performance: str = option_field(
+        "auto", "OpenVINO: latency (one request per batch), throughput (frames as parallel requests), or auto "
+                "(latency on CPUs, where it was faster on every CPU measured; throughput for files on openvino:GPU "
+                "and NPU).", choices=PERFORMANCE_MODES)
+    imgsz: int | None = option_field(None, "Scale the long side to N before translating.")
+    keep_imgsz: bool = option_field(False, "With --imgsz, keep the output at that size (no scaling back).")
 
     def __post_init__(self) -> None:
         if self.direction is not None:
@@ -64,9 +74,9 @@ class RuntimeOptions:
 class FrameOptions:
     """What the pipeline does with each translated frame besides handing it to the sinks."""
 
-    side_by_side: bool = False  # write input | output next to each other
-    temporal: bool = False  # smooth flicker between consecutive frames
-    max_frames: int | None = None  # stop after this many frames
+    temporal: bool = option_field(False, "Reduce frame-to-frame flicker in video (optical-flow blending).")
+    side_by_side: bool = option_field(False, "Write input | output next to each other.")
+    max_frames: int | None = option_field(None, "Stop after N frames.")
     progress: bool = True  # a progress bar on stderr
 
     def __post_init__(self) -> None:
