@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from cgan.bench.inference import format_table
 
+from .prose import prose
+
 
 def gpu_sections(g: dict) -> list[str]:
     return [*gpu_inference(g), *gpu_profile(g.get("profile")), *gpu_training(g)]
@@ -33,12 +35,7 @@ def gpu_inference(g: dict) -> list[str]:
         "",
         "### Inference: resnet9 ngf 64, against PyTorch CUDA fp32 eager",
         "",
-        "Each call includes the host-to-GPU copy of the batch and the copy of the result back: float32 NCHW, or",
-        "in the \"uint8 frames\" rows (where measured) the runtime's own path, uint8 frames through a pinned buffer",
-        "and converted on the GPU. Peak MB is GPU memory. fp32 rows run convolutions on TF32 tensor cores",
-        "(PyTorch's default), so their % of peak (against the plain fp32 matmul ceiling) can exceed 100%. The",
-        "first row's peak memory is cuDNN's workspace while it times its algorithms for a new shape",
-        "(cudnn.benchmark).",
+        *prose("gpu_inference"),
         "",
         format_table(g["rows"]),
         "",
@@ -51,23 +48,15 @@ def gpu_inference(g: dict) -> list[str]:
         "",
         *pipeline_table(g["pipeline"]),
         "",
-        "The pipeline keeps up with " f"{min(ratios):.2f} to {max(ratios):.2f} of the model's rate (decoding and "
-        "encoding on one reader and one writer thread; with PyTorch on CUDA, frames travel as uint8 and are "
-        "converted on the GPU).",
-        *one_time_work(g["pipeline"]),
+        *prose("gpu_pipeline", ratios=ratios, extra=one_time_work(g["pipeline"])),
     ]
 
 
-def one_time_work(pipelines: list[dict]) -> list[str]:
+def one_time_work(pipelines: list[dict]) -> list[float]:
     """For runs measured before the rate after the first frame was: how much longer each took than the model
     alone needs for its frames, the first frame's one-time work (compiling, CUDA graph capture) included."""
     old = [p for p in pipelines if "steady_fps" not in p]
-    if not old:
-        return []
-    extra = [int(p["clip"].split(", ")[1].split()[0]) * (1 / p["pipeline_fps"] - 1 / p["raw_model_fps"]) for p in old]
-    return ["", "These runs predate the rate after the first frame: their ratios are whole runs of short clips, and "
-            f"each run took {min(extra):.2f} to {max(extra):.2f} s longer than the model alone needs for its frames, "
-            "the backend's one-time work on the first frame included."]
+    return [int(p["clip"].split(", ")[1].split()[0]) * (1 / p["pipeline_fps"] - 1 / p["raw_model_fps"]) for p in old]
 
 
 def gpu_students(students: list[dict]) -> list[str]:
@@ -104,20 +93,8 @@ def gpu_profile(p: dict | None) -> list[str]:
     ]
     for k in p["kernels"][:8]:
         lines.append(f"| {100 * k['share']:.1f}% | {k['calls_per_image']:g} | `{k['name'][:70]}` |")
-    compiled = p["variants"].get("float16 NCHW compiled")
-    if compiled:
-        eager = p["variants"]["float16 NCHW"]
-        speedup = eager["graph_ms"] / compiled["graph_ms"]
-        return lines + ["", f"Compiled, the fp16 call takes {compiled['graph_ms']:.2f} ms against "
-                        f"{eager['graph_ms']:.2f} eager (both replayed as CUDA graphs): {speedup:.2f}x."]
-    return lines + [
-        "",
-        "Instance normalisation (the two batch_norm kernels) and reflection padding, both memory-bound, take",
-        "more GPU time than the convolutions, and cuDNN converts layouts around its fp16 convolutions. With",
-        "channels_last tensors the whole call is slower still (table above), so the runtime and the trainer",
-        "keep NCHW on GPUs. Fusing normalisation, activation and padding (torch.compile, measured above at",
-        "the video sizes, or TensorRT) is where the remaining speed is.",
-    ]
+    return lines + ["", *prose("gpu_profile", compiled=p["variants"].get("float16 NCHW compiled"),
+                                eager=p["variants"]["float16 NCHW"])]
 
 
 def gpu_training(g: dict) -> list[str]:

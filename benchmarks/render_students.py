@@ -4,18 +4,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .prose import prose
+
 
 def students(d: dict) -> list[str]:
     """A distillation run (benchmarks/distill_quality.py): quality against the teacher, then speed."""
-    m = d["machine"]
     lines = [
-        "",
-        f"## Students (`cgan distill`) on the {d['task']} task: quality and CPU speed against the teacher",
-        "",
-        f"`{d['command']}`, measured {d['measured']} on {m['cpu']}, {m['cores']} cores, bf16 instructions: "
-        f"{'yes' if m['cpu_bf16'] else 'no'}. The teacher is the task's `--fast` generator (resnet6 ngf 32);",
-        "each student is distilled from it on the task's photos for the minutes shown and scored on the held-out",
-        "pairs: gain over doing nothing (the teacher's beside it) and PSNR against the teacher's output.",
+        *prose("students", d=d),
         "",
         "| student | minutes | iterations | student gain | teacher gain | PSNR against the teacher |",
         "|---|---|---|---|---|---|",
@@ -30,9 +25,7 @@ def students(d: dict) -> list[str]:
 def student_speed(d: dict) -> list[str]:
     reference = next(r for r in d["speed"] if r["model"] == "resnet9 ngf 64")["images_per_s_256"]
     lines = [
-        "",
-        "Speed, batch 1, each row against resnet9 ngf 64 in PyTorch fp32 eager at 256x256 (the paper's generator);",
-        "int8 is the `cgan export --precision int8` file, calibrated on the task's training photos:",
+        *prose("student_speed"),
         "",
         "| model | backend | precision | G MACs at 256x256 | parameters | images/s at 256x256 | x resnet9 fp32 | "
         "images/s at 640x480 |",
@@ -73,14 +66,7 @@ def student_candidates(path: Path) -> list[str]:
     by_name = {r["candidate"]: r for r in c["rows"]}
     plain, separable = by_name["w16 d2 b4 (student)"], by_name["w16 d2 b4 separable"]
     best = max(columns, key=lambda k: plain["at_640x480"][k])
-    return lines + [
-        "",
-        f"Depthwise-separable blocks divide the MACs by {plain['macs_256'] / separable['macs_256']:.1f} but the time "
-        f"at 640x480 ({best}) only by {separable['at_640x480'][best] / plain['at_640x480'][best]:.1f}; plain 3x3",
-        "blocks fuse with their ReLUs and quantise to int8 without depthwise kernels, so the presets use them, with",
-        "pixel-shuffle upsampling (the resize row shows what upsampling by convolution at full resolution costs).",
-    ]
-
+    return lines + prose("student_candidates", plain=plain, separable=separable, best=best)
 
 
 def student_pipeline(path: Path) -> list[str]:
@@ -89,15 +75,8 @@ def student_pipeline(path: Path) -> list[str]:
     if not path.is_file():
         return []
     d = json.loads(path.read_text())
-    m = d["machine"]
     lines = [
-        "",
-        "## Small models in the video pipeline: `cgan translate` of a 640x480 clip on each CPU path",
-        "",
-        f"`{d['command']}`, measured {d['measured']} on {m['cpu']}, {m['cores']} cores; a {d['clip']} clip.",
-        "Latency mode, batch 1 is what `cgan webcam` runs (each frame as soon as it arrives); throughput mode is",
-        "what `cgan translate` chooses for files (`--performance auto`). Medians of the runs shown; the model alone",
-        "is the same path on decoded frames, without decoding or encoding.",
+        *prose("student_pipeline", d=d),
         "",
         "| model | path | frames/s end to end | runs | frames/s, model alone | end to end / model alone |",
         "|---|---|---|---|---|---|",

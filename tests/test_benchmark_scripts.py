@@ -1,4 +1,6 @@
-"""The hand-written measurements inside benchmarks/ scripts, checked against known answers."""
+"""The hand-written measurements inside benchmarks/ scripts, checked against known answers; RESULTS.md rendered."""
+import json
+
 import numpy as np
 import torch
 
@@ -52,3 +54,30 @@ def test_result_labels_name_what_differs_from_the_profile_and_a_seed_other_than_
     assert label({"settings": filter_settings}) == "--fast preset=filter size=128 objective=gan"
     assert label({"settings": {**filter_settings, "colour_map_lr": 3.0}}) == \
         "--fast preset=filter size=128 objective=gan colour_map_lr=3.0"
+
+
+def test_results_md_is_what_the_stored_results_render_to():
+    """RESULTS.md is generated from benchmarks/results/ and the findings in benchmarks/findings/, never typed."""
+    from pathlib import Path
+
+    from benchmarks.render_results import render
+    from benchmarks.result_files import RESULTS
+
+    results = json.loads((RESULTS / "all.json").read_text())
+    assert render(results) == (Path(RESULTS.parent) / "RESULTS.md").read_text()
+
+
+def test_findings_render_each_of_their_branches():
+    from benchmarks.prose import prose
+
+    gain = {"gain_db": 6.5, "minutes": 10}
+    reference = {"reference_code": {"gain_db_at_10_minutes": -1.0},
+                 "images_per_second_by_batch": {"command": "python -m benchmarks.x"}}
+    met = prose("quality_reading", reference=reference, batch2_rate=1.5, final=gain)
+    assert met[-1] == "After 10 minutes `--fast` gains +6.50 dB: the target of +6 dB is met."
+    assert prose("quality_reading", reference=reference, batch2_rate=1.5, final=None)[-1].endswith("minutes on.")
+    eager = {"graph_ms": 2.0}
+    assert prose("gpu_profile", compiled={"graph_ms": 1.0}, eager=eager)[0].endswith(": 2.00x.")
+    assert prose("gpu_profile", compiled=None, eager=eager)[0].startswith("Instance normalisation")
+    assert len(prose("average", early=[1.0], differences=[0.5], pairs=[])) == 6
+    assert prose("average", early=[1.0], differences=[0.5], pairs=[(1.0, 2.0)])[-1].endswith("+1.00 / +2.00 dB).")
