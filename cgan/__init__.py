@@ -36,6 +36,8 @@ _API = {
     "EngineOptions": "export",
     "Translator": "apps.translator",
     "RuntimeOptions": "runtime.options",
+    "FrameOptions": "runtime.options",
+    "BenchmarkOptions": "bench.options",
     "translate": "apps.translate",
 }
 
