@@ -23,7 +23,7 @@ import numpy as np
 from ..devices import device_kind
 from ..errors import CganError
 from ..formats import exported_format
-from ..shapes import round_up
+from ..shapes import parse_shape, round_up
 from .candidates import Plan, exported_candidates, model_candidates
 from .options import BenchmarkOptions, benchmark_options
 from .machine import PeakMemory, ceilings, describe_machine
@@ -90,13 +90,15 @@ class BenchmarkResult:
 
 
 def parse_sizes(text: str, multiple: int) -> list[tuple[str, int, int]]:
+    """``--sizes`` text (named sizes, HxW as every shape in cgan, or one side) -> (label, height, width), each side
+    rounded up to the model's size multiple."""
     sizes = []
     for label in text.split(","):
         label = label.strip()
         if label in SIZES:
             h, w = SIZES[label]
         elif "x" in label:
-            h, w = (int(v) for v in label.split("x"))
+            h, w = parse_shape(label, 2)
         elif label.isdigit():
             h = w = int(label)
         else:
