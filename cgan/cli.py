@@ -306,6 +306,25 @@ def export(model: str, out: str | None, fp16: bool, format_name: str, trt: bool,
     click.echo(f"wrote {path} ({options.precision}, opset {options.opset}, {report.verdict()}, {report.seconds:.0f} s)")
 
 
+@cli.command()
+@click.argument("folder", type=click.Path())
+@click.option("--port", type=int, default=8000, show_default=True, help="Port to listen on (0: any free one).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; the default answers this machine only.")
+def serve(folder: str, port: int, host: str) -> None:
+    """Serve a page FOLDER on this machine with the headers that cross-origin isolation needs, so that its
+    WebAssembly runs on several threads; prints the URL to open. Ctrl-C stops it.
+
+    \b
+    Examples:
+      cgan serve tom2jerry-web/
+      cgan serve tom2jerry-web/ --port 0
+    """
+    from .apps.serve import serve as serve_folder
+
+    serve_folder(folder, host=host, port=port, on_ready=lambda url: click.echo(f"serving {folder} at {url}"))
+
+
 # Registered last, so that `cgan --help` lists them in place.
 from .cli_runtime import benchmark, translate, webcam  # noqa: E402
 from .cli_train import distill, train  # noqa: E402
