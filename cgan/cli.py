@@ -241,13 +241,18 @@ def report(run_dir: str, out: str | None, overwrite: bool) -> None:
 @click.option("--format", "format_name", type=click.Choice(EXPORT_FORMATS), default="onnx", show_default=True,
               help="onnx (ONNX Runtime, OpenVINO, TensorRT), openvino (IR .xml + .bin; int8 by NNCF), ncnn "
                    "(.ncnn.param + .ncnn.bin + .ncnn.json; phones and ARM boards), coreml (.mlpackage for iPhones and "
-                   "Macs: its spec is checked, Core ML runs it on Apple systems only), or engine (TensorRT, with its "
-                   ".onnx).")
+                   "Macs: its spec is checked, Core ML runs it on Apple systems only), engine (TensorRT, with its "
+                   ".onnx), or web (a folder: a page that translates the visitor's camera in their browser with "
+                   "onnxruntime-web; cgan serve FOLDER shows it).")
 @click.option("--trt", is_flag=True, help="Same as --format engine: also build a TensorRT engine (needs an NVIDIA GPU "
                                           "and cgan[gpu]).")
 @flags_from(EngineOptions)
+@click.option("--ort-web", type=click.Path(), default=None,
+              help="--format web: a local copy of onnxruntime-web (the unpacked npm package or its dist/) instead "
+                   "of the registry's, which is downloaded once, checked against its published hash and cached.")
 @JSON_SUMMARY
-def export(model: str, out: str | None, fp16: bool, format_name: str, trt: bool, as_json: bool, **fields) -> None:
+def export(model: str, out: str | None, fp16: bool, format_name: str, trt: bool, ort_web: str | None, as_json: bool,
+           **fields) -> None:
     """Export MODEL to ONNX (dynamic batch, height and width), OpenVINO's IR, ncnn, Core ML or a TensorRT engine.
 
     MODEL is a .safetensors model file or a run directory. The result is run by its own runtime (ONNX Runtime,
@@ -263,6 +268,7 @@ def export(model: str, out: str | None, fp16: bool, format_name: str, trt: bool,
       cgan export runs/tom2jerry-student --format openvino --precision int8 --calib photos/
       cgan export runs/tom2jerry-student --format ncnn --half
       cgan export tom2jerry.safetensors --format engine --fp16 --max 4x3x1088x1920
+      cgan export runs/tom2jerry-student --format web -o tom2jerry-web/
     """
     from .export import build_engine, export_onnx
 
@@ -279,6 +285,17 @@ def export(model: str, out: str | None, fp16: bool, format_name: str, trt: bool,
 
     if trt and format_name not in ("onnx", "engine"):
         raise CganError(f"--trt builds a TensorRT engine, which --format {format_name} is not: give one of them")
+    if format_name == "web":
+        from .export.web import export_web
+
+        folder, report = export_web(model, out, options, ort_web=ort_web, on_check=show, on_stage=stage)
+        if as_json:
+            return print_json(report.to_dict())
+        click.echo(f"wrote {folder}/ ({options.precision}, {report.verdict()}, {report.seconds:.0f} s): serve it with "
+                   f"cgan serve {folder}")
+        return
+    if ort_web:
+        raise CganError("--ort-web gives onnxruntime-web's files to --format web: leave it out here")
     if format_name in ("openvino", "ncnn", "coreml"):
         from .export.coreml import export_coreml
         from .export.ncnn import export_ncnn

@@ -51,4 +51,5 @@ def known_suffixes() -> str:
     return ", ".join(s for f in FORMATS for s in f.suffixes)
 
 
-EXPORT_FORMATS = tuple(f.name for f in FORMATS)  # what ``cgan export --format`` offers
+# What ``cgan export --format`` offers: the file formats, and ``web``, a page folder that only a browser runs
+EXPORT_FORMATS = (*(f.name for f in FORMATS), "web")

@@ -1,0 +1,253 @@
+// The page of `cgan export --format web`: the user's camera (or a dropped image or video) translated frame by frame
+// on their own device by ONNX Runtime Web, with the Python runtime's pre- and post-processing (cgan/pixels.py,
+// cgan/images.py): pixels / 127.5 - 1, reflect-padded on the bottom and right to the model's size multiple,
+// cropped back, clamped and rounded to pixels.
+"use strict";
+
+const HALF_RANGE = 127.5;
+const page = {
+  frames: 0, fps: 0, engine: "", error: "", message: "",
+  output: document.getElementById("output"),
+  sideBySide: document.getElementById("side-by-side"),
+};
+window.cganPage = page;  // what tests and the console read
+const params = new URLSearchParams(location.search);
+const reportTo = params.get("report");  // tests: POST the page's state there
+
+function say(text, isError = false) {
+  const box = document.getElementById("message");
+  box.textContent = text;
+  box.className = isError ? "error" : "";
+  page.message = text;
+  if (isError) {
+    page.error = text;
+    report({ error: text });
+  }
+}
+
+function report(record) {
+  if (!reportTo) return;
+  fetch(reportTo, { method: "POST", body: JSON.stringify({ ...record, frames: page.frames, fps: page.fps,
+                                                         engine: page.engine }) }).catch(() => {});
+}
+
+// Index i of a side of n pixels reflected at the end, repeatedly (OpenCV's BORDER_REFLECT_101).
+function reflect(i, n) {
+  if (n === 1) return 0;
+  const period = 2 * (n - 1);
+  i %= period;
+  return i < n ? i : period - i;
+}
+
+function paddedSide(n, multiple) {
+  return Math.max(Math.ceil(n / multiple) * multiple, Math.max(multiple, 8));
+}
+
+// RGBA pixels (w x h) -> the model's input: 1x3xHxW float32 in [-1, 1], reflect-padded.
+function toModelInput(rgba, w, h, multiple) {
+  const H = paddedSide(h, multiple), W = paddedSide(w, multiple), plane = H * W;
+  const data = new Float32Array(3 * plane);
+  for (let y = 0; y < H; y++) {
+    const row = reflect(y, h) * w;
+    for (let x = 0; x < W; x++) {
+      const source = 4 * (row + reflect(x, w)), target = y * W + x;
+      data[target] = rgba[source] / HALF_RANGE - 1;
+      data[plane + target] = rgba[source + 1] / HALF_RANGE - 1;
+      data[2 * plane + target] = rgba[source + 2] / HALF_RANGE - 1;
+    }
+  }
+  return new ort.Tensor("float32", data, [1, 3, H, W]);
+}
+
+// The model's output (1x3xHxW) -> RGBA pixels of the first h rows and w columns.
+function toPixels(tensor, w, h) {
+  const [, , H, W] = tensor.dims, plane = H * W, values = tensor.data;
+  const image = new ImageData(w, h);
+  const out = image.data;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const source = y * W + x, target = 4 * (y * w + x);
+      for (let c = 0; c < 3; c++) {
+        const v = Math.min(1, Math.max(-1, values[c * plane + source]));
+        out[target + c] = Math.round((v + 1) * HALF_RANGE);
+      }
+      out[target + 3] = 255;
+    }
+  }
+  return image;
+}
+
+async function loadModel(meta) {
+  if (typeof WebAssembly !== "object") {
+    throw new Error("This browser cannot run WebAssembly, which the model needs: open the page in a current " +
+                    "Chrome, Edge, Firefox or Safari.");
+  }
+  const threads = self.crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)) : 1;
+  ort.env.wasm.wasmPaths = new URL("ort/", location.href).href;
+  ort.env.wasm.numThreads = threads;
+  page.engine = `wasm, ${threads} thread${threads > 1 ? "s" : ""}` +
+    (self.crossOriginIsolated ? "" : " (not cross-origin isolated: serve the folder with cgan serve for threads)");
+  document.getElementById("engine").textContent = page.engine;
+  try {
+    return await ort.InferenceSession.create(meta.model, { executionProviders: ["wasm"],
+                                                           graphOptimizationLevel: "all" });
+  } catch (error) {
+    throw new Error(`The model could not be loaded (${error.message || error}): at ${meta.model_mb} MB it may be ` +
+                    "too large for this browser's memory; a student (cgan distill) is a fraction of the size.");
+  }
+}
+
+async function openCamera() {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    throw new Error("This page cannot reach a camera here (cameras need https or localhost): drop an image or a " +
+                    "video file on the page instead.");
+  }
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 },
+                                                                        height: { ideal: 480 } } });
+    return playing(stream);
+  } catch (error) {
+    if (error.name === "NotAllowedError" || error.name === "SecurityError") {
+      throw new Error("The camera was refused: allow it in the browser's site settings and reload, or drop an " +
+                      "image or a video file on the page.");
+    }
+    throw new Error("No camera was found: connect one and reload, or drop an image or a video file on the page.");
+  }
+}
+
+async function playing(source) {
+  const video = document.createElement("video");
+  video.muted = true;
+  video.playsInline = true;
+  video.loop = true;
+  if (source instanceof MediaStream) video.srcObject = source; else video.src = source;
+  await video.play();
+  return video;
+}
+
+function frameSize(source) {
+  return source instanceof HTMLVideoElement ? [source.videoWidth, source.videoHeight] : [source.width, source.height];
+}
+
+async function translateFrame(session, meta, source, reader) {
+  const [w, h] = frameSize(source);
+  if (!w || !h) return;
+  if (reader.canvas.width !== w || reader.canvas.height !== h) {
+    reader.canvas.width = w;
+    reader.canvas.height = h;
+  }
+  reader.drawImage(source, 0, 0, w, h);
+  const input = reader.getImageData(0, 0, w, h);
+  const results = await session.run({ [meta.input]: toModelInput(input.data, w, h, meta.size_multiple) });
+  const translated = toPixels(results[meta.output], w, h);
+  const both = page.sideBySide.checked;
+  if (page.output.width !== (both ? 2 * w : w) || page.output.height !== h) {
+    page.output.width = both ? 2 * w : w;
+    page.output.height = h;
+  }
+  const context = page.output.getContext("2d");
+  if (both) context.putImageData(input, 0, 0);
+  context.putImageData(translated, both ? w : 0, 0);
+  page.frames += 1;
+  if (page.frames === 3) report({ kind: "frame", width: w, height: h, input: encode(input.data),
+                                  output: encode(translated.data) });
+}
+
+function encode(bytes) {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(text);
+}
+
+function startFrameCounter() {
+  let counted = 0, since = performance.now();
+  setInterval(() => {
+    const now = performance.now();
+    page.fps = (page.frames - counted) * 1000 / (now - since);
+    counted = page.frames;
+    since = now;
+    document.getElementById("fps").textContent = page.fps.toFixed(1);
+    report({ kind: "state" });
+  }, 1000);
+}
+
+function saveButtons() {
+  const save = document.getElementById("save"), record = document.getElementById("record");
+  save.disabled = record.disabled = false;
+  save.onclick = () => page.output.toBlob(blob => download(blob, `cgan-${page.frames}.png`), "image/png");
+  let recorder = null;
+  record.onclick = () => {
+    if (recorder) {
+      recorder.stop();
+      return;
+    }
+    const chunks = [];
+    recorder = new MediaRecorder(page.output.captureStream(30), { mimeType: "video/webm" });
+    recorder.ondataavailable = event => chunks.push(event.data);
+    recorder.onstop = () => {
+      download(new Blob(chunks, { type: "video/webm" }), "cgan.webm");
+      recorder = null;
+      record.textContent = "record WebM";
+    };
+    recorder.start();
+    record.textContent = "stop recording";
+  };
+}
+
+function download(blob, name) {
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = name;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+}
+
+async function droppedSource(file) {
+  const url = URL.createObjectURL(file);
+  if (file.type.startsWith("video/")) return playing(url);
+  const image = new Image();
+  image.src = url;
+  await image.decode();
+  return image;
+}
+
+async function main() {
+  const meta = await (await fetch("model.json")).json();
+  document.getElementById("title").textContent = `cgan: ${meta.name}`;
+  const session = await loadModel(meta);
+  const reader = document.createElement("canvas").getContext("2d", { willReadFrequently: true });
+  let source = null, still = false;
+  document.addEventListener("dragover", event => { event.preventDefault(); document.body.classList.add("dragging"); });
+  document.addEventListener("dragleave", () => document.body.classList.remove("dragging"));
+  document.addEventListener("drop", async event => {
+    event.preventDefault();
+    document.body.classList.remove("dragging");
+    const file = event.dataTransfer.files[0];
+    if (!file) return;
+    try {
+      source = await droppedSource(file);
+      still = !(source instanceof HTMLVideoElement);
+      say(`Translating ${file.name}.`);
+    } catch (error) {
+      say(`${file.name} could not be read as an image or a video: ${error.message || error}`, true);
+    }
+  });
+  saveButtons();
+  startFrameCounter();
+  say("Opening the camera.");
+  try {
+    source = await openCamera();
+    say(`Translating the camera (${meta.domains}).`);
+  } catch (error) {
+    if (!source) say(error.message, true);
+  }
+  for (;;) {
+    if (source) {
+      await translateFrame(session, meta, source, reader);
+      if (still) source = null;  // an image is translated once and stays on the canvas
+    }
+    await new Promise(resolve => setTimeout(resolve, source ? 0 : 100));
+  }
+}
+
+main().catch(error => say(error.message || String(error), true));

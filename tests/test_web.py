@@ -1,0 +1,141 @@
+"""cgan export --format web: the folder, its refusals, onnxruntime-web's integrity check, and the page in headless
+Chromium (a fake camera fed from a known still clip): its output against ONNX Runtime in Python, its frame counter,
+and each on-page error when provoked."""
+import base64
+import json
+import shutil
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+from click.testing import CliRunner
+
+from browser import CHROMIUM, page_in_chromium, wait_for, write_y4m
+from cgan import ort_web
+from cgan.cli import cli
+from cgan.modelfile import new_meta, save_model
+from cgan.nets import build_generator, preset_config
+from cgan.pixels import to_model_range, to_pixels
+from cgan.sampledata import TEST_PHOTOS, load_photos, sample_photos_installed, synthetic_photo
+
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (CI installs it)")
+
+
+def _model(folder, preset):
+    torch.manual_seed(0)
+    net = build_generator(preset_config(preset))
+    with torch.no_grad():  # off the identity start, so that an output is not its input
+        for parameter in net.parameters():
+            parameter.add_(torch.randn_like(parameter) * 0.05)
+    return save_model(net, folder / f"{preset}.safetensors", new_meta(net.config, preset, "photo", "graded"))
+
+
+def _export(*args):
+    return CliRunner().invoke(cli, ["export", *map(str, args)])
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory):
+    """The filter's and student-tiny's page folders."""
+    folder = tmp_path_factory.mktemp("web")
+    made = {}
+    for preset in ("filter", "student-tiny"):
+        result = _export(_model(folder, preset), "--format", "web", "-o", folder / f"{preset}-web")
+        assert result.exit_code == 0, result.output
+        made[preset] = folder / f"{preset}-web"
+    return made
+
+
+def test_the_folder_holds_the_page_the_verified_model_and_the_wasm_runtime(pages):
+    folder = pages["student-tiny"]
+    assert sorted(p.name for p in folder.iterdir()) == ["cgan-web.js", "index.html", "model.json", "model.onnx", "ort"]
+    assert sorted(p.name for p in (folder / "ort").iterdir()) == sorted(ort_web.WASM_FILES)
+    meta = json.loads((folder / "model.json").read_text())
+    assert meta["size_multiple"] == 4 and meta["precision"] == "fp32" and meta["name"] == "photo -> graded"
+    assert meta["onnxruntime_web"] == ort_web.ORT_WEB_VERSION
+    weight = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    assert weight < 15 * 2**20  # what a visitor downloads for the wasm engine
+
+
+def test_what_cannot_become_a_page_is_one_line(pages, tmp_path):
+    model = _model(tmp_path, "filter")
+    onnx = pages["filter"] / "model.onnx"
+    for args, fragment in (((onnx,), "model"), ((model, "--precision", "int8"), "--format web exports fp32 or fp16"),
+                           ((model, "--batch", "2"), "one frame at a time"),
+                           ((model, "-o", pages["filter"]), "already exists"),
+                           ((model, "--ort-web", tmp_path), "does not hold onnxruntime-web")):
+        result = _export(*args, "--format", "web")
+        assert result.exit_code == 2 and result.output.startswith("error: ") and fragment in result.output, args
+        assert len(result.output.strip().splitlines()) == 1
+    result = _export(model, "--ort-web", tmp_path)
+    assert result.exit_code == 2 and "--ort-web gives onnxruntime-web's files to --format web" in result.output
+
+
+def test_overwrite_replaces_a_page_folder_whole(pages, tmp_path):
+    model = _model(tmp_path, "filter")
+    out = tmp_path / "page"
+    assert _export(model, "--format", "web", "-o", out).exit_code == 0
+    (out / "stale.txt").write_text("from before")
+    result = _export(model, "--format", "web", "-o", out, "--overwrite", "--ort-web", pages["filter"] / "ort")
+    assert result.exit_code == 0, result.output
+    assert not (out / "stale.txt").exists() and (out / "index.html").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left behind
+
+
+def test_a_tarball_that_does_not_match_the_registrys_hash_is_refused_and_not_kept(tmp_path, monkeypatch):
+    monkeypatch.setenv("CGAN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(ort_web, "_download", lambda url: b"not the tarball")
+    with pytest.raises(ort_web.CganError, match="does not match the registry's integrity hash"):
+        ort_web.ort_web_files()
+    assert not (tmp_path / "cache" / "ort-web" / ort_web.ORT_WEB_VERSION).exists()
+
+
+def _photo(width, height):
+    photo = load_photos(TEST_PHOTOS[:1])[0] if sample_photos_installed() else synthetic_photo()
+    return cv2.resize(photo, (width, height), interpolation=cv2.INTER_AREA)
+
+
+def _pixels(frame, key):
+    rgba = np.frombuffer(base64.b64decode(frame[key]), np.uint8).reshape(frame["height"], frame["width"], 4)
+    return rgba[..., :3]
+
+
+@needs_chromium
+@pytest.mark.parametrize("preset", ["filter", "student-tiny"])
+def test_the_page_translates_the_camera_as_onnx_runtime_does(pages, preset, tmp_path):
+    clip = write_y4m(tmp_path / "camera.y4m", _photo(320, 240))
+    with page_in_chromium(pages[preset], tmp_path, camera=clip) as reports:
+        frame = wait_for(reports, lambda r: r.get("kind") == "frame" or r.get("error"))
+        assert "error" not in frame, frame["error"]
+        state = wait_for(reports, lambda r: r.get("kind") == "state" and r["frames"] >= 10 and r["fps"] > 0)
+    assert (frame["width"], frame["height"]) == (320, 240)
+    assert state["engine"] == "wasm, 2 threads"  # served cross-origin isolated: wasm threads
+    seen = _pixels(frame, "input")
+    assert np.abs(seen.astype(int) - _photo(320, 240)).mean() < 4  # the clip, through the camera's YUV
+    session = ort.InferenceSession(str(pages[preset] / "model.onnx"))
+    expected = to_pixels(session.run(None, {"input": to_model_range(seen).transpose(2, 0, 1)[None]})[0][0])
+    error = (expected.transpose(1, 2, 0).astype(float) - _pixels(frame, "output")) ** 2
+    assert 10 * np.log10(255**2 / max(error.mean(), 1e-10)) >= 40
+
+
+@needs_chromium
+def test_each_page_error_appears_when_provoked(pages, tmp_path):
+    with page_in_chromium(pages["filter"], tmp_path / "a", camera=None) as reports:  # no camera at all
+        assert wait_for(reports, lambda r: "error" in r)["error"].startswith("No camera was found")
+    clip = write_y4m(tmp_path / "camera.y4m", _photo(320, 240))
+    with page_in_chromium(pages["filter"], tmp_path / "refused", camera=clip, allowed=False) as reports:
+        assert wait_for(reports, lambda r: "error" in r)["error"].startswith("The camera was refused")
+    broken = tmp_path / "broken"
+    shutil.copytree(pages["filter"], broken)
+    (broken / "model.onnx").write_bytes(b"\x08" * 1000)
+    with page_in_chromium(broken, tmp_path / "b", camera=None) as reports:
+        assert wait_for(reports, lambda r: "error" in r)["error"].startswith("The model could not be loaded")
+    old_browser = tmp_path / "old-browser"  # the page as a browser without WebAssembly sees it
+    shutil.copytree(pages["filter"], old_browser)
+    index = old_browser / "index.html"
+    index.write_text(index.read_text().replace('<script src="cgan-web.js">',
+                                               '<script>delete window.WebAssembly;</script><script src="cgan-web.js">'))
+    with page_in_chromium(old_browser, tmp_path / "c", camera=None) as reports:
+        assert wait_for(reports, lambda r: "error" in r)["error"].startswith("This browser cannot run WebAssembly")
