@@ -2,8 +2,9 @@
 integrity hash the registry publishes for it (pinned here, the one place its version is named), kept in the cache;
 or from a local copy (``--ort-web DIR``: an unpacked package, its ``dist/``, or a folder holding the files).
 
-Only the WebAssembly build goes into a page: its loader script, the module that starts the wasm, and the wasm
-itself (14 MB; the WebGPU-capable build is twice that).
+A page holds two builds and its visitors fetch one: the WebAssembly build (its loader script, the module that starts
+the wasm, and the 14 MB wasm), and the WebGPU-capable build (the same three, 28 MB), fetched only by a browser that
+offers a WebGPU adapter.
 """
 from __future__ import annotations
 
@@ -26,16 +27,19 @@ ORT_WEB_VERSION = "1.30.0"
 ORT_WEB_INTEGRITY = "sha512-q0y+JrrtukXSzsBWEMccVfqX25LRmosXHF+CaRJmg8pZClzcV7svNc4rKY3jL02Vb7QmRMDs1SigqR4CXAfKYQ=="
 TARBALL_URL = f"https://registry.npmjs.org/onnxruntime-web/-/onnxruntime-web-{ORT_WEB_VERSION}.tgz"
 WASM_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+WEBGPU_FILES = ("ort.min.js", "ort-wasm-simd-threaded.jsep.mjs", "ort-wasm-simd-threaded.jsep.wasm")
+PAGE_RUNTIME_FILES = WASM_FILES + WEBGPU_FILES
 MAX_TARBALL_BYTES = 200 * 2**20  # the 1.30.0 tarball is 33 MB
 DOWNLOAD_SECONDS = 300
 
 
 def ort_web_files(local: str | os.PathLike | None = None) -> Path:
-    """A folder holding ``WASM_FILES``: ``local`` (checked), else the cached copy, else downloaded and checked."""
+    """A folder holding ``PAGE_RUNTIME_FILES``: ``local`` (checked), else the cached copy, else downloaded and
+    checked."""
     if local is not None:
         return _local_copy(Path(local))
     folder = cache_root() / "ort-web" / ORT_WEB_VERSION
-    if all((folder / name).is_file() for name in WASM_FILES):
+    if all((folder / name).is_file() for name in PAGE_RUNTIME_FILES):
         return folder
     data = _download(TARBALL_URL)
     if integrity_of(data) != ORT_WEB_INTEGRITY:
@@ -62,11 +66,11 @@ def integrity_of(data: bytes) -> str:
 def _local_copy(folder: Path) -> Path:
     for candidate in (folder, folder / "dist", folder / "package" / "dist", folder / "node_modules" /
                       "onnxruntime-web" / "dist"):
-        if all((candidate / name).is_file() for name in WASM_FILES):
+        if all((candidate / name).is_file() for name in PAGE_RUNTIME_FILES):
             return candidate
-    raise CganError(f"--ort-web {folder} does not hold onnxruntime-web's {', '.join(WASM_FILES)}: give the unpacked "
-                    f"package (npm install onnxruntime-web@{ORT_WEB_VERSION}: node_modules/onnxruntime-web) or its "
-                    f"dist/ folder")
+    raise CganError(f"--ort-web {folder} does not hold onnxruntime-web's {', '.join(PAGE_RUNTIME_FILES)}: give the "
+                    f"unpacked package (npm install onnxruntime-web@{ORT_WEB_VERSION}: node_modules/onnxruntime-web) "
+                    f"or its dist/ folder")
 
 
 def _download(url: str) -> bytes:
@@ -84,8 +88,8 @@ def _download(url: str) -> bytes:
 
 
 def _unpack_wasm_files(data: bytes, folder: Path) -> None:
-    """Only ``WASM_FILES`` from ``package/dist/``, written by name (no path from the archive is used)."""
-    wanted = {f"package/dist/{name}": name for name in WASM_FILES}
+    """Only ``PAGE_RUNTIME_FILES`` from ``package/dist/``, written by name (no path from the archive is used)."""
+    wanted = {f"package/dist/{name}": name for name in PAGE_RUNTIME_FILES}
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
         for member in archive.getmembers():
             if member.name in wanted and member.isfile():

@@ -40,21 +40,24 @@ class ReportingHandler(IsolatedPageHandler):
 
 
 @contextmanager
-def page_in_chromium(folder: Path, tmp: Path, *, camera: Path | None, allowed: bool = True):
+def page_in_chromium(folder: Path, tmp: Path, *, camera: Path | None, allowed: bool = True, webgpu: bool = False,
+                     query: str = ""):
     """Chromium showing ``folder``'s page (camera: the .y4m clip, or none; ``allowed``: the visitor lets the page use
-    it); yields the list of the page's reports."""
+    it; ``webgpu``: with a software WebGPU adapter, SwiftShader; ``query`` added to the address); yields the list of
+    the page's reports."""
     reports: list = []
     handler = type("Handler", (ReportingHandler,), {"reports": reports})
     server = page_server(folder, port=0)
     server.RequestHandlerClass = lambda *args, **kwargs: handler(*args, directory=str(folder), **kwargs)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    flags = ["--headless=new", "--no-sandbox", "--disable-gpu", "--mute-audio", f"--user-data-dir={tmp / 'profile'}",
+    flags = ["--headless=new", "--no-sandbox", "--mute-audio", f"--user-data-dir={tmp / 'profile'}",
              "--autoplay-policy=no-user-gesture-required"]
+    flags += ["--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader"] if webgpu else ["--disable-gpu"]
     if allowed:  # answers the permission prompt with yes (headless Chromium otherwise says no)
         flags.append("--use-fake-ui-for-media-stream")
     if camera is not None:
         flags += ["--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={camera}"]
-    url = f"http://127.0.0.1:{server.server_port}/index.html?report=/report"
+    url = f"http://127.0.0.1:{server.server_port}/index.html?report=/report{query}"
     browser = subprocess.Popen([CHROMIUM, *flags, url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         yield reports

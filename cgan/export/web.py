@@ -2,7 +2,7 @@
 
 The folder holds ``index.html`` and its script (``cgan/templates/web/``), the model as ONNX (exported and verified
 by ONNX Runtime in Python, as ``--format onnx`` is), ``model.json`` (what the page needs of the model's metadata),
-and onnxruntime-web's WebAssembly build (``cgan/ort_web.py``). It is written beside its final place and renamed
+and onnxruntime-web's WebAssembly and WebGPU builds (``cgan/ort_web.py``; a visitor fetches one). It is written beside its final place and renamed
 into it, so a folder is complete or absent. Served with ``cgan serve`` (or any static host sending the
 cross-origin isolation headers) the model runs on several threads.
 """
@@ -21,7 +21,7 @@ from ..errors import CganError
 from ..fileio import refuse_overwrite
 from ..formats import exported_format
 from ..modelfile import read_meta, resolve_model_path
-from ..ort_web import ORT_WEB_VERSION, WASM_FILES, ort_web_files
+from ..ort_web import ORT_WEB_VERSION, PAGE_RUNTIME_FILES, ort_web_files
 from .onnx import export_onnx
 from .options import ExportOptions, export_options
 from .verify import ExportReport, ShapeCheck
@@ -55,7 +55,7 @@ def export_web(model: str | os.PathLike, out: str | os.PathLike | None = None, o
             on_stage(name, number, stages)
 
     runtime = ort_web_files(ort_web) if ort_web is not None else None  # a wrong local copy fails before any work
-    stage(f"onnxruntime-web {ORT_WEB_VERSION}'s WebAssembly files", 1)
+    stage(f"onnxruntime-web {ORT_WEB_VERSION}'s WebAssembly and WebGPU files", 1)
     runtime = runtime or ort_web_files()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-"))
@@ -69,7 +69,7 @@ def export_web(model: str | os.PathLike, out: str | os.PathLike | None = None, o
         stage("the page", 3)
         _write_page(staging, model_path, onnx_path, options)
         (staging / "ort").mkdir()
-        for name in WASM_FILES:
+        for name in PAGE_RUNTIME_FILES:
             shutil.copyfile(runtime / name, staging / "ort" / name)
         _replace(out, staging)
     finally:

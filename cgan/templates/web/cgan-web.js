@@ -77,19 +77,44 @@ function toPixels(tensor, w, h) {
   return image;
 }
 
-async function loadModel(meta) {
+// onnxruntime-web's build for the engine: WebGPU where the browser offers an adapter (and ?engine=wasm does not
+// say otherwise), else WebAssembly, on several threads where the page is cross-origin isolated.
+async function chooseEngine() {
   if (typeof WebAssembly !== "object") {
     throw new Error("This browser cannot run WebAssembly, which the model needs: open the page in a current " +
                     "Chrome, Edge, Firefox or Safari.");
   }
+  const wanted = params.get("engine");
+  let adapter = null;
+  if (navigator.gpu && wanted !== "wasm") {
+    adapter = await navigator.gpu.requestAdapter().catch(() => null);
+  }
+  if (wanted === "webgpu" && !adapter) throw new Error("This browser offers no WebGPU adapter (?engine=webgpu).");
+  await loadScript(adapter ? "ort/ort.min.js" : "ort/ort.wasm.min.js");
   const threads = self.crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)) : 1;
   ort.env.wasm.wasmPaths = new URL("ort/", location.href).href;
   ort.env.wasm.numThreads = threads;
-  page.engine = `wasm, ${threads} thread${threads > 1 ? "s" : ""}` +
-    (self.crossOriginIsolated ? "" : " (not cross-origin isolated: serve the folder with cgan serve for threads)");
+  if (adapter) return { providers: ["webgpu"], name: "WebGPU" };
+  return { providers: ["wasm"], name: `wasm, ${threads} thread${threads > 1 ? "s" : ""}` +
+    (self.crossOriginIsolated ? "" : " (not cross-origin isolated: serve the folder with cgan serve for threads)") };
+}
+
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = src;
+    script.onload = resolve;
+    script.onerror = () => reject(new Error(`${src} could not be loaded: the page folder is incomplete`));
+    document.head.appendChild(script);
+  });
+}
+
+async function loadModel(meta) {
+  const engine = await chooseEngine();
+  page.engine = engine.name;
   document.getElementById("engine").textContent = page.engine;
   try {
-    return await ort.InferenceSession.create(meta.model, { executionProviders: ["wasm"],
+    return await ort.InferenceSession.create(meta.model, { executionProviders: engine.providers,
                                                            graphOptimizationLevel: "all" });
   } catch (error) {
     throw new Error(`The model could not be loaded (${error.message || error}): at ${meta.model_mb} MB it may be ` +
