@@ -17,6 +17,7 @@ from .render_gpu import gpu_sections, pipeline_table
 from .render_objectives import drift_trace, objectives, objectives_beyond_10, stylise_ceiling
 from .render_quality import error_analysis, long_runs, quality, second_task, variants
 from .render_students import student_candidates, student_pipeline, students
+from .render_web import web_speed
 from .result_files import RESULTS, read_folder, read_recorded
 
 from cgan.bench.inference import format_table
@@ -37,7 +38,7 @@ def render(r: dict) -> str:
                 objectives(read_folder("objectives")), objectives_beyond_10(read_folder("objectives_long")),
                 drift_trace(RESULTS / "drift_trace.json"), stylise_ceiling(RESULTS / "stylise_ceiling.json"),
                 safety_cost(RESULTS / "safety_cost.json"), contention(RESULTS / "contention.json"),
-                formats(RESULTS / "formats.json")]
+                formats(RESULTS / "formats.json"), web_speed(RESULTS / "web_speed.json")]
     if "gpu" in r:
         sections.append(gpu_sections(r["gpu"]))
     return "\n".join(line for section in sections for line in section) + "\n"

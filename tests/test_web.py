@@ -13,7 +13,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from browser import CHROMIUM, page_in_chromium, wait_for, write_y4m
+from benchmarks.browser import CHROMIUM, page_in_chromium, wait_for, write_y4m
 from cgan import ort_web
 from cgan.cli import cli
 from cgan.modelfile import new_meta, save_model

@@ -1,5 +1,6 @@
-"""Headless Chromium for the page tests: a fake camera fed from a .y4m file, and a local server that serves a page
-folder with the isolation headers and collects what the page reports (its ``?report=`` address)."""
+"""Headless Chromium for the web page's tests and benchmark: a fake camera fed from a .y4m file, and a local server
+that serves a page folder with the isolation headers and collects what the page reports (its ``?report=``
+address)."""
 from __future__ import annotations
 
 import json
