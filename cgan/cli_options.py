@@ -1,7 +1,9 @@
 """Options that several commands share, and the click options made from the option dataclasses' fields."""
 from __future__ import annotations
 
+import dataclasses
 import functools
+import typing
 
 import click
 
@@ -44,9 +46,6 @@ def flags_from(config_class: type, *, only: tuple[str, ...] | None = None, exclu
     or all but ``exclude``), each as its ``option_field`` declares it: flag and aliases, type from the
     annotation, choices, the dataclass's default and help. A bool defaulting to True becomes a --x/--no-x pair.
     The command receives each value under the field's name, ready for the dataclass."""
-    import dataclasses
-    import typing
-
     hints = typing.get_type_hints(config_class)
     by_name = {f.name: f for f in dataclasses.fields(config_class)}
     chosen = [by_name[name] for name in only] if only else [f for f in by_name.values() if f.name not in exclude]
@@ -78,12 +77,6 @@ def _click_option(field, hint):
     if meta["choices"]:
         kind = click.Choice(meta["choices"])
     else:
-        kind = next(t for t in typing_args(hint) if t is not type(None))
+        kind = next(t for t in typing.get_args(hint) or (hint,) if t is not type(None))  # int | None -> int
     return click.option(*names, field.name, type=kind, default=field.default, help=text)
 
-
-def typing_args(hint) -> tuple:
-    """The types a hint allows: ``int | None`` -> (int, NoneType); ``float`` -> (float,)."""
-    import typing
-
-    return typing.get_args(hint) or (hint,)
