@@ -69,6 +69,7 @@ def test_what_cannot_become_a_page_is_one_line(pages, tmp_path):
     onnx = pages["filter"] / "model.onnx"
     for args, fragment in (((onnx,), "model"), ((model, "--precision", "int8"), "--format web exports fp32 or fp16"),
                            ((model, "--batch", "2"), "one frame at a time"),
+                           ((model, "--size", "480x640"), "frames of any size"),
                            ((model, "-o", pages["filter"]), "already exists"),
                            ((model, "--ort-web", tmp_path), "does not hold onnxruntime-web")):
         result = _export(*args, "--format", "web")

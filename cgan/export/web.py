@@ -42,6 +42,8 @@ def export_web(model: str | os.PathLike, out: str | os.PathLike | None = None, o
                         f"verified yet")
     if options.batch not in (None, 1):
         raise CganError("--format web translates one frame at a time: leave --batch out")
+    if options.size is not None:
+        raise CganError("--format web takes frames of any size (each camera has its own): leave --size out")
     if exported_format(model):
         raise CganError(f"{model} is an exported model: --format web needs the .safetensors model file (or run "
                         f"directory) it came from")
