@@ -250,7 +250,9 @@ async function main() {
     const file = event.dataTransfer.files[0];
     if (!file) return;
     try {
-      source = await droppedSource(file);
+      const dropped = await droppedSource(file);
+      if (source && source.srcObject) source.srcObject.getTracks().forEach(track => track.stop());  // camera off
+      source = dropped;
       still = !(source instanceof HTMLVideoElement);
       say(`Translating ${file.name}.`);
     } catch (error) {
