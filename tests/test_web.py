@@ -149,3 +149,29 @@ def test_each_page_error_appears_when_provoked(pages, tmp_path):
                                                '<script>delete window.WebAssembly;</script><script src="cgan-web.js">'))
     with page_in_chromium(old_browser, tmp_path / "c", camera=None) as reports:
         assert wait_for(reports, lambda r: "error" in r)["error"].startswith("This browser cannot run WebAssembly")
+
+
+@needs_chromium
+def test_an_image_dropped_on_the_page_is_translated(pages, tmp_path):
+    """Without a camera the page says so, and an image dropped on it is translated (the drop is made in the page
+    by a script, as a browser makes it from a file the visitor drags)."""
+    folder = tmp_path / "page"
+    shutil.copytree(pages["filter"], folder)
+    photo = _photo(200, 150)
+    cv2.imwrite(str(folder / "dropped.png"), cv2.cvtColor(photo, cv2.COLOR_RGB2BGR))
+    drop = ("<script>addEventListener('load', () => setTimeout(async () => {"
+            "const blob = await (await fetch('dropped.png')).blob();"
+            "const files = new DataTransfer(); files.items.add(new File([blob], 'dropped.png', {type: 'image/png'}));"
+            "document.dispatchEvent(new DragEvent('drop', {dataTransfer: files, cancelable: true}));}, 1500));"
+            "</script>")
+    index = folder / "index.html"
+    index.write_text(index.read_text().replace("</body>", drop + "</body>"))
+    with page_in_chromium(folder, tmp_path, camera=None) as reports:
+        assert wait_for(reports, lambda r: "error" in r)["error"].startswith("No camera was found")
+        frame = wait_for(reports, lambda r: r.get("kind") == "frame")
+    assert (frame["width"], frame["height"]) == (200, 150)
+    assert np.array_equal(_pixels(frame, "input"), photo)  # a PNG arrives as it is
+    session = ort.InferenceSession(str(folder / "model.onnx"))
+    expected = to_pixels(session.run(None, {"input": to_model_range(photo).transpose(2, 0, 1)[None]})[0][0])
+    error = (expected.transpose(1, 2, 0).astype(float) - _pixels(frame, "output")) ** 2
+    assert 10 * np.log10(255**2 / max(error.mean(), 1e-10)) >= 40

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import socket
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -53,6 +54,10 @@ class IsolatedPageHandler(SimpleHTTPRequestHandler):
         log.debug("%s %s", self.address_string(), format % args)
 
 
+class IPv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
 def page_server(folder: str | os.PathLike, *, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
     """A server (not yet serving) for ``folder``, which must hold an ``index.html``; port 0: any free port."""
     folder = Path(folder)
@@ -64,7 +69,10 @@ def page_server(folder: str | os.PathLike, *, host: str = "127.0.0.1", port: int
         raise CganError(f"--port must be from 0 to 65535, not {port}")
     handler = functools.partial(IsolatedPageHandler, directory=str(folder.resolve()))
     try:
-        return ThreadingHTTPServer((host, port), handler)
+        return (IPv6Server if ":" in host else ThreadingHTTPServer)((host, port), handler)
+    except socket.gaierror as error:
+        raise CganError(f"--host {host} is not an address of this machine ({error.strerror}): give one, such as "
+                        f"127.0.0.1 (this machine only) or 0.0.0.0 (every network it is on)") from None
     except OSError as error:
         raise CganError(f"cannot listen on {host}:{port} ({error.strerror or error}): choose another --port, or "
                         f"--port 0 for any free one") from None

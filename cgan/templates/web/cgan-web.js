@@ -154,7 +154,7 @@ function frameSize(source) {
   return source instanceof HTMLVideoElement ? [source.videoWidth, source.videoHeight] : [source.width, source.height];
 }
 
-async function translateFrame(session, meta, source, reader) {
+async function translateFrame(session, meta, source, reader, still) {
   const [w, h] = frameSize(source);
   if (!w || !h) return;
   if (reader.canvas.width !== w || reader.canvas.height !== h) {
@@ -174,8 +174,9 @@ async function translateFrame(session, meta, source, reader) {
   if (both) context.putImageData(input, 0, 0);
   context.putImageData(translated, both ? w : 0, 0);
   page.frames += 1;
-  if (page.frames === 3) report({ kind: "frame", width: w, height: h, input: encode(input.data),
-                                  output: encode(translated.data) });
+  if (reportTo && (still || page.frames === 3)) {  // a camera's third frame (it has settled), or a dropped image
+    report({ kind: "frame", width: w, height: h, input: encode(input.data), output: encode(translated.data) });
+  }
 }
 
 function encode(bytes) {
@@ -270,7 +271,7 @@ async function main() {
   }
   for (;;) {
     if (source) {
-      await translateFrame(session, meta, source, reader);
+      await translateFrame(session, meta, source, reader, still);
       if (still) source = null;  // an image is translated once and stays on the canvas
     }
     await new Promise(resolve => setTimeout(resolve, source ? 0 : 100));
