@@ -38,7 +38,6 @@ from cgan.train import Callback
 from cgan.train.distillation import DistillConfig, Distiller
 
 
-
 class ScoreAt(Callback):
     """The student's validation metrics when distillation time passes each checkpoint (minutes)."""
 

@@ -32,7 +32,6 @@ from cgan.runtime.translator import Translator
 from cgan.sampledata import write_panning_clip
 
 
-
 def paths(precision: str | None) -> list[tuple[str, str, RuntimeOptions]]:
     """(label, which file, options) for each path measured; ``precision`` is OpenVINO's (bf16 where the CPU has it)."""
     name = precision or "fp32"

@@ -126,8 +126,6 @@ def cli(debug: bool, quiet: bool, verbose: bool) -> None:
     """
 
 
-
-
 @cli.command()
 @model_argument
 @DIRECTION

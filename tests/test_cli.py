@@ -1,3 +1,4 @@
+import concurrent.futures
 import json
 import subprocess
 import sys
@@ -194,26 +195,30 @@ def test_messages_go_to_stderr_results_to_stdout_and_quiet_keeps_only_results(tm
         return subprocess.run([sys.executable, "-m", "cgan", *map(str, args)], capture_output=True, text=True)
 
     translate = ["translate", "--model", model, "--source", tmp_path / "in.png", "--backend", "torch"]
-    done = cgan(*translate, "--out", tmp_path / "a.png")
-    assert done.returncode == 0 and done.stdout == "" and "wrote" in done.stderr and "a -> b" in done.stderr
-    done = cgan("--quiet", *translate, "--out", tmp_path / "b.png")
-    assert done.returncode == 0 and (tmp_path / "b.png").is_file() and done.stdout == done.stderr == ""
-    done = cgan(*translate, "--out", tmp_path / "b.png", "--quiet")  # anywhere on the line; errors still show
-    assert done.returncode == 2 and done.stderr.startswith("error: ") and "--overwrite" in done.stderr
-    done = cgan("info", model, "--quiet")  # a result is not a message
-    assert done.returncode == 0 and "a -> b" in done.stdout
     data = tmp_path / "data"
     (data / "trainA").mkdir(parents=True)
     (data / "trainB").mkdir()
     for i in range(4):
         cv2.imwrite(str(data / "trainA" / f"{i}.png"), np.full((40, 40, 3), 60 * i, np.uint8))
         cv2.imwrite(str(data / "trainB" / f"{i}.png"), np.full((40, 40, 3), 255 - 60 * i, np.uint8))
-    done = cgan("train", "--data", data, "--preset", "resnet6", "--ngf", 4, "--size", 32, "--max-iters", 2,
-                "--out", tmp_path / "run", "--quiet")
-    assert done.returncode == 0 and done.stdout == done.stderr == "", done.stderr
-    done = cgan("train", "--data", data, "--preset", "resnet6", "--ngf", 4, "--size", 32, "--max-iters", 2,
-                "--out", tmp_path / "run2", "--verbose")
-    assert done.returncode == 0 and done.stdout == "" and "stopped: reached --max-iters 2" in done.stderr
+    train = ["train", "--data", data, "--preset", "resnet6", "--ngf", 4, "--size", 32, "--max-iters", 2]
+    commands = {"plain": [*translate, "--out", tmp_path / "a.png"], "quiet": ["--quiet", *translate, "--out",
+                                                                              tmp_path / "b.png"],
+                "info": ["info", model, "--quiet"], "train quiet": [*train, "--out", tmp_path / "run", "--quiet"],
+                "train verbose": [*train, "--out", tmp_path / "run2", "--verbose"]}
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:  # independent processes: two at a time
+        done = dict(zip(commands, pool.map(lambda args: cgan(*args), commands.values())))
+    plain = done["plain"]
+    assert plain.returncode == 0 and plain.stdout == "" and "wrote" in plain.stderr and "a -> b" in plain.stderr
+    quiet = done["quiet"]
+    assert quiet.returncode == 0 and (tmp_path / "b.png").is_file() and quiet.stdout == quiet.stderr == ""
+    again = cgan(*translate, "--out", tmp_path / "b.png", "--quiet")  # anywhere on the line; errors still show
+    assert again.returncode == 2 and again.stderr.startswith("error: ") and "--overwrite" in again.stderr
+    assert done["info"].returncode == 0 and "a -> b" in done["info"].stdout  # a result is not a message
+    trained = done["train quiet"]
+    assert trained.returncode == 0 and trained.stdout == trained.stderr == "", trained.stderr
+    verbose = done["train verbose"]
+    assert verbose.returncode == 0 and verbose.stdout == "" and "stopped: reached --max-iters 2" in verbose.stderr
 
 
 def test_translate_export_and_train_print_a_json_summary_on_stdout(tmp_path):

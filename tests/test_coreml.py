@@ -21,10 +21,6 @@ def folder(tmp_path_factory):
     return root
 
 
-
-
-
-
 @pytest.mark.parametrize("preset,precision", [("student-tiny", "fp16"), ("filter", "fp32"), ("resnet6", "fp16")])
 def test_a_package_is_written_its_spec_checked_and_it_is_never_called_verified(folder, tmp_path, preset, precision):
     package = tmp_path / f"{preset}.mlpackage"

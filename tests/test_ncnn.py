@@ -24,12 +24,6 @@ def folder(tmp_path_factory):
     return root
 
 
-
-
-
-
-
-
 @pytest.mark.parametrize("preset,precision", [("student-tiny", "fp32"), ("filter", "fp16"), ("resnet6", "fp32")])
 def test_an_ncnn_pair_exports_describes_itself_and_translates_like_pytorch(folder, preset, precision):
     model, param = folder / f"{preset}.safetensors", folder / f"{preset}.{precision}.ncnn.param"

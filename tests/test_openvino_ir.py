@@ -28,12 +28,6 @@ def folder(tmp_path_factory):
     return root
 
 
-
-
-
-
-
-
 @pytest.mark.parametrize("preset,precision", [("student-tiny", "int8"), ("filter", "fp32"), ("resnet6", "fp16")])
 def test_an_ir_exports_describes_itself_and_translates_like_pytorch(folder, preset, precision):
     model, xml = folder / f"{preset}.safetensors", folder / f"{preset}.{precision}.xml"

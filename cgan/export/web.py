@@ -24,9 +24,11 @@ from ..modelfile import read_meta, resolve_model_path
 from ..ort_web import ORT_WEB_VERSION, PAGE_RUNTIME_FILES, ort_web_files
 from .onnx import export_onnx
 from .options import ExportOptions, export_options
-from .verify import ExportReport, ShapeCheck
+from .verify import ExportReport, ShapeCheck, stage_reporter
 
 PAGE_FILES = ("index.html", "cgan-web.js")
+STAGES = [f"onnxruntime-web {ORT_WEB_VERSION}'s WebAssembly and WebGPU files", "ONNX, verified against PyTorch",
+          "the page"]
 WEB_PRECISIONS = ("fp32", "fp16")  # onnxruntime-web's wasm build runs both graphs; int8 QDQ is not yet verified there
 
 
@@ -50,14 +52,9 @@ def export_web(model: str | os.PathLike, out: str | os.PathLike | None = None, o
     model_path = resolve_model_path(model, options.direction)
     out = Path(out) if out else model_path.with_name(f"{model_path.stem}-web")
     refuse_overwrite(out, options.overwrite)
-    stages = 3
-
-    def stage(name: str, number: int) -> None:
-        if on_stage:
-            on_stage(name, number, stages)
-
+    stage = stage_reporter(STAGES, on_stage)
     runtime = ort_web_files(ort_web) if ort_web is not None else None  # a wrong local copy fails before any work
-    stage(f"onnxruntime-web {ORT_WEB_VERSION}'s WebAssembly and WebGPU files", 1)
+    stage(STAGES[0])
     runtime = runtime or ort_web_files()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-"))
@@ -65,10 +62,10 @@ def export_web(model: str | os.PathLike, out: str | os.PathLike | None = None, o
     os.umask(umask)
     staging.chmod(0o777 & ~umask)  # mkdtemp's folder is private; the page folder is as mkdir would make it
     try:
-        stage("ONNX, verified against PyTorch", 2)
+        stage(STAGES[1])
         onnx_path, report = export_onnx(model_path, staging / "model.onnx",
                                         export_options(options, batch=1, overwrite=True), on_check=on_check)
-        stage("the page", 3)
+        stage(STAGES[2])
         _write_page(staging, model_path, onnx_path, options)
         (staging / "ort").mkdir()
         for name in PAGE_RUNTIME_FILES:

@@ -26,7 +26,6 @@ from .graph_check import check_onnx_file, not_finite, probe_run
 from .options import ORT_PROVIDERS, RuntimeOptions
 
 
-
 @runtime_checkable
 class Backend(Protocol):
     """What the Translator needs of a backend: the model's metadata, what it runs on, and ``run``."""
@@ -253,8 +252,6 @@ class TensorRTBackend:
         import torch
 
         return self.engine.run(torch.from_numpy(batch)).float().cpu().numpy()
-
-
 
 
 def choose_backend(model: str | os.PathLike, options: RuntimeOptions) -> str:
