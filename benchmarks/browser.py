@@ -48,8 +48,7 @@ def page_in_chromium(folder: Path, tmp: Path, *, camera: Path | None, allowed: b
     the page's reports."""
     reports: list = []
     handler = type("Handler", (ReportingHandler,), {"reports": reports})
-    server = page_server(folder, port=0)
-    server.RequestHandlerClass = lambda *args, **kwargs: handler(*args, directory=str(folder), **kwargs)
+    server = page_server(folder, port=0, handler=handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     flags = ["--headless=new", "--no-sandbox", "--mute-audio", f"--user-data-dir={tmp / 'profile'}",
              "--autoplay-policy=no-user-gesture-required"]

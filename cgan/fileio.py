@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -11,14 +12,15 @@ from typing import Iterator
 from .errors import CganError
 
 
-def _default_file_mode() -> int:
-    # mkstemp creates files readable by their owner only; a finished output gets the usual mode instead.
+def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
-    return 0o666 & ~mask
+    return mask
 
 
-FILE_MODE = _default_file_mode()
+# mkstemp and mkdtemp make files and folders their owner's alone; a finished output gets the usual modes instead.
+FILE_MODE = 0o666 & ~_umask()
+FOLDER_MODE = 0o777 & ~_umask()
 
 
 @contextlib.contextmanager
@@ -47,6 +49,39 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         _raise_if_out_of_space(path, e)
         raise
     _fsync_dir(path.parent)
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield an empty temporary folder beside ``path``; on success rename it to ``path`` (a folder already there is
+    moved aside first and removed after), so that ``path`` is the old folder or the complete new one. On an
+    exception the temporary folder is removed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        os.chmod(staging, FOLDER_MODE)
+        yield staging
+        old = path.with_name(f".{path.name}.replaced") if path.exists() else None
+        if old is not None:
+            _remove(old)
+            path.rename(old)
+        staging.rename(path)
+        if old is not None:
+            _remove(old)
+    except BaseException as e:
+        _raise_if_out_of_space(path, e)
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    _fsync_dir(path.parent)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
 
 
 _SPACE_ERRORS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)  # a full disk, the file size limit, a quota

@@ -12,15 +12,14 @@ import base64
 import hashlib
 import io
 import os
-import shutil
 import tarfile
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 from .cache import cache_root, usable_cache
 from .errors import CganError
+from .fileio import atomic_folder
 
 ORT_WEB_VERSION = "1.30.0"
 # npm's "dist.integrity" of onnxruntime-web@1.30.0 (https://registry.npmjs.org/onnxruntime-web/1.30.0)
@@ -47,14 +46,8 @@ def ort_web_files(local: str | os.PathLike | None = None) -> Path:
                         f"registry's integrity hash: it was altered on the way; nothing was kept. Try again, or give "
                         f"a checked copy with --ort-web DIR")
     usable_cache(folder.parent)
-    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".incoming-"))
-    try:
+    with atomic_folder(folder) as staging:  # replaces a copy that lacks files
         _unpack_wasm_files(data, staging)
-        if folder.exists():  # a half-written copy from before
-            shutil.rmtree(folder)
-        staging.rename(folder)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return folder
 
 

@@ -1,8 +1,10 @@
 """What the tests of the export formats share: a CLI call, the one-line error every refusal must be, the PSNR of two
-8-bit images, and small generators of three kinds away from their identity start."""
+8-bit images, small generators of three kinds away from their identity start, and an exported file's translation
+of a photo against PyTorch's."""
 import math
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 from click.testing import CliRunner
@@ -42,3 +44,16 @@ def save_generators(folder: Path, jitter: float = 0.05) -> None:
             for p in net.parameters():
                 p.add_(torch.randn_like(p) * jitter)
         save_model(net, folder / f"{preset}.safetensors", new_meta(config, preset, "tom", "jerry"))
+
+
+def translation_psnr_against_pytorch(exported: Path, model: Path, folder: Path, backend_word: str) -> float:
+    """``cgan translate`` of the first test photo in ``folder/data/testA`` through ``exported`` (whose runtime the
+    command must name: ``backend_word``) and through ``model`` on PyTorch: the PSNR of the two 8-bit results."""
+    photo = sorted((folder / "data" / "testA").iterdir())[0]
+    ours, reference = folder / f"{exported.name}.png", folder / f"{model.stem}-torch.png"
+    done = run("translate", "--model", exported, "--source", photo, "--out", ours, "--overwrite")
+    assert done.exit_code == 0 and backend_word in done.output, done.output
+    done = run("translate", "--model", model, "--backend", "torch", "--source", photo, "--out", reference,
+               "--overwrite")
+    assert done.exit_code == 0, done.output
+    return psnr_8bit(cv2.imread(str(ours)), cv2.imread(str(reference)))

@@ -205,3 +205,20 @@ def test_weights_of_another_dtype_are_refused(tmp_path, tiny_model_file):
     save_file(tensors, str(tmp_path / "half.safetensors"), metadata=metadata)
     with pytest.raises(CganError, match="stored as F16, not float32"):
         load_model(tmp_path / "half.safetensors")
+
+
+def test_a_folder_written_atomically_is_the_old_one_or_the_whole_new_one(tmp_path):
+    from cgan.fileio import atomic_folder
+
+    out = tmp_path / "page"
+    with atomic_folder(out) as staging:
+        (staging / "a.txt").write_text("first")
+    with pytest.raises(RuntimeError):
+        with atomic_folder(out) as staging:
+            (staging / "a.txt").write_text("half")
+            raise RuntimeError("killed while writing")
+    assert (out / "a.txt").read_text() == "first"  # the failed write left the old folder as it was
+    with atomic_folder(out) as staging:
+        (staging / "b.txt").write_text("second")
+    assert sorted(p.name for p in out.iterdir()) == ["b.txt"]  # replaced whole
+    assert [p.name for p in tmp_path.iterdir()] == ["page"]  # nothing temporary left beside it

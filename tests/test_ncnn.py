@@ -3,9 +3,8 @@ filter and a resnet, and the one line each refused param file gets."""
 import re
 import sys
 
-import cv2
 import pytest
-from format_round_trip import one_line_error, psnr_8bit, run, save_generators
+from format_round_trip import one_line_error, run, save_generators, translation_psnr_against_pytorch
 
 from cgan.sampledata import build_unpaired_dataset
 
@@ -38,13 +37,7 @@ def test_an_ncnn_pair_exports_describes_itself_and_translates_like_pytorch(folde
     assert f"ncnn, exported {precision}" in info.output and "tom -> jerry" in info.output
     assert "param check     passed" in info.output
 
-    photo = sorted((folder / "data" / "testA").iterdir())[0]
-    ours, reference = folder / f"{preset}-{precision}.png", folder / f"{preset}-torch.png"
-    done = run("translate", "--model", param, "--source", photo, "--out", ours, "--overwrite")
-    assert done.exit_code == 0 and "ncnn" in done.output, done.output
-    assert run("translate", "--model", model, "--backend", "torch", "--source", photo, "--out", reference,
-                "--overwrite").exit_code == 0
-    assert psnr_8bit(cv2.imread(str(ours)), cv2.imread(str(reference))) >= MIN_PSNR[precision]
+    assert translation_psnr_against_pytorch(param, model, folder, "ncnn") >= MIN_PSNR[precision]
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,9 @@ import json
 import re
 import sys
 
-import cv2
 import numpy as np
 import pytest
-from format_round_trip import one_line_error, psnr_8bit, run, save_generators
+from format_round_trip import one_line_error, run, save_generators, translation_psnr_against_pytorch
 
 from cgan.bench.inference import benchmark
 from cgan.errors import CganError
@@ -48,13 +47,7 @@ def test_an_ir_exports_describes_itself_and_translates_like_pytorch(folder, pres
     if preset != "filter":  # (PyTorch's count leaves out the filter's fixed edge kernels; graphs count them)
         assert macs(info.output) == macs(run("info", "--model", model).output)  # the IR's graph, counted alike
 
-    photo = sorted((folder / "data" / "testA").iterdir())[0]
-    ours, reference = folder / f"{preset}-{precision}.png", folder / f"{preset}-torch.png"
-    done = run("translate", "--model", xml, "--source", photo, "--out", ours, "--overwrite")
-    assert done.exit_code == 0 and "OpenVINO" in done.output, done.output
-    assert run("translate", "--model", model, "--backend", "torch", "--source", photo, "--out", reference,
-                "--overwrite").exit_code == 0
-    assert psnr_8bit(cv2.imread(str(ours)), cv2.imread(str(reference))) >= MIN_PSNR[precision]
+    assert translation_psnr_against_pytorch(xml, model, folder, "OpenVINO") >= MIN_PSNR[precision]
 
 
 @pytest.fixture(scope="module")

@@ -10,14 +10,10 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 import pytest
-import torch
-from click.testing import CliRunner
 
 from benchmarks.browser import CHROMIUM, page_in_chromium, wait_for, write_y4m
+from format_round_trip import psnr_8bit, run, save_generators
 from cgan import ort_web
-from cgan.cli import cli
-from cgan.modelfile import new_meta, save_model
-from cgan.nets import build_generator, preset_config
 from cgan.pixels import to_model_range, to_pixels
 from cgan.sampledata import TEST_PHOTOS, load_photos, sample_photos_installed, synthetic_photo
 
@@ -27,26 +23,25 @@ software_webgpu = pytest.mark.skipif(not os.environ.get("CGAN_TEST_WEBGPU"),
                                      reason="software WebGPU takes a minute to start: set CGAN_TEST_WEBGPU=1")
 
 
-def _model(folder, preset):
-    torch.manual_seed(0)
-    net = build_generator(preset_config(preset))
-    with torch.no_grad():  # off the identity start, so that an output is not its input
-        for parameter in net.parameters():
-            parameter.add_(torch.randn_like(parameter) * 0.05)
-    return save_model(net, folder / f"{preset}.safetensors", new_meta(net.config, preset, "photo", "graded"))
-
-
 def _export(*args):
-    return CliRunner().invoke(cli, ["export", *map(str, args)])
+    return run("export", *args)
+
+
+def _onnx_runtime_pixels(model, rgb):
+    """What ONNX Runtime in Python makes of an RGB image, as pixels."""
+    session = ort.InferenceSession(str(model))
+    output = session.run(None, {"input": to_model_range(rgb).transpose(2, 0, 1)[None]})[0][0]
+    return to_pixels(output).transpose(1, 2, 0)
 
 
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory):
     """The filter's and student-tiny's page folders."""
     folder = tmp_path_factory.mktemp("web")
+    save_generators(folder)
     made = {}
     for preset in ("filter", "student-tiny"):
-        result = _export(_model(folder, preset), "--format", "web", "-o", folder / f"{preset}-web")
+        result = _export(folder / f"{preset}.safetensors", "--format", "web", "-o", folder / f"{preset}-web")
         assert result.exit_code == 0, result.output
         made[preset] = folder / f"{preset}-web"
     return made
@@ -56,7 +51,7 @@ def test_the_folder_holds_the_page_the_verified_model_and_the_wasm_runtime(pages
     folder = pages["student-tiny"]
     assert sorted(p.name for p in folder.iterdir()) == ["cgan-web.js", "index.html", "model.json", "model.onnx", "ort"]
     meta = json.loads((folder / "model.json").read_text())
-    assert meta["size_multiple"] == 4 and meta["precision"] == "fp32" and meta["name"] == "photo -> graded"
+    assert meta["size_multiple"] == 4 and meta["precision"] == "fp32" and meta["name"] == "tom -> jerry"
     assert meta["onnxruntime_web"] == ort_web.ORT_WEB_VERSION
     assert sorted(p.name for p in (folder / "ort").iterdir()) == sorted(ort_web.PAGE_RUNTIME_FILES)
     webgpu_only = {folder / "ort" / name for name in ort_web.WEBGPU_FILES}
@@ -65,7 +60,8 @@ def test_the_folder_holds_the_page_the_verified_model_and_the_wasm_runtime(pages
 
 
 def test_what_cannot_become_a_page_is_one_line(pages, tmp_path):
-    model = _model(tmp_path, "filter")
+    save_generators(tmp_path)
+    model = tmp_path / "filter.safetensors"
     onnx = pages["filter"] / "model.onnx"
     for args, fragment in (((onnx,), "model"), ((model, "--precision", "int8"), "--format web exports fp32 or fp16"),
                            ((model, "--batch", "2"), "one frame at a time"),
@@ -80,7 +76,8 @@ def test_what_cannot_become_a_page_is_one_line(pages, tmp_path):
 
 
 def test_overwrite_replaces_a_page_folder_whole(pages, tmp_path):
-    model = _model(tmp_path, "filter")
+    save_generators(tmp_path)
+    model = tmp_path / "filter.safetensors"
     out = tmp_path / "page"
     assert _export(model, "--format", "web", "-o", out, "--no-verify").exit_code == 0  # (verified elsewhere)
     (out / "stale.txt").write_text("from before")
@@ -125,10 +122,7 @@ def test_the_page_translates_the_camera_as_onnx_runtime_does(pages, preset, webg
     assert state["engine"] == ("WebGPU" if webgpu else "wasm, 2 threads")
     seen = _pixels(frame, "input")
     assert np.abs(seen.astype(int) - _photo(320, 240)).mean() < 4  # the clip, through the camera's YUV
-    session = ort.InferenceSession(str(pages[preset] / "model.onnx"))
-    expected = to_pixels(session.run(None, {"input": to_model_range(seen).transpose(2, 0, 1)[None]})[0][0])
-    error = (expected.transpose(1, 2, 0).astype(float) - _pixels(frame, "output")) ** 2
-    assert 10 * np.log10(255**2 / max(error.mean(), 1e-10)) >= 40
+    assert psnr_8bit(_onnx_runtime_pixels(pages[preset] / "model.onnx", seen), _pixels(frame, "output")) >= 40
 
 
 @needs_chromium
@@ -172,7 +166,4 @@ def test_an_image_dropped_on_the_page_is_translated(pages, tmp_path):
         frame = wait_for(reports, lambda r: r.get("kind") == "frame")
     assert (frame["width"], frame["height"]) == (200, 150)
     assert np.array_equal(_pixels(frame, "input"), photo)  # a PNG arrives as it is
-    session = ort.InferenceSession(str(folder / "model.onnx"))
-    expected = to_pixels(session.run(None, {"input": to_model_range(photo).transpose(2, 0, 1)[None]})[0][0])
-    error = (expected.transpose(1, 2, 0).astype(float) - _pixels(frame, "output")) ** 2
-    assert 10 * np.log10(255**2 / max(error.mean(), 1e-10)) >= 40
+    assert psnr_8bit(_onnx_runtime_pixels(folder / "model.onnx", photo), _pixels(frame, "output")) >= 40

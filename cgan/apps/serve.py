@@ -58,8 +58,10 @@ class IPv6Server(ThreadingHTTPServer):
     address_family = socket.AF_INET6
 
 
-def page_server(folder: str | os.PathLike, *, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
-    """A server (not yet serving) for ``folder``, which must hold an ``index.html``; port 0: any free port."""
+def page_server(folder: str | os.PathLike, *, host: str = "127.0.0.1", port: int = 8000,
+                handler: type[IsolatedPageHandler] = IsolatedPageHandler) -> ThreadingHTTPServer:
+    """A server (not yet serving) for ``folder``, which must hold an ``index.html``; port 0: any free port.
+    ``handler`` answers the requests (a subclass can add to what the page may do, as the tests' reports)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise CganError(f"folder not found: {folder} (give the folder cgan export --format web wrote)")
@@ -67,9 +69,9 @@ def page_server(folder: str | os.PathLike, *, host: str = "127.0.0.1", port: int
         raise CganError(f"{folder} has no index.html: give a page folder, such as cgan export --format web writes")
     if not 0 <= port <= 65535:
         raise CganError(f"--port must be from 0 to 65535, not {port}")
-    handler = functools.partial(IsolatedPageHandler, directory=str(folder.resolve()))
+    answer = functools.partial(handler, directory=str(folder.resolve()))
     try:
-        return (IPv6Server if ":" in host else ThreadingHTTPServer)((host, port), handler)
+        return (IPv6Server if ":" in host else ThreadingHTTPServer)((host, port), answer)
     except socket.gaierror as error:
         raise CganError(f"--host {host} is not an address of this machine ({error.strerror}): give one, such as "
                         f"127.0.0.1 (this machine only) or 0.0.0.0 (every network it is on)") from None

@@ -2,8 +2,8 @@
 
 The folder holds ``index.html`` and its script (``cgan/templates/web/``), the model as ONNX (exported and verified
 by ONNX Runtime in Python, as ``--format onnx`` is), ``model.json`` (what the page needs of the model's metadata),
-and onnxruntime-web's WebAssembly and WebGPU builds (``cgan/ort_web.py``; a visitor fetches one). It is written beside its final place and renamed
-into it, so a folder is complete or absent. Served with ``cgan serve`` (or any static host sending the
+and onnxruntime-web's WebAssembly and WebGPU builds (``cgan/ort_web.py``; a visitor fetches one). It is written
+beside its final place and renamed into it (``fileio.atomic_folder``), so a folder is complete or absent. Served with ``cgan serve`` (or any static host sending the
 cross-origin isolation headers) the model runs on several threads.
 """
 from __future__ import annotations
@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import Callable
 
 from .. import __version__
 from ..errors import CganError
-from ..fileio import refuse_overwrite
+from ..fileio import atomic_folder, refuse_overwrite
 from ..formats import exported_format
 from ..modelfile import read_meta, resolve_model_path
 from ..ort_web import ORT_WEB_VERSION, PAGE_RUNTIME_FILES, ort_web_files
@@ -56,12 +55,7 @@ def export_web(model: str | os.PathLike, out: str | os.PathLike | None = None, o
     runtime = ort_web_files(ort_web) if ort_web is not None else None  # a wrong local copy fails before any work
     stage(STAGES[0])
     runtime = runtime or ort_web_files()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-"))
-    umask = os.umask(0)
-    os.umask(umask)
-    staging.chmod(0o777 & ~umask)  # mkdtemp's folder is private; the page folder is as mkdir would make it
-    try:
+    with atomic_folder(out) as staging:
         stage(STAGES[1])
         onnx_path, report = export_onnx(model_path, staging / "model.onnx",
                                         export_options(options, batch=1, overwrite=True), on_check=on_check)
@@ -70,9 +64,6 @@ def export_web(model: str | os.PathLike, out: str | os.PathLike | None = None, o
         (staging / "ort").mkdir()
         for name in PAGE_RUNTIME_FILES:
             shutil.copyfile(runtime / name, staging / "ort" / name)
-        _replace(out, staging)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     report.path = out
     report.format = "web"
     return out, report
@@ -85,21 +76,9 @@ def _write_page(folder: Path, model_path: Path, onnx_path: Path, options: Export
         (folder / name).write_bytes((pages / name).read_bytes())
     description = {
         "name": f"{meta.source_domain} -> {meta.target_domain}",
-        "domains": f"{meta.source_domain} -> {meta.target_domain}",
         "model": onnx_path.name, "model_mb": round(onnx_path.stat().st_size / 2**20, 1),
         "input": "input", "output": "output", "size_multiple": meta.size_multiple, "precision": options.precision,
         "preset": meta.preset, "cgan_version": __version__, "onnxruntime_web": ORT_WEB_VERSION,
     }
     (folder / "model.json").write_text(json.dumps(description, indent=2))
 
-
-def _replace(out: Path, staging: Path) -> None:
-    """``staging`` renamed to ``out``; an existing ``out`` (--overwrite) is moved aside first and removed after."""
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.replaced")
-        shutil.rmtree(old, ignore_errors=True)
-        out.rename(old)
-    staging.rename(out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink()

@@ -265,7 +265,7 @@ async function main() {
   say("Opening the camera.");
   try {
     source = await openCamera();
-    say(`Translating the camera (${meta.domains}).`);
+    say(`Translating the camera (${meta.name}).`);
   } catch (error) {
     if (!source) say(error.message, true);
   }
