@@ -1,6 +1,6 @@
 """Every export format and precision that runs here, side by side in one run, for the teacher, the students and the
 filter: images per second at 256x256 and 640x480 (batch 1, the backend alone), PSNR against PyTorch fp32 on a
-photo, and the size of what a device downloads; then ``cgan translate`` of a 640x480 clip through the fastest
+photo, and the size of what a device downloads (LiteRT where litert-torch is installed: cgan[tflite]); then ``cgan translate`` of a 640x480 clip through the fastest
 path of each small model, end to end beside the model alone.
 
     python -m benchmarks.formats --json benchmarks/results/formats.json
@@ -25,7 +25,7 @@ import torch
 from .bench_models import CPU_MODELS
 
 from cgan.apps.translate import translate
-from cgan.bench.formats import compare_formats
+from cgan.bench.formats import compare_formats, litert_convertible
 from cgan.bench.inference import time_runs
 from cgan.bench.machine import describe_machine
 from cgan.export import export_onnx
@@ -84,7 +84,8 @@ def end_to_end(rows: list[dict], folder: Path, calib: Path, frames: int) -> list
         best = fastest(rows, preset)
         for fmt, precision in dict.fromkeys([(best["format"], best["precision"]), ("OpenVINO IR", "fp32")]):
             path = export_path(folder, preset, fmt, precision, calib)
-            options = RuntimeOptions(backend="openvino" if "OpenVINO" in fmt else "onnxruntime", device="cpu")
+            engine = "openvino" if "OpenVINO" in fmt else "litert" if "LiteRT" in fmt else "onnxruntime"
+            options = RuntimeOptions(backend=engine, device="cpu")
             translator = Translator(path, options)
             prepared = [translator.preprocess(photo)]
             alone, whole = [], []
@@ -104,6 +105,10 @@ def export_path(folder: Path, preset: str, fmt: str, precision: str, calib: Path
     model = folder / f"{preset}.safetensors"
     kind = precision.split()[0]  # "int8 (NNCF)" -> int8, "fp16 weights" -> fp16
     extra = {"calib": str(calib)} if kind == "int8" else {}
+    if fmt.startswith("LiteRT"):
+        from cgan.export.tflite import export_tflite
+
+        return export_tflite(model, folder / f"{preset}.480x640.tflite", size=(480, 640), overwrite=True)[0]
     if fmt == "OpenVINO IR":
         return export_openvino(model, folder / f"{preset}.{kind}.xml", precision=kind, overwrite=True, **extra)[0]
     return export_onnx(model, folder / f"{preset}.{kind}.onnx", precision=kind, overwrite=True, **extra)[0]
@@ -126,7 +131,8 @@ def main() -> None:
     result = {"measured": time.strftime("%Y-%m-%d"), "machine": describe_machine(), "rows": rows,
               "pipeline": pipeline, "clip": f"640x480, {args.frames} frames",
               "command": f"python -m benchmarks.formats --seconds {args.seconds:g} --frames {args.frames}"
-                         + (f" --models {args.models}" if args.models != ",".join(MODELS) else "")}
+                         + (f" --models {args.models}" if args.models != ",".join(MODELS) else "")
+                         + (" (with cgan[tflite] installed, for the LiteRT rows)" if litert_convertible() else "")}
     atomic_write_text(args.json, json.dumps(result, indent=2))
     print(f"wrote {args.json}")
 

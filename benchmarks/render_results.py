@@ -13,6 +13,7 @@ from pathlib import Path
 from .prose import prose
 from .render_contention import contention
 from .render_formats import formats
+from .render_no_bf16 import no_bf16
 from .render_gpu import gpu_sections, pipeline_table
 from .render_objectives import drift_trace, objectives, objectives_beyond_10, stylise_ceiling
 from .render_quality import error_analysis, long_runs, quality, second_task, variants
@@ -38,7 +39,7 @@ def render(r: dict) -> str:
                 objectives(read_folder("objectives")), objectives_beyond_10(read_folder("objectives_long")),
                 drift_trace(RESULTS / "drift_trace.json"), stylise_ceiling(RESULTS / "stylise_ceiling.json"),
                 safety_cost(RESULTS / "safety_cost.json"), contention(RESULTS / "contention.json"),
-                formats(RESULTS / "formats.json"), web_speed(RESULTS / "web_speed.json")]
+                formats(RESULTS / "formats.json"), no_bf16(RESULTS / "no_bf16.json"), web_speed(RESULTS / "web_speed.json")]
     if "gpu" in r:
         sections.append(gpu_sections(r["gpu"]))
     return "\n".join(line for section in sections for line in section) + "\n"

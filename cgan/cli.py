@@ -133,8 +133,8 @@ def cli(debug: bool, quiet: bool, verbose: bool) -> None:
 def info(model: str, direction: str, as_json: bool) -> None:
     """Describe MODEL: architecture, parameters, MACs, domains, input contract.
 
-    MODEL is a .safetensors model file, a run directory, an .onnx file, an OpenVINO .xml, an ncnn .ncnn.param (read
-    with its .ncnn.json sidecar), or a TensorRT .engine/.plan (read through the .json sidecar beside it; warns when
+    MODEL is a .safetensors model file, a run directory, an .onnx file, an OpenVINO .xml, a LiteRT .tflite, an ncnn
+    .ncnn.param (read with its .ncnn.json sidecar), or a TensorRT .engine/.plan (read through the .json sidecar beside it; warns when
     it was built for another TensorRT or GPU).
 
     \b
@@ -232,13 +232,15 @@ def report(run_dir: str, out: str | None, overwrite: bool) -> None:
 @cli.command()
 @model_argument
 @click.option("-o", "--out", type=click.Path(),
-              help="Output .onnx, .xml, .ncnn.param, .mlpackage or .engine (as --format). Default: beside MODEL.")
+              help="Output .onnx, .xml, .ncnn.param, .tflite, .mlpackage or .engine (as --format). Default: beside "
+                   "MODEL.")
 @flags_from(ExportOptions, exclude=("verify_shapes",))
 @click.option("--fp16", "--half", "fp16", is_flag=True,
               help="Short for --precision fp16 (--half: the reduced precision, as translate says it).")
 @click.option("--format", "format_name", type=click.Choice(EXPORT_FORMATS), default="onnx", show_default=True,
               help="onnx (ONNX Runtime, OpenVINO, TensorRT), openvino (IR .xml + .bin; int8 by NNCF), ncnn "
-                   "(.ncnn.param + .ncnn.bin + .ncnn.json; phones and ARM boards), coreml (.mlpackage for iPhones and "
+                   "(.ncnn.param + .ncnn.bin + .ncnn.json; phones and ARM boards), tflite (LiteRT for Android and ARM boards, "
+                   "one --size HxW), coreml (.mlpackage for iPhones and "
                    "Macs: its spec is checked, Core ML runs it on Apple systems only), engine (TensorRT, with its "
                    ".onnx), or web (a folder: a page that translates the visitor's camera in their browser with "
                    "onnxruntime-web; cgan serve FOLDER shows it).")
@@ -251,10 +253,11 @@ def report(run_dir: str, out: str | None, overwrite: bool) -> None:
 @JSON_SUMMARY
 def export(model: str, out: str | None, fp16: bool, format_name: str, trt: bool, ort_web: str | None, as_json: bool,
            **fields) -> None:
-    """Export MODEL to ONNX (dynamic batch, height and width), OpenVINO's IR, ncnn, Core ML or a TensorRT engine.
+    """Export MODEL to ONNX (dynamic batch, height and width), OpenVINO's IR, ncnn, LiteRT, Core ML or a TensorRT
+    engine.
 
     MODEL is a .safetensors model file or a run directory. The result is run by its own runtime (ONNX Runtime,
-    OpenVINO, ncnn, TensorRT) at several shapes against PyTorch, and refused (nothing written) beyond the
+    OpenVINO, ncnn, LiteRT, TensorRT) at several shapes against PyTorch, and refused (nothing written) beyond the
     precision's tolerance; the errors are printed. A Core ML package cannot run off Apple systems: its spec is
     checked and it is said to be not run.
 
@@ -265,6 +268,7 @@ def export(model: str, out: str | None, fp16: bool, format_name: str, trt: bool,
       cgan export runs/tom2jerry-student --precision int8 --calib photos/
       cgan export runs/tom2jerry-student --format openvino --precision int8 --calib photos/
       cgan export runs/tom2jerry-student --format ncnn --half
+      cgan export runs/tom2jerry-student --format tflite --size 480x640
       cgan export tom2jerry.safetensors --format engine --fp16 --max 4x3x1088x1920
       cgan export runs/tom2jerry-student --format web -o tom2jerry-web/
     """
@@ -294,16 +298,18 @@ def export(model: str, out: str | None, fp16: bool, format_name: str, trt: bool,
         return
     if ort_web:
         raise CganError("--ort-web gives onnxruntime-web's files to --format web: leave it out here")
-    if format_name in ("openvino", "ncnn", "coreml"):
+    if format_name in ("openvino", "ncnn", "tflite", "coreml"):
         from .export.coreml import export_coreml
         from .export.ncnn import export_ncnn
         from .export.openvino_ir import export_openvino
+        from .export.tflite import export_tflite
 
-        write = {"openvino": export_openvino, "ncnn": export_ncnn, "coreml": export_coreml}[format_name]
+        write = {"openvino": export_openvino, "ncnn": export_ncnn, "tflite": export_tflite,
+                 "coreml": export_coreml}[format_name]
         path, report = write(model, out, options, on_check=show, on_stage=stage)
         if as_json:
             return print_json(report.to_dict())
-        beside = {"openvino": [path.with_suffix(".bin").name], "coreml": [],
+        beside = {"openvino": [path.with_suffix(".bin").name], "coreml": [], "tflite": [],
                   "ncnn": [path.with_suffix(".bin").name, path.with_suffix(".json").name]}[format_name]
         click.echo(f"wrote {' and '.join([str(path), *beside])} ({options.precision}, {report.verdict()}, "
                    f"{report.seconds:.0f} s)")

@@ -20,8 +20,8 @@ log = logging.getLogger("cgan.cli")
 
 HALF_OPTION = click.option("--half", is_flag=True, help="Short for --precision half.")
 MODEL_OPTION = click.option("--model", required=True, type=click.Path(),
-                            help="Run directory, .safetensors, or an exported .onnx, .xml (OpenVINO), .ncnn.param or "
-                                 ".engine.")
+                            help="Run directory, .safetensors, or an exported .onnx, .xml (OpenVINO), .ncnn.param, "
+                                 ".tflite (LiteRT) or .engine.")
 
 
 @click.command()
@@ -109,12 +109,12 @@ def webcam(model: str, source: str, size: tuple[int, int] | None, half: bool, re
 
 @click.command()
 @click.option("--model", required=True, type=click.Path(),
-              help="A run directory or .safetensors model file; or an exported .onnx, .xml, .ncnn.param or .engine "
-                   "file, measured on the backends that run it against the first of them.")
+              help="A run directory or .safetensors model file; or an exported .onnx, .xml, .ncnn.param, .tflite or "
+                   ".engine file, measured on the backends that run it against the first of them.")
 @flags_from(BenchmarkOptions)
 @click.option("--formats", "across_formats", is_flag=True,
               help="Instead: the model in every export format and precision that runs here (ONNX, OpenVINO IR, "
-                   "ncnn; int8 with --calib), side by side on the CPU at --sizes, batch 1: images/s, PSNR against "
+                   "ncnn, LiteRT where litert-torch is installed; int8 with --calib), side by side on the CPU at --sizes, batch 1: images/s, PSNR against "
                    "PyTorch fp32 on a photo, and file size.")
 @click.option("--json", "json_path", type=click.Path(), default=None, help="Also write the results as JSON.")
 @click.option("--overwrite", is_flag=True, help="Replace the --json file if it exists.")

@@ -1,6 +1,8 @@
 """Which device to run on, and what it does fast; shared by training, the runtime and the benchmarks."""
 from __future__ import annotations
 
+import os
+
 from .errors import CganError
 
 DEVICE_NAMES = "auto, cpu, cuda or cuda:N (or openvino:GPU, openvino:NPU with --backend openvino)"
@@ -36,9 +38,18 @@ def cpu_flags() -> set[str]:
     return set()
 
 
+# oneDNN's instruction-set ceilings (ONEDNN_MAX_CPU_ISA) that still include bf16 instructions
+BF16_ISAS = {"ALL", "DEFAULT", "AVX512_CORE_BF16", "AVX512_CORE_FP16", "AVX512_CORE_AMX", "AVX512_CORE_AMX_FP16",
+             "AVX10_1_512", "AVX10_1_512_AMX", "AVX10_1_512_AMX_FP16", "AVX10_2_512", "AVX10_2_512_AMX_2"}
+
+
 def cpu_has_fast_bf16() -> bool:
     """Whether this CPU has bf16 instructions that oneDNN uses (AVX-512 BF16 or AMX): PyTorch's own answer where
-    it is installed, else the CPU's flags."""
+    it is installed, else the CPU's flags. An ``ONEDNN_MAX_CPU_ISA`` below bf16 (how a CPU without it is measured
+    on one with it: OpenVINO's and PyTorch's oneDNN honour it) answers no, as that CPU would."""
+    ceiling = (os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or "ALL").upper()
+    if ceiling not in BF16_ISAS:
+        return False
     try:
         import torch
     except ImportError:

@@ -18,6 +18,8 @@ PROVIDERS = {
     "onnxconverter_common": ("onnxconverter-common", "export"),
     "openvino": ("OpenVINO", "openvino"),
     "tensorrt": ("TensorRT", "gpu"),
+    "ai_edge_litert": ("LiteRT", "litert"),
+    "litert_torch": ("litert-torch", "tflite"),
 }
 
 

@@ -195,6 +195,15 @@ def smallest_side(multiple: int) -> int:
     return max(multiple, 8)
 
 
+def pad_to_size(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Reflect-pad bottom and right to ``height`` x ``width`` (the image fits inside it)."""
+    h, w = image.shape[:2]
+    if (h, w) == (height, width):
+        return image
+    border = cv2.BORDER_REPLICATE if h == 1 or w == 1 else cv2.BORDER_REFLECT_101
+    return cv2.copyMakeBorder(image, 0, height - h, 0, width - w, border)
+
+
 def pad_to_multiple(image: np.ndarray, multiple: int) -> np.ndarray:
     """Reflect-pad bottom and right so both sides are multiples of ``multiple`` and at least
     ``smallest_side(multiple)`` (repeated reflection if needed)."""

@@ -283,7 +283,7 @@ def _verify_checksum(path: Path, meta: ModelMeta, tensors: dict[str, torch.Tenso
 
 def read_exported_meta(path: str | os.PathLike) -> tuple[ModelMeta, dict]:
     """The metadata of an exported model: ``.onnx`` (metadata_props), OpenVINO's ``.xml`` (its rt_info, read
-    after the IR's text check), ``.ncnn.param`` or ``.engine``/``.plan`` (their ``.json`` sidecar). Also returns
+    after the IR's text check), ``.tflite`` (its metadata table, read after the file's check), ``.ncnn.param`` or ``.engine``/``.plan`` (their ``.json`` sidecar). Also returns
     the whole record, with its ``export`` (and ``tensorrt``) sections."""
     path = Path(path)
     if path.suffix.lower() == ".mlpackage" and path.is_dir():  # a Core ML package is a folder
@@ -303,6 +303,15 @@ def read_exported_meta(path: str | os.PathLike) -> tuple[ModelMeta, dict]:
         if METADATA_KEY not in props:
             raise CganError(f"{path} has no cgan metadata: export it with cgan export")
         text, source = props[METADATA_KEY], str(path)
+    elif path.suffix.lower() == ".tflite":
+        from .tflite_file import read_tflite
+
+        record = read_tflite(path).record
+        if record is None:
+            raise CganError(f"{path} is a LiteRT model without cgan's metadata (made by another tool): export the "
+                            f"model with cgan export MODEL --format tflite --size HxW, which records its domains, "
+                            f"direction and input range")
+        text, source = json.dumps(record), str(path)
     elif path.suffix.lower() == ".xml":
         from .ir_file import read_ir
 

@@ -35,6 +35,20 @@ def test_half_resolves_by_device():
     assert resolve_precision("bf16", torch.device("cpu")) == "bf16"
 
 
+def test_an_instruction_set_ceiling_below_bf16_is_a_cpu_without_it(monkeypatch):
+    """ONEDNN_MAX_CPU_ISA is how a CPU without bf16 is measured on one with it: cgan answers as that CPU would, so
+    --half and the benchmarks choose its paths."""
+    from cgan.devices import cpu_has_fast_bf16
+
+    native = cpu_has_fast_bf16()
+    for ceiling in ("AVX2", "avx512_core_vnni"):
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", ceiling)
+        assert not cpu_has_fast_bf16()
+        assert resolve_precision(HALF, torch.device("cpu")) == "fp32"
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_BF16")
+    assert cpu_has_fast_bf16() == native
+
+
 def test_a_consumer_names_what_it_supports():
     assert check_precision("fp16", ("fp32", "fp16"), "ONNX export") == "fp16"
     with pytest.raises(CganError, match="ONNX export does not run in int8: choose one of fp32, fp16"):

@@ -126,6 +126,16 @@ def ncnn_details(path: Path, export: dict) -> tuple[str, dict[str, str]]:
                        f"{checked.output_name})"}
 
 
+def tflite_details(path: Path, export: dict) -> tuple[str, dict[str, str], int]:
+    from ..tflite_file import read_tflite
+
+    checked = read_tflite(path)
+    h, w = checked.size
+    return f"LiteRT (TFLite), exported {export.get('precision', '?')} (litert-torch {export.get('litert_torch', '?')})", {
+        "inputs": f"input 1x3x{h}x{w} (fixed: frames of other sizes are fitted into it)",
+        "file_check": f"passed ({len(checked.ops)} operator types)"}, checked.weight_values
+
+
 def coreml_details(path: Path, export: dict) -> tuple[str, dict[str, str]]:
     from ..coreml_file import coreml_input_shape
 

@@ -1,7 +1,7 @@
 """What a model file is: architecture, size, cost, domains and input contract (``cgan info``).
 
-Reads model files and run directories, ONNX files, OpenVINO IRs, ncnn pairs and TensorRT engines (the last two
-through their sidecar); what only each format has is in format_details.py. An ONNX file is described from its
+Reads model files and run directories, ONNX files, OpenVINO IRs, LiteRT files, ncnn pairs and TensorRT engines
+(the last two through their sidecar); what only each format has is in format_details.py. An ONNX file is described from its
 graph alone (weights counted, multiply-adds from the inferred shapes), so the core install, without PyTorch,
 describes what it runs.
 """
@@ -20,7 +20,7 @@ from ..formats import exported_format
 from ..modelfile import ModelMeta, read_exported_meta, resolve_model_path
 from ..presets import A_TO_B
 from .format_details import (coreml_details, engine_details, engine_mismatches, ir_details, ncnn_details, nearest_side,
-                             onnx_details, onnx_macs, onnx_weights)
+                             onnx_details, onnx_macs, onnx_weights, tflite_details)
 
 if TYPE_CHECKING:
     import torch
@@ -153,6 +153,10 @@ def _describe_exported(path: Path, size: int) -> ModelDescription:
         form, details = coreml_details(path, export)
         parameters, macs = _counted_from_config(meta, size)
         file["file_size_mb"] = round(sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6, 2)
+        return ModelDescription(**file, format=form, details=details, **_common(meta, parameters, macs, size))
+    if path.suffix.lower() == ".tflite":
+        form, details, parameters = tflite_details(path, export)
+        macs = _counted_from_config(meta, size)[1]
         return ModelDescription(**file, format=form, details=details, **_common(meta, parameters, macs, size))
     if path.name.lower().endswith(".ncnn.param"):
         form, details = ncnn_details(path, export)

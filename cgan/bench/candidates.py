@@ -184,6 +184,15 @@ def exported_candidates(plan: Plan, backends: list[str]) -> tuple[list, dict]:
             skipped["ncnn"] = 'not installed: pip install "cgan[ncnn]"'
         else:
             found.append(("ncnn cpu", "as exported", _opener(NcnnBackend, plan.model, "cpu", backend="ncnn")))
+    if "litert" in runs and "litert" in backends:
+        from ..runtime.litert_backend import LiteRTBackend, litert_available
+
+        if plan.device == "cuda":
+            skipped["litert"] = "runs on CPUs here: measure it with --device cpu"
+        elif not litert_available():
+            skipped["litert"] = 'not installed: pip install "cgan[litert]"'
+        else:
+            found.append(("litert cpu", "as exported", _opener(LiteRTBackend, plan.model, "cpu", backend="litert")))
     if "tensorrt" in runs and "tensorrt" in backends:
         if plan.device != "cuda":
             skipped["tensorrt"] = "needs a CUDA GPU"

@@ -41,26 +41,32 @@ class Variant:
     options: tuple = ()  # RuntimeOptions fields, as (name, value) pairs
 
 
-def exporters(model: Path, calib: str | None) -> dict[str, Callable[[Path], Path]]:
+def exporters(model: Path, calib: str | None) -> dict[str, Callable[[Path, tuple[int, int]], Path]]:
     """Each file the variants run, written into a folder when first needed (unverified: every output is compared
-    with PyTorch fp32's here)."""
+    with PyTorch fp32's here). Each takes the folder and the size measured, which only a fixed-size format
+    (LiteRT) is exported at."""
     from ..export import export_onnx
     from ..export.ncnn import export_ncnn
     from ..export.openvino_ir import export_openvino
 
-    def onnx(precision: str) -> Callable[[Path], Path]:
-        return lambda folder: export_onnx(model, folder / f"m.{precision}.onnx", precision=precision, verify=False,
+    def onnx(precision: str) -> Callable[[Path, tuple[int, int]], Path]:
+        return lambda folder, size: export_onnx(model, folder / f"m.{precision}.onnx", precision=precision, verify=False,
                                           calib=calib if precision == "int8" else None)[0]
 
-    def ir(precision: str) -> Callable[[Path], Path]:
-        return lambda folder: export_openvino(model, folder / f"m.{precision}.xml", precision=precision,
+    def ir(precision: str) -> Callable[[Path, tuple[int, int]], Path]:
+        return lambda folder, size: export_openvino(model, folder / f"m.{precision}.xml", precision=precision,
                                               verify=False, calib=calib if precision == "int8" else None)[0]
 
-    def ncnn(precision: str) -> Callable[[Path], Path]:
-        return lambda folder: export_ncnn(model, folder / f"m.{precision}.ncnn.param", precision=precision,
+    def ncnn(precision: str) -> Callable[[Path, tuple[int, int]], Path]:
+        return lambda folder, size: export_ncnn(model, folder / f"m.{precision}.ncnn.param", precision=precision,
                                           verify=False)[0]
 
-    return {**{f"onnx {p}": onnx(p) for p in ("fp32", "fp16", "int8")},
+    def tflite(folder: Path, size: tuple[int, int]) -> Path:
+        from ..export.tflite import export_tflite
+
+        return export_tflite(model, folder / f"m.{size[0]}x{size[1]}.tflite", size=size, verify=False)[0]
+
+    return {"tflite fp32": tflite, **{f"onnx {p}": onnx(p) for p in ("fp32", "fp16", "int8")},
             **{f"ir {p}": ir(p) for p in ("fp32", "fp16", "int8")}, **{f"ncnn {p}": ncnn(p) for p in ("fp32", "fp16")}}
 
 
@@ -83,12 +89,21 @@ def variants(quantisable: bool, calib: str | None) -> list[Variant]:
             found.append(Variant("OpenVINO IR", "bf16", "ir fp32", "openvino", (("precision", "bf16"),)))
     if ncnn_available():
         found += [Variant("ncnn", "fp32", "ncnn fp32", "ncnn"), Variant("ncnn", "fp16 weights", "ncnn fp16", "ncnn")]
+    if litert_convertible():
+        found.append(Variant("LiteRT (TFLite)", "fp32", "tflite fp32", "litert"))
     if int8:
         found.append(Variant("ONNX, ONNX Runtime", "int8 (QDQ)", "onnx int8", "onnxruntime"))
     if int8 and openvino:
         found += [Variant("ONNX, OpenVINO", "int8 (QDQ)", "onnx int8", "openvino"),
                   Variant("OpenVINO IR", "int8 (NNCF)", "ir int8", "openvino")]
     return found
+
+
+def litert_convertible() -> bool:
+    """Whether LiteRT files can be written and run here (litert-torch is not part of cgan[all]: README)."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in ("litert_torch", "ai_edge_litert"))
 
 
 def file_mb(path: Path) -> float:
@@ -99,11 +114,12 @@ def file_mb(path: Path) -> float:
 
 def _open(path: Path, variant: Variant):
     from ..runtime.backends import OnnxBackend, TorchBackend
+    from ..runtime.litert_backend import LiteRTBackend
     from ..runtime.ncnn_backend import NcnnBackend
     from ..runtime.openvino_backend import OpenVinoBackend
 
     kind = {"torch": TorchBackend, "onnxruntime": OnnxBackend, "openvino": OpenVinoBackend,
-            "ncnn": NcnnBackend}[variant.backend]
+            "ncnn": NcnnBackend, "litert": LiteRTBackend}[variant.backend]
     return kind(path, RuntimeOptions(backend=variant.backend, device="cpu", **dict(variant.options)))
 
 
@@ -122,15 +138,20 @@ def compare_formats(model: str | Path, photo: np.ndarray, *, sizes: list[tuple[i
     inputs = {size: to_model_range(image.transpose(2, 0, 1)[None]) for size, image in resized.items()}
     rows, reference = [], {}
     write = exporters(model, calib)
-    files: dict[str | None, Path] = {None: model}  # each export written once, run by every backend that runs it
+    # Each export written once and run by every backend that runs it; a fixed-size one once per size
+    files: dict[tuple[str | None, str | None], Path] = {(None, None): model}
     with tempfile.TemporaryDirectory(prefix="cgan-formats-") as tmp:
         for variant in variants(meta.config.normalization == "none", calib):
-            if variant.file not in files:
-                files[variant.file] = write[variant.file](Path(tmp))
-            path = files[variant.file]
-            backend = _open(path, variant)
-            row = FormatRow(variant.format, variant.precision, round(file_mb(path), 3), backend.description, {}, {})
-            for size, x in inputs.items():
+            row, backend = None, None
+            for (h, w), (size, x) in zip(sizes, inputs.items()):
+                key = (variant.file, size if variant.file == "tflite fp32" else None)
+                if key not in files:
+                    files[key] = write[variant.file](Path(tmp), (h, w))
+                if backend is None or key[1] is not None:
+                    backend = _open(files[key], variant)
+                if row is None:
+                    row = FormatRow(variant.format, variant.precision, round(file_mb(files[key]), 3),
+                                    backend.description, {}, {})
                 output = np.asarray(backend.run(x), dtype=np.float32)
                 first = size not in reference
                 reference.setdefault(size, output)

@@ -34,7 +34,8 @@ def cpu_model() -> str:
 def describe_machine() -> dict:
     """CPU, cores, GPU and the versions of the libraries that decide speed."""
     versions = {}
-    for package in ("torch", "onnxruntime", "onnxruntime-gpu", "openvino", "onnx", "opencv-python", "numpy", "tensorrt"):
+    for package in ("torch", "onnxruntime", "onnxruntime-gpu", "openvino", "onnx", "opencv-python", "numpy", "tensorrt",
+                    "ncnn", "ai-edge-litert"):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from ..errors import CganError
 from ..option_fields import option_field
 
-BACKENDS = ("torch", "onnxruntime", "openvino", "ncnn", "tensorrt")
+BACKENDS = ("torch", "onnxruntime", "openvino", "ncnn", "litert", "tensorrt")
 DEVICES = ("auto", "cpu", "cuda")
 
 

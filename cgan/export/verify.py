@@ -60,8 +60,10 @@ class ExportReport:
         if self.format in ("onnx", "engine"):
             return f"verified within {self.tolerance:.0e}"
         worst = min(c.psnr_db for c in self.checks)
-        return f"verified: at least {worst:.1f} dB PSNR against PyTorch at {len(self.checks)} shapes " \
-               f"({self.tolerance:g} needed)"
+        shapes = {c.shape for c in self.checks}
+        where = f"at {len(self.checks)} shapes" if len(shapes) == len(self.checks) else \
+            f"on {len(self.checks)} inputs of {'x'.join(map(str, self.checks[0].shape))}"
+        return f"verified: at least {worst:.1f} dB PSNR against PyTorch {where} ({self.tolerance:g} needed)"
 
 
 def stage_reporter(stages: list[str], on_stage: Callable[[str, int, int], None] | None) -> Callable[[str], None]:

@@ -2,6 +2,7 @@
 
 The backend follows from the model file: ``.safetensors`` or a run directory -> PyTorch,
 ``.onnx`` -> ONNX Runtime (or OpenVINO), ``.xml`` -> OpenVINO, ``.ncnn.param`` -> ncnn (ncnn_backend.py),
+``.tflite`` -> LiteRT (litert_backend.py),
 ``.engine``/``.plan`` -> TensorRT. Each reports its device and
 precision, so that the runtime can say what it actually runs on.
 """
@@ -258,13 +259,16 @@ def choose_backend(model: str | os.PathLike, options: RuntimeOptions) -> str:
     """The backend that runs ``model``: the one named, if it can run that file, else the file's own.
 
     For an ``.onnx`` file, ``auto`` takes OpenVINO where it is installed and the model runs on the CPU
-    (measured faster than ONNX Runtime's CPU provider: benchmarks/RESULTS.md), else ONNX Runtime.
+    (measured faster than ONNX Runtime's CPU provider for the students and resnets: benchmarks/RESULTS.md, "Every
+    format side by side"), else ONNX Runtime. The filter is the exception on CPUs without bf16: its few, thin
+    layers ran faster in ONNX Runtime there (1.3 to 1.8x at 256x256 and 640x480, and end to end), so ``auto``
+    takes ONNX Runtime for it.
     """
     exported = exported_format(model)
     runs = backends_for(model)
     if exported is not None and not runs:
         raise CganError(f"{Path(model).name} is a Core ML package, which runs only on Apple systems: cgan does not "
-                        f"run it here; export the model with --format onnx, openvino or ncnn for this machine")
+                        f"run it here; export the model with --format onnx, openvino, ncnn or tflite for this machine")
     if options.backend != "auto":
         if options.backend not in runs:
             kind = f"a {exported.suffixes[0]} file" if exported else "a model file"
@@ -277,7 +281,18 @@ def choose_backend(model: str | os.PathLike, options: RuntimeOptions) -> str:
 
     on_cpu = options.provider in (None, "cpu") and not options.device.startswith("cuda") and not (
         options.device == "auto" and cuda_visible())
-    return "openvino" if on_cpu and openvino_available() else "onnxruntime"
+    if not (on_cpu and openvino_available()):
+        return "onnxruntime"
+    return "onnxruntime" if _is_filter(model) and not cpu_has_fast_bf16() else "openvino"
+
+
+def _is_filter(model: str | os.PathLike) -> bool:
+    """Whether ``model`` (an .onnx file) holds the filter generator, by its metadata; False where it has none
+    (the backend then gives the file's one error line)."""
+    try:
+        return read_exported_meta(model)[0].config.arch == "filter"
+    except CganError:
+        return False
 
 
 # Turns a model file into a temporary .onnx for the engines that run only exported graphs (OpenVINO): called with
@@ -301,6 +316,10 @@ def open_backend(model: str | os.PathLike, options: RuntimeOptions | None = None
         from .ncnn_backend import NcnnBackend
 
         return NcnnBackend(model, options)
+    if backend == "litert":
+        from .litert_backend import LiteRTBackend
+
+        return LiteRTBackend(model, options)
     if backend == "openvino":
         from .openvino_backend import OpenVinoBackend
 

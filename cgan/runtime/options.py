@@ -19,7 +19,7 @@ from ..presets import DIRECTIONS
 ORT_PROVIDERS = {"tensorrt": "TensorrtExecutionProvider", "cuda": "CUDAExecutionProvider",
                  "cpu": "CPUExecutionProvider"}
 ORT_PROVIDER_NAMES = tuple(ORT_PROVIDERS)
-BACKEND_NAMES = ("auto", "torch", "onnxruntime", "openvino", "ncnn", "tensorrt")
+BACKEND_NAMES = ("auto", "torch", "onnxruntime", "openvino", "ncnn", "litert", "tensorrt")
 PERFORMANCE_MODES = ("auto", "latency", "throughput")
 MAX_BATCH = 256  # frames per model call; the pipeline holds twice as many (plus their outputs) in its queues
 MAX_IMGSZ = 16384  # the long side; the frame must also stay under cgan.images.max_pixels

@@ -2,7 +2,9 @@
 
 Any size works: each image is reflect-padded to the generator's size multiple and cropped
 back (``imgsz`` scales the long side first, and back afterwards unless ``keep_imgsz``).
-Batches of mixed sizes are grouped by size, never distorted.
+Batches of mixed sizes are grouped by size, never distorted. A file of one fixed size (LiteRT's) takes each
+image scaled to fit inside that size, keeping its shape, and reflect-padded to it; the output is cropped and
+scaled back.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import numpy as np
 from ..devices import available_memory
 from ..errors import CganError
 from ..fileio import escape_control, plural
-from ..images import pad_to_multiple, too_many_pixels
+from ..images import pad_to_multiple, pad_to_size, too_many_pixels
 from ..pixels import to_model_range, to_pixels
 from .backends import Backend, ToOnnx, open_backend
 from .graph_check import check_output
@@ -34,8 +36,17 @@ def scaled_size(h: int, w: int, side: int) -> tuple[int, int]:
     return max(1, round(h * scale)), max(1, round(w * scale))
 
 
+def fitted_size(h: int, w: int, box: tuple[int, int]) -> tuple[int, int]:
+    """(h, w) scaled to fit inside ``box`` (height, width), keeping its shape."""
+    scale = min(box[0] / h, box[1] / w)
+    return min(box[0], max(1, round(h * scale))), min(box[1], max(1, round(w * scale)))
+
+
 def scale_long_side(image: np.ndarray, side: int) -> np.ndarray:
-    h, w = scaled_size(*image.shape[:2], side)
+    return resized(image, *scaled_size(*image.shape[:2], side))
+
+
+def resized(image: np.ndarray, h: int, w: int) -> np.ndarray:
     if (h, w) == image.shape[:2]:
         return image
     shrinking = h < image.shape[0]
@@ -68,6 +79,11 @@ class Translator:
         # Backends that convert frames themselves (on the GPU, or inside OpenVINO's graph) take uint8.
         self.uint8_io = self.backend.uint8_io
         self.imgsz, self.keep_imgsz = self.options.imgsz, self.options.keep_imgsz
+        self.fixed_size: tuple[int, int] | None = getattr(self.backend, "fixed_size", None)
+        if self.fixed_size and self.imgsz:
+            h, w = self.fixed_size
+            raise CganError(f"{Path(self.model_name).name} takes {h}x{w} frames (every frame is fitted into that "
+                            f"size): --imgsz does not apply; export it at another --size instead")
         # A backend that runs frames as parallel requests (OpenVINO's throughput mode) needs one per request.
         self.batch = max(self.options.batch, self.backend.requests)
 
@@ -135,6 +151,9 @@ class Translator:
             if problem:
                 raise CganError(problem)
             image = scale_long_side(image, self.imgsz)
+        if self.fixed_size:
+            image = resized(image, *fitted_size(*image.shape[:2], self.fixed_size))
+            return pad_to_size(image, *self.fixed_size)
         return pad_to_multiple(image, self.multiple)
 
     def postprocess(self, output: np.ndarray, original: np.ndarray) -> np.ndarray:
@@ -143,10 +162,12 @@ class Translator:
         h, w = original.shape[:2]
         if self.imgsz:
             h, w = scaled_size(h, w, self.imgsz)
+        if self.fixed_size:
+            h, w = fitted_size(h, w, self.fixed_size)
         if output.dtype == np.uint8:
             image = output[:h, :w]
         else:
             image = to_pixels(output[:, :h, :w]).transpose(1, 2, 0)
-        if self.imgsz and not self.keep_imgsz:
+        if (self.imgsz and not self.keep_imgsz) or self.fixed_size:
             image = cv2.resize(image, (original.shape[1], original.shape[0]), interpolation=cv2.INTER_CUBIC)
         return np.ascontiguousarray(image)

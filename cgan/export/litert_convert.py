@@ -1,0 +1,64 @@
+"""The LiteRT conversion itself, run by ``cgan export --format tflite`` as a child process:
+``python -m cgan.export.litert_convert MODEL DIRECTION HEIGHT WIDTH OUT``.
+
+A process of its own because litert-torch imports JAX and transformers (seconds, and gigabytes of libraries that
+the rest of cgan never needs), prints its passes from C++, and may crash in native code: none of that may be
+cgan's. It writes the bare ``.tflite`` (no metadata, unverified); the parent checks, labels and verifies it.
+"""
+from __future__ import annotations
+
+import sys
+
+import torch
+
+
+class CroppedTransposedConv(torch.nn.Module):
+    """A transposed convolution with padding ``p`` and output padding ``op`` (op <= p) as the same convolution
+    without either, cropped: ``full[p : len - p + op]`` on each side is what PyTorch computes (exactly). LiteRT's
+    converter cannot lower a transposed convolution with output padding (the CycleGAN resnet's upsampling), and
+    can lower this."""
+
+    def __init__(self, conv: torch.nn.ConvTranspose2d) -> None:
+        super().__init__()
+        self.padding, self.output_padding = conv.padding, conv.output_padding
+        self.conv = torch.nn.ConvTranspose2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
+                                             padding=0, output_padding=0, groups=conv.groups,
+                                             bias=conv.bias is not None, dilation=conv.dilation)
+        self.conv.load_state_dict(conv.state_dict())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        full = self.conv(x)
+        (ph, pw), (oh, ow) = self.padding, self.output_padding
+        return full[:, :, ph:full.shape[2] - ph + oh, pw:full.shape[3] - pw + ow]
+
+
+def convertible(net: torch.nn.Module) -> torch.nn.Module:
+    """``net`` with each transposed convolution that has output padding replaced (in place) by its cropped form."""
+    for name, child in net.named_children():
+        if isinstance(child, torch.nn.ConvTranspose2d) and any(child.output_padding):
+            if any(o > p for o, p in zip(child.output_padding, child.padding)):
+                raise ValueError("a transposed convolution with more output padding than padding")
+            setattr(net, name, CroppedTransposedConv(child))
+        else:
+            convertible(child)
+    return net
+
+
+def convert(model: str, direction: str, height: int, width: int, out: str) -> None:
+    import litert_torch
+
+    from ..modelfile import load_model
+
+    net = convertible(load_model(model, direction).eval())
+    edge = litert_torch.convert(net, (torch.zeros(1, 3, height, width),))
+    edge.export(out)
+
+
+def main(argv: list[str]) -> int:
+    model, direction, height, width, out = argv
+    convert(model, direction, int(height), int(width), out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

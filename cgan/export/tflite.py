@@ -1,0 +1,137 @@
+"""Export a generator to LiteRT (TFLite, ``NAME.tflite``), the runtime of Android phones and ARM boards, verified by
+LiteRT's own interpreter against PyTorch.
+
+The route is Google's: ``litert-torch`` (PyTorch's converter to LiteRT) in a child process (litert_convert.py says
+why), at the one size ``--size`` gives: LiteRT's converter cannot keep height and width free, so the file takes
+frames of that size and the runtime fits every frame into it. fp32 only: XNNPACK computes an fp16 file in fp32 on
+most CPUs (half the download, no speed), and full-integer int8 by AI Edge Quantizer (static_wi8_ai8, calibrated on
+photos) reached 15-28 dB against PyTorch on a student and the filter, below the 30 dB int8 needs. cgan's metadata
+goes into the file's own metadata table. If verification fails, nothing is left behind.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from importlib.metadata import version
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ..errors import CganError
+from ..fileio import refuse_overwrite
+from ..modelfile import load_model, resolve_model_path
+from ..tflite_file import TfliteRunner, read_tflite, with_metadata
+from .options import ExportOptions, export_options
+from .verify import ExportReport, ShapeCheck, compare_with_pytorch, require_psnr, stage_reporter
+
+MIN_PSNR = {"fp32": 40.0}
+INSTALL_HINT = 'pip install "cgan[tflite]"'
+CONVERT_SECONDS = 900
+CHECKS = 3  # inputs verified at the file's one size
+
+
+def tflite_stages(options: ExportOptions) -> list[str]:
+    return ["converting to LiteRT (litert-torch)", *(["verifying in LiteRT against PyTorch"] if options.verify else [])]
+
+
+def default_tflite_path(model_path: Path, precision: str, size: tuple[int, int]) -> Path:
+    name = f"{model_path.stem}.{size[0]}x{size[1]}" + ("" if precision == "fp32" else f".{precision}")
+    return model_path.with_name(name + ".tflite")
+
+
+def export_tflite(model: str | os.PathLike, out: str | os.PathLike | None = None,
+                  options: ExportOptions | None = None, *, on_check: Callable[[ShapeCheck], None] | None = None,
+                  on_stage: Callable[[str, int, int], None] | None = None, **fields) -> tuple[Path, ExportReport]:
+    """Write ``model`` (a model file or run directory) as a ``.tflite`` file of the fixed ``options.size``;
+    return its path and the verification report. ``options`` and the callbacks are ``export_onnx``'s."""
+    options = export_options(options, **fields)
+    if options.size is None:
+        raise CganError("a LiteRT file takes one frame size (its converter cannot keep height and width free): give "
+                        "--size HxW, the size of the frames it will see (480x640 for a VGA camera); the runtime "
+                        "fits other frames into it")
+    model_path = resolve_model_path(model, options.direction)
+    net = load_model(model_path, options.direction)
+    out = Path(out) if out else default_tflite_path(model_path, options.precision, options.size)
+    return write_tflite(net, model_path, out, options, on_check, on_stage)
+
+
+def write_tflite(net: torch.nn.Module, model_path: Path, out: Path, options: ExportOptions,
+                 on_check: Callable[[ShapeCheck], None] | None = None,
+                 on_stage: Callable[[str, int, int], None] | None = None) -> tuple[Path, ExportReport]:
+    """``export_tflite`` for a generator already loaded from ``model_path``."""
+    started = time.perf_counter()
+    precision = options.precision
+    if precision not in MIN_PSNR:
+        raise CganError(f"LiteRT export writes fp32 (its int8 falls below 30 dB on cgan's models, and XNNPACK computes "
+                        f"fp16 files in fp32 on most CPUs): leave --precision {precision} out, or use --format "
+                        f"openvino or onnx for {precision}")
+    if options.batch not in (None, 1):
+        raise CganError("a LiteRT file takes one frame at a time: leave --batch out")
+    if not out.name.lower().endswith(".tflite"):
+        raise CganError(f"output {out} must end in .tflite")
+    height, width = options.size
+    multiple = net.size_multiple
+    if height % multiple or width % multiple:
+        raise CganError(f"--size {height}x{width} is not a multiple of {multiple}, which this generator needs: use "
+                        f"{-(-height // multiple) * multiple}x{-(-width // multiple) * multiple}")
+    _require_converter()
+    refuse_overwrite(out, options.overwrite)
+    stages = tflite_stages(options)
+    stage = stage_reporter(stages, on_stage)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".cgan-tflite-", dir=out.parent) as tmp:
+        work = Path(tmp)
+        bare, labelled = work / "bare.tflite", work / out.name
+        stage(stages[0])
+        _convert(model_path, options.direction, height, width, bare)
+        record = {**net.meta.to_dict(), "export": {
+            "format": "tflite", "precision": precision, "batch": 1, "size": f"{height}x{width}",
+            "source": model_path.name, "litert_torch": version("litert-torch")}}
+        labelled.write_bytes(with_metadata(bare.read_bytes(), record))
+        read_tflite(labelled)  # never write what cgan's own runtime would refuse
+        checks: list[ShapeCheck] = []
+        if options.verify:
+            stage(stages[-1])
+            run = _runner(labelled)
+            checks = compare_with_pytorch(lambda x: run(x.numpy()), net, [(1, 3, height, width)] * CHECKS,
+                                          on_check=on_check, saturated=True)
+            require_psnr(checks, MIN_PSNR[precision], precision, "LiteRT")
+        os.replace(labelled, out)
+    report = ExportReport(out, precision, options.opset, MIN_PSNR[precision], checks, time.perf_counter() - started,
+                          format="tflite")
+    return out, report
+
+
+def _require_converter() -> None:
+    for module, package in (("litert_torch", "litert-torch"), ("ai_edge_litert", "ai-edge-litert")):
+        if importlib.util.find_spec(module) is None:
+            raise CganError(f"LiteRT export needs {package}, which is not installed: {INSTALL_HINT}")
+
+
+def _convert(model_path: Path, direction: str, height: int, width: int, out: Path) -> None:
+    """Run the converter child (litert_convert.py); its output stays in the temporary folder."""
+    command = [sys.executable, "-m", "cgan.export.litert_convert", str(model_path), direction, str(height),
+               str(width), str(out)]
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=CONVERT_SECONDS, env=environment)
+    except subprocess.TimeoutExpired:
+        raise CganError(f"litert-torch took more than {CONVERT_SECONDS} s converting the network; nothing "
+                        f"written") from None
+    if done.returncode != 0 or not out.is_file():
+        lines = [line for line in (done.stderr + done.stdout).splitlines() if "Error" in line or "error:" in line]
+        tail = (lines or (done.stderr or done.stdout).strip().splitlines() or ["no output"])[-1]
+        raise CganError(f"litert-torch could not convert the network (exit {done.returncode}: {tail.strip()[:200]}); "
+                        f"nothing written")
+
+
+def _runner(path: Path) -> Callable[[np.ndarray], np.ndarray]:
+    """The file in LiteRT's interpreter: a 1x3xHxW float32 batch in, the batch out."""
+    runner = TfliteRunner(path, threads=os.cpu_count() or 1)
+    return lambda batch: np.stack([runner.run(image) for image in batch])
