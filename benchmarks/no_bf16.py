@@ -1,6 +1,6 @@
 """Real time on CPUs without bf16: ``cgan translate`` of a 640x480 clip through `student-tiny` and the filter on
 each CPU path, end to end beside the model alone, with the instruction set restricted as on CPUs that lack bf16
-(and VNNI), in one run.
+(and VNNI), in one run; the levels alternate, round after round.
 
     python -m benchmarks.no_bf16 --json benchmarks/results/no_bf16.json
 
@@ -98,9 +98,21 @@ def measure_level(files: dict, clip: Path, repeats: int, native: bool) -> list[d
     return rows
 
 
+def merged(rounds: list[list[dict]]) -> list[dict]:
+    """Each path's rows of every round as one: the medians over all runs."""
+    rows = []
+    for i, first in enumerate(rounds[0]):
+        same = [r[i] for r in rounds]
+        rows.append({**first, "fps_runs": [f for r in same for f in r["fps_runs"]],
+                     "fps": statistics.median(f for r in same for f in r["fps_runs"]),
+                     "model_alone_fps": statistics.median(r["model_alone_fps"] for r in same)})
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=2, help="runs of each path in each round")
+    parser.add_argument("--rounds", type=int, default=2, help="times the levels are measured in turn")
     parser.add_argument("--frames", type=int, default=150)
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/no_bf16.json"))
     parser.add_argument("--level", help=argparse.SUPPRESS)  # (a child: measure one level, print JSON)
@@ -120,21 +132,25 @@ def main() -> None:
         files = folder / "files.json"
         files.write_text(json.dumps(export_files(folder)))
         write_panning_clip(folder / "clip.mp4", 640, 480, args.frames)
-        levels = []
-        for name, isa in LEVELS:
-            print(f"{name} (ONEDNN_MAX_CPU_ISA={isa or 'unset'})", flush=True)
-            env = {key: value for key, value in os.environ.items() if key != "ONEDNN_MAX_CPU_ISA"}
-            if isa:
-                env["ONEDNN_MAX_CPU_ISA"] = isa
-            done = subprocess.run([sys.executable, "-m", "benchmarks.no_bf16", "--level", name, "--files", str(files),
-                                   "--repeats", str(args.repeats)], env=env, stdout=subprocess.PIPE, text=True,
-                                  check=True)
-            print("\n".join(line for line in done.stdout.splitlines() if not line.startswith("ROWS ")))
-            rows = json.loads(next(line for line in done.stdout.splitlines() if line.startswith("ROWS "))[5:])
-            levels.append({"level": name, "isa": isa, "rows": rows})
+        # The levels alternate, round after round, so that a slow spell of a shared machine falls on all of them
+        runs: dict[str, list[list[dict]]] = {name: [] for name, _ in LEVELS}
+        for round_number in range(args.rounds):
+            for name, isa in LEVELS:
+                print(f"round {round_number + 1}: {name} (ONEDNN_MAX_CPU_ISA={isa or 'unset'})", flush=True)
+                env = {key: value for key, value in os.environ.items() if key != "ONEDNN_MAX_CPU_ISA"}
+                if isa:
+                    env["ONEDNN_MAX_CPU_ISA"] = isa
+                done = subprocess.run([sys.executable, "-m", "benchmarks.no_bf16", "--level", name, "--files",
+                                       str(files), "--repeats", str(args.repeats)], env=env, stdout=subprocess.PIPE,
+                                      text=True, check=True)
+                print("\n".join(line for line in done.stdout.splitlines() if not line.startswith("ROWS ")))
+                runs[name].append(json.loads(next(line for line in done.stdout.splitlines()
+                                                  if line.startswith("ROWS "))[5:]))
+        levels = [{"level": name, "isa": isa, "rows": merged(runs[name])} for name, isa in LEVELS]
     result = {"measured": time.strftime("%Y-%m-%d"), "machine": describe_machine(), "clip": f"640x480, {args.frames} "
               f"frames", "levels": levels,
-              "command": f"python -m benchmarks.no_bf16 --repeats {args.repeats} --frames {args.frames}"}
+              "command": f"python -m benchmarks.no_bf16 --rounds {args.rounds} --repeats {args.repeats} --frames "
+                         f"{args.frames}"}
     atomic_write_text(args.json, json.dumps(result, indent=2))
     print(f"wrote {args.json}")
 

@@ -63,10 +63,11 @@ class ScoreAt(Callback):
         self.scoring_seconds += time.monotonic() - started
 
 
-def run_quality(minutes: float, checkpoints: list[float], task: str = "colour-grade", seed: int = 0,
+def run_quality(minutes: float, checkpoints: list[float], task="colour-grade", seed: int = 0,
                 keep_model: Path | None = None, by_iterations: bool = False,
                 scorer_class: type[ScoreAt] = ScoreAt, **options) -> dict:
-    """Train under a wall-clock budget on the task; the scores at each checkpoint (minutes).
+    """Train under a wall-clock budget on the task (a name of sampledata.FILTERS or a task family's draw); the
+    scores at each checkpoint (minutes).
 
     ``keep_model`` receives the final A->B generator; ``scorer_class`` (a ScoreAt) may score more."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -95,7 +96,7 @@ def run_quality(minutes: float, checkpoints: list[float], task: str = "colour-gr
             scorer.score(trainer, scorer.pending.pop(0))
         if keep_model is not None:
             shutil.copyfile(trainer.run_dir / "G_AtoB.safetensors", keep_model)
-    return {"task": task, "minutes": minutes, "seed": seed, "threads": torch.get_num_threads(), "settings": settings,
+    return {"task": getattr(task, "name", task), "minutes": minutes, "seed": seed, "threads": torch.get_num_threads(), "settings": settings,
             "scores": scorer.scores}
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .prose import prose
 from .render_contention import contention
+from .render_families import families
 from .render_formats import formats
 from .render_no_bf16 import no_bf16
 from .render_gpu import gpu_sections, pipeline_table
@@ -37,6 +38,7 @@ def render(r: dict) -> str:
                 soak(RESULTS / "soak.json"), host_pipeline(RESULTS / "host_pipeline.json"),
                 objective_speed(RESULTS / "objective_speed.json"),
                 objectives(read_folder("objectives")), objectives_beyond_10(read_folder("objectives_long")),
+                families(read_folder("families")),
                 drift_trace(RESULTS / "drift_trace.json"), stylise_ceiling(RESULTS / "stylise_ceiling.json"),
                 safety_cost(RESULTS / "safety_cost.json"), contention(RESULTS / "contention.json"),
                 formats(RESULTS / "formats.json"), no_bf16(RESULTS / "no_bf16.json"), web_speed(RESULTS / "web_speed.json")]

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from .errors import CganError
+from .task_families import enhance_detail, grade, pencil_sketch, stylise_outlined
 
 # Colour photos shipped inside scikit-image and matplotlib. The held-out ones never appear in
 # training crops, so test scores measure generalisation to new photos.
@@ -50,35 +51,26 @@ def colour_grade(rgb: np.ndarray) -> np.ndarray:
     """T for the colour task: a teal-and-orange grade (a fixed per-pixel colour mapping).
 
     Shadows move towards teal and highlights towards orange in proportion to luminance, then
-    saturation is raised by 30% and a gamma of 0.85 lifts the mid-tones.
+    saturation is raised by 30% and a gamma of 0.85 lifts the mid-tones (the colour-grade family's tuning setting).
     """
-    x = rgb.astype(np.float32) / 255.0
-    luminance = x @ np.array([0.299, 0.587, 0.114], np.float32)
-    x = x + (luminance[..., None] - 0.5) * np.array([0.30, 0.05, -0.30], np.float32)
-    grey = (x @ np.array([0.299, 0.587, 0.114], np.float32))[..., None]
-    x = grey + 1.3 * (x - grey)
-    x = np.clip(x, 0.0, 1.0) ** 0.85
-    return np.round(x * 255.0).astype(np.uint8)
+    return grade(rgb, tint_r=0.30, tint_g=0.05, tint_b=-0.30, saturation=1.3, gamma=0.85)
 
 
 def stylise(rgb: np.ndarray) -> np.ndarray:
     """T for the stylisation task: OpenCV's edge-preserving cartoon-like stylisation."""
-    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-    return cv2.cvtColor(cv2.stylization(bgr, sigma_s=30, sigma_r=0.35), cv2.COLOR_BGR2RGB)
+    return stylise_outlined(rgb, sigma_s=30, sigma_r=0.35, outline=0.0)
 
 
 def pencil(rgb: np.ndarray) -> np.ndarray:
     """T for the texture task: OpenCV's colour pencil sketch (hatching replaces smooth shading; colours stay)."""
-    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-    _, sketch = cv2.pencilSketch(bgr, sigma_s=40, sigma_r=0.08, shade_factor=0.05)
-    return cv2.cvtColor(sketch, cv2.COLOR_BGR2RGB)
+    return pencil_sketch(rgb, sigma_s=40, sigma_r=0.08, shade=0.05)
 
 
 def detail(rgb: np.ndarray) -> np.ndarray:
     """T for the second texture task: OpenCV's detail enhancement (fine texture and local contrast amplified;
     colours and outlines stay). Unlike the pencil's hatching it is a deterministic local filter that a
     convolutional network can learn, so PSNR against the truth can judge it."""
-    return cv2.detailEnhance(np.ascontiguousarray(rgb), sigma_s=10, sigma_r=0.15)
+    return enhance_detail(rgb, sigma_s=10, sigma_r=0.15)
 
 
 FILTERS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"colour-grade": colour_grade, "stylise": stylise,
@@ -99,14 +91,15 @@ def random_crops(photos: list[np.ndarray], count: int, size: int, rng: np.random
 
 
 def build_unpaired_dataset(out: str | os.PathLike, n_train: int = 300, n_test: int = 16, size: int = 128,
-                           task: str = "colour-grade", seed: int = 0) -> Path:
-    """Write ``trainA/ trainB/ testA/ testB/`` plus ``testA_truth/`` (T of each testA image, same names).
+                           task: str | Callable[[np.ndarray], np.ndarray] = "colour-grade", seed: int = 0) -> Path:
+    """Write ``trainA/ trainB/ testA/ testB/`` plus ``testA_truth/`` (T of each testA image, same names). ``task``
+    names one of ``FILTERS`` or is T itself (a draw of a task family: task_families.py).
 
     The same arguments always give the same files.
     """
-    if task not in FILTERS:
+    if isinstance(task, str) and task not in FILTERS:
         raise CganError(f"unknown task {task!r}: choose one of {', '.join(FILTERS)}")
-    transform = FILTERS[task]
+    transform = FILTERS[task] if isinstance(task, str) else task
     rng = np.random.default_rng(seed)
     train, test = load_photos(TRAIN_PHOTOS), load_photos(TEST_PHOTOS)
     out = Path(out)

@@ -11,7 +11,7 @@ ROOT = Path(cgan.__file__).parent
 BASE = {"errors", "fileio", "formats", "images", "pixels", "shapes", "presets", "extras", "log", "interrupt", "cache",
         "devices",
         "precision", "edges", "threads", "sampledata", "tensorrt_engine", "ir_file", "ncnn_file",
-        "coreml_file", "tflite_file", "option_fields", "ort_web"}
+        "coreml_file", "tflite_file", "task_families", "option_fields", "ort_web"}
 NETWORKS = {"blocks", "nets", "student_net", "filter_net", "modelfile", "convert"}
 ENGINES = ("train", "export", "runtime")  # siblings: none imports another
 APPS = ("apps", "bench")

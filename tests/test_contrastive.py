@@ -54,7 +54,7 @@ def test_random_grey_keeps_grey_images_and_varies_the_grey_of_colours():
 def _losses(run):
     """Each logged iteration's losses by name (gan logs no NCE)."""
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    names = ("G_gan", "NCE", "NCE_idt", "G_texture", "D", "D_texture")
+    names = ("G_gan", "NCE", "NCE_idt", "G_idt", "G_texture", "D", "D_texture")
     return {r["iteration"]: {k: r[k] for k in names if k in r} for r in records if r["type"] == "train"}
 
 
@@ -66,7 +66,8 @@ def test_each_objective_trains_resumes_exactly_exports_and_translates(data, tmp_
     from cgan.runtime.translator import Translator
 
     settings = {**TINY, "objective": objective, "log_every": 1, "lambda_texture": lambda_texture, "preset": preset,
-                "ngf": TINY["ngf"] if preset != "filter" else None}
+                "ngf": TINY["ngf"] if preset != "filter" else None,
+                "lambda_identity_b": 0.5 if objective == "gan" else 0.0}  # (gan's identity loss on B: the filter)
     whole = train(data=str(data), out=str(tmp_path / "whole"), max_iters=8, **settings)
     part = train(data=str(data), out=str(tmp_path / "part"), max_iters=3, **settings)
     resumed = train(resume=str(part.run_dir), max_iters=8)
@@ -78,6 +79,7 @@ def test_each_objective_trains_resumes_exactly_exports_and_translates(data, tmp_
     assert a[1].get("NCE", 0) > 0 or objective == "gan"
     assert (a[1].get("NCE_idt", 0) > 0) == (objective == "cut")  # identity NCE: cut only
     assert (a[1]["G_texture"] > 0 and a[1]["D_texture"] > 0) == (lambda_texture > 0)  # only when asked
+    assert (a[1].get("G_idt", 0) > 0) == (objective == "gan")  # logged where asked for: gan here
     net = load_model(resumed.run_dir)
     assert net.meta.provenance["objective"] == objective and not (resumed.run_dir / "G_BtoA.safetensors").exists()
     weights = load_model(whole.run_dir).state_dict()
@@ -110,6 +112,10 @@ def test_bad_objectives_and_presets_without_an_encoder_are_one_line(data, tmp_pa
     assert result.exit_code == 2 and "which the resnet and mobile generators have and filter has not" in result.output
     result = run("--preset", "filter", "--ngf", "8")
     assert result.exit_code == 2 and result.output.startswith("error: --ngf does not apply to --preset filter")
+    result = run("--objective", "fastcut", "--lambda-identity-b", "1")
+    assert result.exit_code == 2 and "--lambda-identity-b is an option of --objective gan" in result.output
+    result = run("--objective", "gan", "--lambda-identity-b", "-1")
+    assert result.exit_code == 2 and result.output.startswith("error: --lambda-identity-b must not be negative")
     result = run("--objective", "fastcut", "--lambda-texture", "-1")
     assert result.exit_code == 2 and result.output.startswith("error: --lambda-texture must not be negative")
     assert not (tmp_path / "r").exists()

@@ -215,6 +215,7 @@ class TrainConfig(RunConfig):
     nce_t: float = 0.07  # the paper's temperature
     num_patches: int = 256  # the paper's patches per layer
     lambda_texture: float = 0.0  # cut/fastcut/gan: weight of a second discriminator on grey views (train/texture.py)
+    lambda_identity_b: float = 0.0  # gan: weight of L1(G(b), b), an identity loss on B (train/gan.py)
 
     def validate(self) -> None:
         super().validate()
@@ -253,6 +254,12 @@ class TrainConfig(RunConfig):
                 raise CganError(f"--{given[0].replace('_', '-')} is an option of --objective {objectives}")
         if self.lambda_texture < 0:
             raise CganError("--lambda-texture must not be negative (0 turns the texture discriminator off)")
+        if self.lambda_identity_b < 0:
+            raise CganError("--lambda-identity-b must not be negative (0 turns the identity loss on B off)")
+        if self.lambda_identity_b and self.objective != "gan":
+            other = "--lambda-identity" if self.objective == "cyclegan" else "cut's NCE_idt"
+            raise CganError(f"--lambda-identity-b is an option of --objective gan ({other} plays its part for "
+                            f"--objective {self.objective})")
         if self.objective not in CONTRASTIVE:
             return
         arch = PRESETS[self.preset]["arch"]

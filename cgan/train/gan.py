@@ -1,7 +1,8 @@
 """``--objective gan``: one A -> B generator and a PatchGAN on B, the adversarial loss alone.
 
 For a generator that cannot lose structure (``--preset filter``: a colour map and a small correction), nothing
-else is needed. ``--lambda-texture`` adds a second discriminator that sees grey images (``texture.py``).
+else is needed to keep structure; ``--lambda-identity-b`` adds L1(G(b), b), which keeps what input and target share
+(tone, where the target keeps it). ``--lambda-texture`` adds a second discriminator that sees grey images (``texture.py``).
 CUT and FastCUT (``contrastive.py``) are this objective with PatchNCE added through ``_translate``. The loop,
 schedule, logging, validation bookkeeping, checkpoints, Ctrl-C and resume are the training loop's (loop.py).
 """
@@ -44,8 +45,12 @@ class OneSidedDiscriminators(nn.Module):
 class GanTrainer(TrainingLoop):
     """Trains one A -> B generator against a PatchGAN on B (``--objective gan``)."""
 
-    loss_names = ("G_gan", "G_texture", "D", "D_texture")
     shown_losses = ("G_gan", "D")
+
+    @property
+    def loss_names(self) -> tuple[str, ...]:
+        """What a step returns, in order; G_idt only where --lambda-identity-b asks for it."""
+        return ("G_gan", *(("G_idt",) if self.config.lambda_identity_b else ()), "G_texture", "D", "D_texture")
 
     def _setup_networks(self) -> None:
         config = self.config
@@ -84,10 +89,16 @@ class GanTrainer(TrainingLoop):
 
     def _translate(self, real_a: torch.Tensor, real_b: torch.Tensor
                    ) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, ...]]:
-        """The translation of ``real_a``, the weighted sum of the losses that keep its structure (none here), and
-        those losses one by one (logged between ``G_gan`` and ``G_texture``)."""
-        fake_b = self.generators(real_a)
-        return fake_b, fake_b.new_zeros(()), ()
+        """The translation of ``real_a``, the weighted sum of the losses that keep its structure, and those losses
+        one by one (logged between ``G_gan`` and ``G_texture``): with ``--lambda-identity-b``, L1(G(b), b), with A
+        and B in one generator call (one forward per backward, as DistributedDataParallel expects)."""
+        weight = self.config.lambda_identity_b
+        if not weight:
+            fake_b = self.generators(real_a)
+            return fake_b, fake_b.new_zeros(()), ()
+        fake_b, idt_b = self.generators(torch.cat([real_a, real_b])).split([len(real_a), len(real_b)])
+        identity = (idt_b - real_b).abs().mean()
+        return fake_b, weight * identity, (identity,)
 
     def train_step(self, real_a: torch.Tensor, real_b: torch.Tensor) -> torch.Tensor:
         config = self.config
