@@ -20,5 +20,6 @@ def families(results: list[dict]) -> list[str]:
                              f"{row['iterations']} | {row['mean_gain_db']:+.2f} dB | {row['worst_gain_db']:+.2f} dB |")
     lines += ["", "The draws: " + "; ".join(dict.fromkeys(run["task"] for result in results
                                                           for found in result["kinds"].values()
-                                                          for run in found["runs"])) + "."]
+                                                          for run in found["runs"])) + ".", "",
+              *prose("families_reading", results=results)]
     return lines

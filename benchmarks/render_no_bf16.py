@@ -24,4 +24,5 @@ def no_bf16(path: Path) -> list[str]:
             key = (level["level"], r["model"])
             if key not in best or r["fps"] > best[key]["fps"]:
                 best[key] = {**r, "level": level["level"]}
-    return lines + ["", *prose("no_bf16_reading", best=list(best.values()))]
+    spread = max(max(r["fps_runs"]) / min(r["fps_runs"]) for level in d["levels"] for r in level["rows"])
+    return lines + ["", *prose("no_bf16_reading", best=list(best.values()), spread=spread)]

@@ -38,8 +38,8 @@ def render(r: dict) -> str:
                 soak(RESULTS / "soak.json"), host_pipeline(RESULTS / "host_pipeline.json"),
                 objective_speed(RESULTS / "objective_speed.json"),
                 objectives(read_folder("objectives")), objectives_beyond_10(read_folder("objectives_long")),
-                families(read_folder("families")),
                 drift_trace(RESULTS / "drift_trace.json"), stylise_ceiling(RESULTS / "stylise_ceiling.json"),
+                families(read_folder("families")),
                 safety_cost(RESULTS / "safety_cost.json"), contention(RESULTS / "contention.json"),
                 formats(RESULTS / "formats.json"), no_bf16(RESULTS / "no_bf16.json"), web_speed(RESULTS / "web_speed.json")]
     if "gpu" in r:

@@ -210,6 +210,22 @@ def read_meta(path: str | os.PathLike) -> ModelMeta:
     return ModelMeta.from_dict(_parse_json(header[METADATA_KEY], str(path)), source=str(path))
 
 
+def _record_inside(path: Path) -> dict:
+    """cgan's record from a LiteRT file's metadata table or an OpenVINO IR's rt_info, after the file's check."""
+    if path.suffix.lower() == ".tflite":
+        from .tflite_file import read_tflite
+
+        record, kind, flags = read_tflite(path).record, "a LiteRT model", "--format tflite --size HxW"
+    else:
+        from .ir_file import read_ir
+
+        record, kind, flags = read_ir(path).record, "an OpenVINO IR", "--format openvino"
+    if record is None:
+        raise CganError(f"{path} is {kind} without cgan's metadata (made by another tool): export the model with cgan "
+                        f"export MODEL {flags}, which records its domains, direction and input range")
+    return record
+
+
 def _parse_json(text: str, source: str):
     try:
         return json.loads(text)
@@ -283,8 +299,9 @@ def _verify_checksum(path: Path, meta: ModelMeta, tensors: dict[str, torch.Tenso
 
 def read_exported_meta(path: str | os.PathLike) -> tuple[ModelMeta, dict]:
     """The metadata of an exported model: ``.onnx`` (metadata_props), OpenVINO's ``.xml`` (its rt_info, read
-    after the IR's text check), ``.tflite`` (its metadata table, read after the file's check), ``.ncnn.param`` or ``.engine``/``.plan`` (their ``.json`` sidecar). Also returns
-    the whole record, with its ``export`` (and ``tensorrt``) sections."""
+    after the IR's text check), ``.tflite`` (its metadata table, read after the file's check), ``.ncnn.param`` or
+    ``.engine``/``.plan`` (their ``.json`` sidecar). Also returns the whole record, with its ``export`` (and
+    ``tensorrt``) sections."""
     path = Path(path)
     if path.suffix.lower() == ".mlpackage" and path.is_dir():  # a Core ML package is a folder
         from .coreml_file import check_coreml_spec
@@ -303,24 +320,8 @@ def read_exported_meta(path: str | os.PathLike) -> tuple[ModelMeta, dict]:
         if METADATA_KEY not in props:
             raise CganError(f"{path} has no cgan metadata: export it with cgan export")
         text, source = props[METADATA_KEY], str(path)
-    elif path.suffix.lower() == ".tflite":
-        from .tflite_file import read_tflite
-
-        record = read_tflite(path).record
-        if record is None:
-            raise CganError(f"{path} is a LiteRT model without cgan's metadata (made by another tool): export the "
-                            f"model with cgan export MODEL --format tflite --size HxW, which records its domains, "
-                            f"direction and input range")
-        text, source = json.dumps(record), str(path)
-    elif path.suffix.lower() == ".xml":
-        from .ir_file import read_ir
-
-        record = read_ir(path).record
-        if record is None:
-            raise CganError(f"{path} is an OpenVINO IR without cgan's metadata (made by another tool): export the "
-                            f"model with cgan export MODEL --format openvino, which records its domains, direction "
-                            f"and input range")
-        text, source = json.dumps(record), str(path)
+    elif path.suffix.lower() in (".tflite", ".xml"):  # cgan's record inside the file, read after its check
+        text, source = json.dumps(_record_inside(path)), str(path)
     else:
         sidecar = path.with_suffix(".json")  # (an engine's NAME.json; an ncnn pair's NAME.ncnn.json)
         if not sidecar.is_file():

@@ -5,6 +5,7 @@ import base64
 import json
 import os
 import shutil
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -167,3 +168,57 @@ def test_an_image_dropped_on_the_page_is_translated(pages, tmp_path):
     assert (frame["width"], frame["height"]) == (200, 150)
     assert np.array_equal(_pixels(frame, "input"), photo)  # a PNG arrives as it is
     assert psnr_8bit(_onnx_runtime_pixels(folder / "model.onnx", photo), _pixels(frame, "output")) >= 40
+
+
+def _webm(path: Path, rgb: np.ndarray, frames: int = 40) -> Path:
+    """A VP8 WebM clip of ``rgb`` brightening frame by frame (every browser plays VP8)."""
+    import av
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libvpx", rate=20)
+        stream.height, stream.width = rgb.shape[:2]
+        stream.pix_fmt = "yuv420p"
+        for i in range(frames):
+            image = np.clip(rgb.astype(int) + 2 * i, 0, 255).astype(np.uint8)
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        out.mux(stream.encode())
+    return path
+
+
+@needs_chromium
+def test_a_dropped_video_is_translated_saved_as_png_and_recorded_as_webm(pages, tmp_path):
+    """A video dropped on the page plays translated; "save PNG" gives the canvas as a PNG and "record WebM" a WebM
+    of it (the clicks made in the page by a script, as a visitor makes them). The page is the filter's fp16
+    export: in the browser within 35 dB of ONNX Runtime in Python on the same file."""
+    folder = tmp_path / "page"
+    done = _export(pages["filter"].parent / "filter.safetensors", "--format", "web", "--precision", "fp16", "-o", folder)
+    assert done.exit_code == 0, done.output
+    assert json.loads((folder / "model.json").read_text())["precision"] == "fp16"
+    _webm(folder / "dropped.webm", _photo(160, 120))
+    clicks = ("<script>addEventListener('load', () => setTimeout(async () => {"
+              "const blob = await (await fetch('dropped.webm')).blob();"
+              "const files = new DataTransfer(); files.items.add(new File([blob], 'dropped.webm', {type: 'video/webm'}));"
+              "document.dispatchEvent(new DragEvent('drop', {dataTransfer: files, cancelable: true}));"
+              "while (window.cganPage.frames < 5) await new Promise(r => setTimeout(r, 100));"
+              "document.getElementById('save').click();"
+              "document.getElementById('record').click();"
+              "await new Promise(r => setTimeout(r, 1500));"
+              "document.getElementById('record').click();}, 1500));</script>")
+    index = folder / "index.html"
+    index.write_text(index.read_text().replace("</body>", clicks + "</body>"))
+    with page_in_chromium(folder, tmp_path, camera=None) as reports:
+        frame = wait_for(reports, lambda r: r.get("kind") == "frame")
+        png = wait_for(reports, lambda r: r.get("kind") == "download" and r["name"].endswith(".png"))
+        webm = wait_for(reports, lambda r: r.get("kind") == "download" and r["name"].endswith(".webm"))
+    assert (frame["width"], frame["height"]) == (160, 120)
+    seen = _pixels(frame, "input")
+    assert psnr_8bit(_onnx_runtime_pixels(folder / "model.onnx", seen), _pixels(frame, "output")) >= 35
+    saved = cv2.imdecode(np.frombuffer(base64.b64decode(png["bytes"]), np.uint8), cv2.IMREAD_COLOR)
+    assert png["type"] == "image/png" and saved.shape == (120, 160, 3)
+    recorded = tmp_path / "recorded.webm"
+    recorded.write_bytes(base64.b64decode(webm["bytes"]))
+    import av
+
+    with av.open(str(recorded)) as clip:
+        shown = [f.to_ndarray(format="rgb24") for f in clip.decode(video=0)]
+    assert webm["type"] == "video/webm" and len(shown) >= 3 and shown[0].shape == (120, 160, 3)

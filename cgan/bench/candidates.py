@@ -4,6 +4,7 @@ baseline's); for an exported file, every backend that runs it as it is."""
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 from pathlib import Path
 from typing import Callable
 
@@ -175,30 +176,31 @@ def exported_candidates(plan: Plan, backends: list[str]) -> tuple[list, dict]:
             for precision in ("fp32", *bf16):
                 found.append(("openvino cpu", precision, _opener(OpenVinoBackend, plan.model, "cpu", backend="openvino",
                                                                  precision=precision)))
-    if "ncnn" in runs and "ncnn" in backends:
-        from ..runtime.ncnn_backend import NcnnBackend, ncnn_available
-
+    for name in ("ncnn", "litert"):  # the phone and board engines: CPUs only here, exported files as they are
+        if name not in runs or name not in backends:
+            continue
         if plan.device == "cuda":
-            skipped["ncnn"] = "runs on CPUs here: measure it with --device cpu"
-        elif not ncnn_available():
-            skipped["ncnn"] = 'not installed: pip install "cgan[ncnn]"'
+            skipped[name] = "runs on CPUs here: measure it with --device cpu"
+        elif importlib.util.find_spec({"ncnn": "ncnn", "litert": "ai_edge_litert"}[name]) is None:
+            skipped[name] = f'not installed: pip install "cgan[{name}]"'
         else:
-            found.append(("ncnn cpu", "as exported", _opener(NcnnBackend, plan.model, "cpu", backend="ncnn")))
-    if "litert" in runs and "litert" in backends:
-        from ..runtime.litert_backend import LiteRTBackend, litert_available
-
-        if plan.device == "cuda":
-            skipped["litert"] = "runs on CPUs here: measure it with --device cpu"
-        elif not litert_available():
-            skipped["litert"] = 'not installed: pip install "cgan[litert]"'
-        else:
-            found.append(("litert cpu", "as exported", _opener(LiteRTBackend, plan.model, "cpu", backend="litert")))
+            found.append((f"{name} cpu", "as exported", _opener(_cpu_engine(name), plan.model, "cpu", backend=name)))
     if "tensorrt" in runs and "tensorrt" in backends:
         if plan.device != "cuda":
             skipped["tensorrt"] = "needs a CUDA GPU"
         else:
             found.append(("tensorrt", "as built", _opener(TensorRTBackend, plan.model, plan.device)))
     return found, skipped
+
+
+def _cpu_engine(name: str) -> type:
+    if name == "ncnn":
+        from ..runtime.ncnn_backend import NcnnBackend
+
+        return NcnnBackend
+    from ..runtime.litert_backend import LiteRTBackend
+
+    return LiteRTBackend
 
 
 def _tensorrt_variants(plan: Plan, found: list, skipped: dict) -> None:

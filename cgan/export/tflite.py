@@ -40,9 +40,9 @@ def tflite_stages(options: ExportOptions) -> list[str]:
     return ["converting to LiteRT (litert-torch)", *(["verifying in LiteRT against PyTorch"] if options.verify else [])]
 
 
-def default_tflite_path(model_path: Path, precision: str, size: tuple[int, int]) -> Path:
-    name = f"{model_path.stem}.{size[0]}x{size[1]}" + ("" if precision == "fp32" else f".{precision}")
-    return model_path.with_name(name + ".tflite")
+def default_tflite_path(model_path: Path, size: tuple[int, int]) -> Path:
+    """Beside the model file, named by its one size: ``G_AtoB.480x640.tflite``."""
+    return model_path.with_name(f"{model_path.stem}.{size[0]}x{size[1]}.tflite")
 
 
 def export_tflite(model: str | os.PathLike, out: str | os.PathLike | None = None,
@@ -57,7 +57,7 @@ def export_tflite(model: str | os.PathLike, out: str | os.PathLike | None = None
                         "fits other frames into it")
     model_path = resolve_model_path(model, options.direction)
     net = load_model(model_path, options.direction)
-    out = Path(out) if out else default_tflite_path(model_path, options.precision, options.size)
+    out = Path(out) if out else default_tflite_path(model_path, options.size)
     return write_tflite(net, model_path, out, options, on_check, on_stage)
 
 
