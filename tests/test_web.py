@@ -147,6 +147,18 @@ def test_each_page_error_appears_when_provoked(pages, tmp_path):
         assert wait_for(reports, lambda r: "error" in r)["error"].startswith("This browser cannot run WebAssembly")
 
 
+def _drop_on_load(folder: Path, name: str, mime: str, then: str = "") -> None:
+    """Makes the page in ``folder`` drop its file ``name`` on itself 1.5 s after loading, as a browser drops a file
+    the visitor drags, and then run the script ``then``."""
+    script = ("<script>addEventListener('load', () => setTimeout(async () => {"
+              f"const blob = await (await fetch('{name}')).blob();"
+              f"const files = new DataTransfer(); files.items.add(new File([blob], '{name}', {{type: '{mime}'}}));"
+              "document.dispatchEvent(new DragEvent('drop', {dataTransfer: files, cancelable: true}));"
+              f"{then}}}, 1500));</script>")
+    index = folder / "index.html"
+    index.write_text(index.read_text().replace("</body>", script + "</body>"))
+
+
 @needs_chromium
 def test_an_image_dropped_on_the_page_is_translated(pages, tmp_path):
     """Without a camera the page says so, and an image dropped on it is translated (the drop is made in the page
@@ -155,13 +167,7 @@ def test_an_image_dropped_on_the_page_is_translated(pages, tmp_path):
     shutil.copytree(pages["filter"], folder)
     photo = _photo(200, 150)
     cv2.imwrite(str(folder / "dropped.png"), cv2.cvtColor(photo, cv2.COLOR_RGB2BGR))
-    drop = ("<script>addEventListener('load', () => setTimeout(async () => {"
-            "const blob = await (await fetch('dropped.png')).blob();"
-            "const files = new DataTransfer(); files.items.add(new File([blob], 'dropped.png', {type: 'image/png'}));"
-            "document.dispatchEvent(new DragEvent('drop', {dataTransfer: files, cancelable: true}));}, 1500));"
-            "</script>")
-    index = folder / "index.html"
-    index.write_text(index.read_text().replace("</body>", drop + "</body>"))
+    _drop_on_load(folder, "dropped.png", "image/png")
     with page_in_chromium(folder, tmp_path, camera=None) as reports:
         assert wait_for(reports, lambda r: "error" in r)["error"].startswith("No camera was found")
         frame = wait_for(reports, lambda r: r.get("kind") == "frame")
@@ -195,17 +201,12 @@ def test_a_dropped_video_is_translated_saved_as_png_and_recorded_as_webm(pages, 
     assert done.exit_code == 0, done.output
     assert json.loads((folder / "model.json").read_text())["precision"] == "fp16"
     _webm(folder / "dropped.webm", _photo(160, 120))
-    clicks = ("<script>addEventListener('load', () => setTimeout(async () => {"
-              "const blob = await (await fetch('dropped.webm')).blob();"
-              "const files = new DataTransfer(); files.items.add(new File([blob], 'dropped.webm', {type: 'video/webm'}));"
-              "document.dispatchEvent(new DragEvent('drop', {dataTransfer: files, cancelable: true}));"
-              "while (window.cganPage.frames < 5) await new Promise(r => setTimeout(r, 100));"
-              "document.getElementById('save').click();"
-              "document.getElementById('record').click();"
-              "await new Promise(r => setTimeout(r, 1500));"
-              "document.getElementById('record').click();}, 1500));</script>")
-    index = folder / "index.html"
-    index.write_text(index.read_text().replace("</body>", clicks + "</body>"))
+    _drop_on_load(folder, "dropped.webm", "video/webm", then=(
+        "while (window.cganPage.frames < 5) await new Promise(r => setTimeout(r, 100));"
+        "document.getElementById('save').click();"
+        "document.getElementById('record').click();"
+        "await new Promise(r => setTimeout(r, 1500));"
+        "document.getElementById('record').click();"))
     with page_in_chromium(folder, tmp_path, camera=None) as reports:
         frame = wait_for(reports, lambda r: r.get("kind") == "frame")
         png = wait_for(reports, lambda r: r.get("kind") == "download" and r["name"].endswith(".png"))
