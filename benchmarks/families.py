@@ -17,7 +17,7 @@ import statistics
 import time
 from pathlib import Path
 
-from .quality import run_quality
+from .quality import parse_options, run_quality
 
 from cgan.bench.machine import describe_machine
 from cgan.fileio import atomic_write_text
@@ -35,17 +35,6 @@ def summarise(runs: list[dict]) -> list[dict]:
                      "iterations": round(statistics.mean(run["scores"][i]["iterations"] for run in runs
                                                          if i < len(run["scores"])))})
     return rows
-
-
-def parse_options(items: list[str]) -> dict:
-    options = {}
-    for item in items:
-        name, value = item.split("=", 1)
-        try:  # numbers, true/false; anything else is text (objective=gan)
-            options[name.replace("-", "_")] = json.loads(value)
-        except json.JSONDecodeError:
-            options[name.replace("-", "_")] = value
-    return options
 
 
 def main() -> None:

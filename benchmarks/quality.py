@@ -100,6 +100,18 @@ def run_quality(minutes: float, checkpoints: list[float], task="colour-grade", s
             "scores": scorer.scores}
 
 
+def parse_options(items: list[str]) -> dict:
+    """TrainConfig values given as name=value: numbers, true/false, lists; anything else is text (objective=fastcut)."""
+    options = {}
+    for item in items:
+        name, value = item.split("=", 1)
+        try:
+            options[name.replace("-", "_")] = json.loads(value)
+        except json.JSONDecodeError:
+            options[name.replace("-", "_")] = value
+    return options
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10)
@@ -112,13 +124,7 @@ def main() -> None:
     parser.add_argument("--keep-model", type=Path, help="where to copy the final A->B generator")
     parser.add_argument("options", nargs="*", help="extra TrainConfig values as name=value (e.g. lambda_identity=0)")
     args = parser.parse_args()
-    options = {}
-    for item in args.options:
-        name, value = item.split("=", 1)
-        try:  # numbers, true/false, lists; anything else is text (objective=fastcut)
-            options[name.replace("-", "_")] = json.loads(value)
-        except json.JSONDecodeError:
-            options[name.replace("-", "_")] = value
+    options = parse_options(args.options)
     result = run_quality(args.minutes, [float(m) for m in args.checkpoints.split(",")], args.task, args.seed,
                          keep_model=args.keep_model, by_iterations=args.by_iterations, **options)
     if args.json:
