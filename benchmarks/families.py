@@ -6,7 +6,12 @@ worst gain over the draws, by minutes and by steps, on this machine.
         preset=filter objective=gan fast=true size=128
     python -m benchmarks.families --kinds stylise --draws 2 --minutes 10 --label filter-gan-idt5 \
         preset=filter objective=gan fast=true size=128 lambda_identity_b=5
+    python -m benchmarks.families --kinds mosaic --draws 3 --minutes 10 --label fastcut-mosaic \
+        fast=true objective=fastcut size=128
+    python -m benchmarks.families --kinds colour-grade --draws 2 --only 2 --checkpoints 1,2,3,4,5,6,7,8,9,10 \
+        --label filter-gan-colour-grade-draw2 preset=filter objective=gan fast=true size=128
 
+``--only N`` trains on the Nth draw alone (a draw looked into: scored at every minute, say).
 Each run writes ``benchmarks/results/families/LABEL.json``; RESULTS.md shows every such file side by side.
 """
 from __future__ import annotations
@@ -41,6 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kinds", default=",".join(KINDS))
     parser.add_argument("--draws", type=int, default=3, help="held-out draws per kind")
+    parser.add_argument("--only", type=int, help="train on this one of the draws (1 for the first): a draw looked into")
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--checkpoints", default="2,5,10")
     parser.add_argument("--label", required=True, help="the profile's name: the result file's")
@@ -51,7 +57,8 @@ def main() -> None:
     kinds = {}
     for kind in args.kinds.split(","):
         runs = []
-        for draw in held_out_draws(kind, args.draws):
+        draws = held_out_draws(kind, args.draws)
+        for draw in draws if args.only is None else draws[args.only - 1:args.only]:
             print(f"{args.label} on {draw.name}", flush=True)
             runs.append(run_quality(args.minutes, checkpoints, task=draw, **options))
         kinds[kind] = {"runs": runs, "summary": summarise(runs)}
@@ -61,7 +68,8 @@ def main() -> None:
     result = {"label": args.label, "measured": time.strftime("%Y-%m-%d"), "machine": describe_machine(),
               "options": options, "draws": args.draws, "minutes": args.minutes, "kinds": kinds,
               "command": "python -m benchmarks.families " + " ".join(
-                  [f"--kinds {args.kinds}", f"--draws {args.draws}", f"--minutes {args.minutes:g}",
+                  [f"--kinds {args.kinds}", f"--draws {args.draws}",
+                   *([f"--only {args.only}"] if args.only is not None else []), f"--minutes {args.minutes:g}",
                    f"--checkpoints {args.checkpoints}", f"--label {args.label}", *args.options])}
     RESULTS.mkdir(parents=True, exist_ok=True)
     atomic_write_text(RESULTS / f"{args.label}.json", json.dumps(result, indent=2))

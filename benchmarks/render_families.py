@@ -1,4 +1,5 @@
-"""RESULTS.md's section on task families, from ``results/families/*.json`` (benchmarks/families.py)."""
+"""RESULTS.md's section on task families, from ``results/families/*.json`` (benchmarks/families.py) and
+``results/family_ceiling/*.json`` (benchmarks/family_ceiling.py)."""
 from __future__ import annotations
 
 from .prose import prose
@@ -22,4 +23,22 @@ def families(results: list[dict]) -> list[str]:
                                                           for found in result["kinds"].values()
                                                           for run in found["runs"])) + ".", "",
               *prose("families_reading", results=results)]
+    return lines
+
+
+def family_ceilings(ceilings: list[dict], results: list[dict]) -> list[str]:
+    """What answers told the truth reach on a kind's held-out draws, beside the profiles trained on that kind."""
+    lines = []
+    for d in ceilings:
+        draws = list(d["draws"])
+        trained = [(r["label"], r["kinds"][d["kind"]]["summary"]) for r in results if d["kind"] in r["kinds"]]
+        lines += ["", *prose("family_ceiling", d=d), "",
+                  "| answer | mean gain | worst gain | " + " | ".join(draws) + " |",
+                  "|---|---|---|" + "---|" * len(draws)]
+        for row in d["summary"]:
+            per_draw = [next(r["gain_db"] for r in d["draws"][name] if r["answer"] == row["answer"]) for name in draws]
+            lines.append(f"| {row['answer']} | {row['mean_gain_db']:+.2f} dB | {row['worst_gain_db']:+.2f} dB | "
+                         + " | ".join(f"{v:+.2f} dB" for v in per_draw) + " |")
+        best = max(d["summary"], key=lambda row: row["mean_gain_db"])
+        lines += ["", *prose("family_ceiling_reading", d=d, best=best, trained=trained)]
     return lines

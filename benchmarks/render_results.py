@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .prose import prose
 from .render_contention import contention
-from .render_families import families
+from .render_families import families, family_ceilings
 from .render_formats import formats
 from .render_no_bf16 import no_bf16
 from .render_gpu import gpu_sections, pipeline_table
@@ -40,6 +40,7 @@ def render(r: dict) -> str:
                 objectives(read_folder("objectives")), objectives_beyond_10(read_folder("objectives_long")),
                 drift_trace(RESULTS / "drift_trace.json"), stylise_ceiling(RESULTS / "stylise_ceiling.json"),
                 families(read_folder("families")),
+                family_ceilings(read_folder("family_ceiling"), read_folder("families")),
                 safety_cost(RESULTS / "safety_cost.json"), contention(RESULTS / "contention.json"),
                 formats(RESULTS / "formats.json"), no_bf16(RESULTS / "no_bf16.json"), web_speed(RESULTS / "web_speed.json")]
     if "gpu" in r:

@@ -6,10 +6,12 @@
     python -m benchmarks.run_all --only students --teacher T.safetensors  # students of an existing teacher
     python -m benchmarks.run_all --merge gpu-logs/all.json  # add the GPU section measured on a GPU machine
                                                  # (benchmarks/gpu_checks.sh there)
-    python -m benchmarks.run_all --render        # rewrite RESULTS.md from the stored results
+    python -m benchmarks.run_all --render        # rewrite RESULTS.md (and the README's objective table) from the
+                                                 # stored results
 
 Raw results go to benchmarks/results/*.json; RESULTS.md is generated from them (render_results.py),
-so it always shows the latest run with its command, machine, date and versions.
+so it always shows the latest run with its command, machine, date and versions; so is the objective table in
+README.md (readme_table.py).
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from .gpu_profile import profile_generator
 from .pipeline_speed import measure_flicker
 from .quality import run_quality
 from .quality_curves import draw as draw_curves
+from .readme_table import README, with_table
 from .render_results import render
 from .train_speed import loss_agreement as measure_agreement
 from .train_speed import measure as measure_training
@@ -183,7 +186,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--merge", type=Path, default=None,
                         help="take the GPU section from another machine's results/all.json and rewrite RESULTS.md")
-    parser.add_argument("--render", action="store_true", help="rewrite RESULTS.md from the stored results only")
+    parser.add_argument("--render", action="store_true",
+                        help="rewrite RESULTS.md and the README's objective table from the stored results only")
     parser.add_argument("--teacher", type=Path, default=None,
                         help="students: distil from this model (the quality task's --fast generator after 10 minutes, "
                              "from benchmarks/quality.py --keep-model) instead of training it first")
@@ -213,7 +217,8 @@ def main() -> None:
     results = run(args.quick, only, previous, args)
     atomic_write_text(stored, json.dumps(results, indent=2))
     atomic_write_text(HERE / "RESULTS.md", render(results))
-    print(f"wrote {HERE / 'RESULTS.md'}")
+    atomic_write_text(README, with_table(README.read_text()))
+    print(f"wrote {HERE / 'RESULTS.md'} and the objective table in {README}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ import json
 import numpy as np
 import torch
 
+from benchmarks.family_ceiling import blurred_and_posterised, fitted
 from benchmarks.stylise_ceiling import conditional_mean_colours, fitted_path, histogram_matched
+from cgan.task_families import mosaic
 
 
 def test_histogram_matching_takes_the_references_colours_and_keeps_the_order_of_pixels():
@@ -42,6 +44,28 @@ def test_a_3x3_path_fits_a_neighbourhood_filter_that_a_per_pixel_path_cannot():
     assert errors[3] < 0.5 * errors[1]
 
 
+def test_blur_and_posterise_gives_the_mosaics_levels_and_its_colours_inside_flat_cells():
+    cells = np.kron(np.random.default_rng(0).integers(0, 256, (4, 4, 3)), np.ones((8, 8, 1))).astype(np.uint8)
+    answer = blurred_and_posterised(cells[None], cell=4, levels=3)[0]
+    assert set(np.unique(answer)) <= {0, 128, 255}  # 3 levels: 0, 127.5 and 255, rounded
+    inner = (slice(2, None, 8), slice(2, None, 8))  # a 4-pixel box inside an 8-pixel flat cell sees only the cell
+    assert np.array_equal(answer[inner], mosaic(cells, cell=8, levels=3)[inner])
+
+
+def test_a_fitted_trunk_learns_what_no_single_pixel_tells():
+    """Each pixel's output is the mean of its 8x8 block (a mosaic without posterising): the student's trunk fitted
+    to it comes closer than doing nothing."""
+    torch.manual_seed(0)
+    from cgan.nets import build_generator, preset_config
+
+    images = torch.rand(4, 3, 32, 32) * 1.6 - 0.8
+    blocks = torch.nn.functional.avg_pool2d(images, 8).repeat_interleave(8, 2).repeat_interleave(8, 3)
+    out = fitted(lambda: build_generator(preset_config("student-tiny")), images, blocks, images, steps=60)
+    truth = ((blocks + 1) * 127.5).permute(0, 2, 3, 1).numpy()
+    before = ((images + 1) * 127.5).permute(0, 2, 3, 1).numpy()
+    assert np.abs(out - truth).mean() < 0.8 * np.abs(before - truth).mean()
+
+
 def test_result_labels_name_what_differs_from_the_profile_and_a_seed_other_than_the_first():
     from benchmarks.quality_curves import label
 
@@ -67,6 +91,13 @@ def test_results_md_is_what_the_stored_results_render_to():
     assert render(results) == (Path(RESULTS.parent) / "RESULTS.md").read_text()
 
 
+def test_the_readmes_objective_table_is_what_the_stored_results_render_to():
+    from benchmarks.readme_table import README, with_table
+
+    readme = README.read_text()
+    assert with_table(readme) == readme
+
+
 def test_findings_render_each_of_their_branches():
     from benchmarks.prose import prose
 
@@ -81,3 +112,7 @@ def test_findings_render_each_of_their_branches():
     assert prose("gpu_profile", compiled=None, eager=eager)[0].startswith("Instance normalisation")
     assert len(prose("average", early=[1.0], differences=[0.5], pairs=[])) == 6
     assert prose("average", early=[1.0], differences=[0.5], pairs=[(1.0, 2.0)])[-1].endswith("+1.00 / +2.00 dB).")
+    best = {"answer": "blur and posterise", "mean_gain_db": 2.0}
+    below = prose("family_ceiling_reading", d={"kind": "mosaic"}, best=best, trained=[])[0]
+    assert below.endswith("+2.00 dB (below the structural family's target of +3 dB).")
+    assert prose("family_ceiling_reading", d={"kind": "stylise"}, best=best, trained=[])[0].endswith("+2.00 dB.")
