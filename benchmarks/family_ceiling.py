@@ -34,11 +34,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .stylise_ceiling import LocalPath, conditional_mean_colours, gain, load_split, tensors
+from .stylise_ceiling import LocalPath, conditional_mean_colours, fitted_by_l2, gain, load_split, tensors
 
 from cgan.bench.machine import describe_machine
 from cgan.fileio import atomic_write_text
-from cgan.images import to_image
 from cgan.nets import build_generator, preset_config
 from cgan.sampledata import build_unpaired_dataset
 from cgan.task_families import KINDS, Draw, held_out_draws
@@ -53,16 +52,12 @@ def fitted(make_net: Callable[[], nn.Module], train: torch.Tensor, train_truth: 
     """``make_net()`` fitted by L2 to batches of whole training pairs; its translations of ``photos``."""
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    net = make_net()
-    optimiser = torch.optim.Adam(net.parameters(), lr=2e-3)
-    for _ in range(steps):
+
+    def whole_photos() -> tuple[torch.Tensor, torch.Tensor]:
         which = torch.randint(len(train), (BATCH,), generator=generator)
-        loss = (net(train[which]) - train_truth[which]).square().mean()
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-    with torch.no_grad():
-        return np.stack([to_image(translated) for translated in net(photos)])
+        return train[which], train_truth[which]
+
+    return fitted_by_l2(make_net(), whole_photos, photos, steps, lr=2e-3)
 
 
 def blurred_and_posterised(photos: np.ndarray, cell: float, levels: float) -> np.ndarray:

@@ -23,6 +23,7 @@ import json
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -99,13 +100,23 @@ def fitted_path(kernel: int, train: torch.Tensor, train_truth: torch.Tensor, pho
     """A LocalPath fitted by L2 to random 64x64 crops of the training pairs; its translations of ``photos``."""
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    net = LocalPath(kernel)
-    optimiser = torch.optim.Adam(net.parameters(), lr=3e-3)
     side = train.shape[-1] - 64
-    for _ in range(steps):
+
+    def crops() -> tuple[torch.Tensor, torch.Tensor]:
         which = torch.randint(len(train), (16,), generator=generator)
         top, left = (int(v) for v in torch.randint(side + 1, (2,), generator=generator))
-        x, y = (t[which, :, top:top + 64, left:left + 64] for t in (train, train_truth))
+        return tuple(t[which, :, top:top + 64, left:left + 64] for t in (train, train_truth))
+
+    return fitted_by_l2(LocalPath(kernel), crops, photos, steps, lr=3e-3)
+
+
+def fitted_by_l2(net: nn.Module, batches: Callable[[], tuple[torch.Tensor, torch.Tensor]], photos: torch.Tensor,
+                 steps: int, lr: float) -> np.ndarray:
+    """``net`` fitted by Adam on the L2 distance over ``steps`` (input, truth) pairs from ``batches()``; its
+    translations of ``photos``."""
+    optimiser = torch.optim.Adam(net.parameters(), lr=lr)
+    for _ in range(steps):
+        x, y = batches()
         loss = (net(x) - y).square().mean()
         optimiser.zero_grad()
         loss.backward()
