@@ -31,9 +31,9 @@ class Row:
 ROWS = (
     Row("a filter of tone, colour, outlines and flat regions (grades, looks, cartoon, comic)",
         "`cgan train --preset filter --objective gan --fast --size 128`",
-        own=(("stylise", "stylise_gan_filter"), ("stylise, second seed", "stylise_gan_filter_seed1"),
-             ("colour-grade", "colour-grade_gan_filter")),
-        held_out=(("stylise", "filter-gan", "stylise"), ("colour-grade", "filter-gan-colour-grade", "colour-grade"))),
+        own=(("stylise", "stylise_gan_filter_decay"), ("colour-grade", "colour-grade_gan_filter_decay")),
+        held_out=(("stylise", "filter-gan-decay", "stylise"),
+                  ("colour-grade", "filter-gan-decay-colour-grade", "colour-grade"))),
     Row("colour and tone, full generator", "`cgan train --fast`",
         own=(("colour-grade, CycleGAN", "colour-grade_cyclegan_fast"),
              ("colour-grade, FastCUT", "colour-grade_fastcut_fast"))),
@@ -58,11 +58,17 @@ def _gains(values: list[float]) -> str:
     return " / ".join(f"{v:+.2f}" for v in values) + " dB"
 
 
+def _rate(settings: dict) -> str:
+    """Marks a result trained at a constant learning rate: measured before --max-time fitted the schedule to the
+    run, where a user's run now decays over the second half of its time (README, Learning rate)."""
+    return ", constant rate" if settings.get("epochs_decay") == 0 else ""
+
+
 def own_cell(row: Row) -> str:
     parts = []
     for caption, stem in row.own:
-        scores = json.loads((RESULTS / "objectives" / f"{stem}.json").read_text())["scores"]
-        parts.append(f"{caption}: {_gains([s['gain_db'] for s in scores])}")
+        result = json.loads((RESULTS / "objectives" / f"{stem}.json").read_text())
+        parts.append(f"{caption}{_rate(result['settings'])}: {_gains([s['gain_db'] for s in result['scores']])}")
     return "; ".join(parts) or "-"
 
 
@@ -75,7 +81,8 @@ def held_out_cell(row: Row) -> str:
             continue
         found = json.loads(path.read_text())["kinds"][kind]
         summary = found["summary"]
-        parts.append(f"{caption} ({len(found['runs'])} draws): mean {_gains([s['mean_gain_db'] for s in summary])}, "
+        draws = f"{len(found['runs'])} draws{_rate(found['runs'][0]['settings'])}"
+        parts.append(f"{caption} ({draws}): mean {_gains([s['mean_gain_db'] for s in summary])}, "
                      f"worst at {summary[-1]['minutes']:g} {summary[-1]['worst_gain_db']:+.2f}")
     if row.ceiling:
         best = max(json.loads((RESULTS / "family_ceiling" / f"{row.ceiling}.json").read_text())["summary"],

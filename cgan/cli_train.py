@@ -44,7 +44,8 @@ TRAIN_OPTIONS = [
     ("--no-flip", None, "No random horizontal flips."),
     ("--batch", int, "Batch size."),
     ("--epochs", int, "Epochs at the initial learning rate."),
-    ("--epochs-decay", int, "Epochs of linear decay to zero after that."),
+    ("--epochs-decay", int, "Epochs of linear decay to zero after that. Where --max-time or --max-iters ends the run "
+     "first, the schedule is fitted to that bound: the same shares of its time or steps (0: a constant rate)."),
     ("--max-iters", int, "Stop after this many iterations in all."),
     ("--max-time", str, "Stop after this much training time in all, e.g. 30m, 2h, 1h30m."),
     ("--lr", float, "Adam learning rate."),

@@ -46,6 +46,49 @@ def test_a_run_writes_everything_a_user_looks_at(data, tmp_path):
     assert yaml.safe_load((run / "config.yaml").read_text())["preset"] == "resnet6"
 
 
+class _StopAt(Callback):
+    def __init__(self, iteration):
+        self.iteration = iteration
+
+    def on_step_end(self, trainer, losses):
+        if trainer.iteration == self.iteration:
+            trainer.stop_reason = "interrupted (test)"
+
+
+def _learning_rates(run):
+    return [r["lr"] for r in _records(run, "train")]
+
+
+def test_a_run_bounded_by_max_iters_decays_its_learning_rate_to_the_bound(data, tmp_path):
+    # epochs 100 + decay 100: the bound of 8 steps ends the run long before the epochs; the rate holds for half of
+    # it, then falls towards zero at the bound. Logged is the rate each step ran with, set before it: steps 0-4 at
+    # the full rate (i / 8 <= 1/2), then 1 - (i / 8 - 1/2) / (1/2).
+    result = train(data=str(data), out=str(tmp_path / "run"), lr=1e-3, epochs=100, epochs_decay=100, max_iters=8,
+                   **TINY)
+    assert _learning_rates(result.run_dir) == pytest.approx(
+        [1e-3] * 5 + [1e-3 * (1 - (i / 8 - 0.5) / 0.5) for i in (5, 6, 7)])
+
+
+def test_a_run_bounded_by_max_time_decays_its_learning_rate_by_the_time_spent(data, tmp_path):
+    trainer = Trainer(TrainConfig(data=str(data), out=str(tmp_path / "run"), lr=1e-3, epochs=30, epochs_decay=10,
+                                  max_time="100s", device="cpu", **TINY))
+    try:
+        # epochs 30 + decay 10: the full rate for three quarters of the 100 s, then down to zero at 100 s
+        for elapsed, factor in ((10.0, 1.0), (75.0, 1.0), (87.5, 0.5), (100.0, 0.0), (130.0, 0.0)):
+            trainer.elapsed = elapsed
+            trainer._set_learning_rate(max_time=100.0)
+            rates = [group["lr"] for opt in trainer.optimizers for group in opt.param_groups]
+            assert rates == [pytest.approx(1e-3 * factor)] * len(rates), elapsed
+    finally:
+        trainer._run_lock.release()
+
+
+def test_no_decay_keeps_a_bounded_run_at_its_rate(data, tmp_path):
+    result = train(data=str(data), out=str(tmp_path / "run"), lr=1e-3, epochs=100, epochs_decay=0, max_iters=6,
+                   **TINY)
+    assert _learning_rates(result.run_dir) == [pytest.approx(1e-3)] * 6
+
+
 def _losses(run):
     return {r["iteration"]: [r[k] for k in ("G_gan_A", "cycle_A", "D_B")] for r in _records(run, "train")}
 
@@ -57,8 +100,10 @@ def test_resume_gives_the_same_losses_as_an_uninterrupted_run(data, tmp_path, am
     # On the CPU, where arithmetic is reproducible: cuDNN's convolution backward is not bit-exact from run to run.
     settings = {**TINY, **options, "amp": amp, "device": "cpu"}
     whole = train(data=str(data), out=str(tmp_path / "whole"), max_iters=10, **settings)
-    part = train(data=str(data), out=str(tmp_path / "part"), max_iters=4, **settings)
-    resumed = train(resume=str(part.run_dir), max_iters=10)
+    # Stopped at step 4 as Ctrl-C stops it: the bound stays 10, and with it the learning-rate schedule fitted to it.
+    part = train(data=str(data), out=str(tmp_path / "part"), max_iters=10, callbacks=[_StopAt(4)], **settings)
+    assert part.iterations == 4
+    resumed = train(resume=str(part.run_dir))
     assert resumed.iterations == 10
     a, b = _losses(whole.run_dir), _losses(resumed.run_dir)
     assert sorted(b) == list(range(1, 11))  # no duplicated or lost lines in metrics.jsonl
@@ -293,7 +338,7 @@ def test_cuda_fp16_training_with_gradient_scaling(data, tmp_path):
 
 def test_ema_saves_the_weight_average_and_resumes_it(data, tmp_path):
     whole = Trainer(TrainConfig(data=str(data), out=str(tmp_path / "whole"), max_iters=6, ema=0.5, device="cpu",
-                                **TINY))
+                                epochs_decay=0, **TINY))  # constant: the part's bound below would fit its own
     first = {k: v.clone() for k, v in whole.g_ab.state_dict().items()}
     whole.fit()
     saved = load_model(whole.run_dir).state_dict()
@@ -303,7 +348,8 @@ def test_ema_saves_the_weight_average_and_resumes_it(data, tmp_path):
     assert not torch.equal(saved[name], trained[name]) and not torch.equal(saved[name], first[name])
     assert all(torch.equal(saved[k], whole.averages[0].net.state_dict()[k]) for k in saved)
 
-    part = train(data=str(data), out=str(tmp_path / "part"), max_iters=3, ema=0.5, device="cpu", **TINY)
+    part = train(data=str(data), out=str(tmp_path / "part"), max_iters=3, ema=0.5, device="cpu", epochs_decay=0,
+                 **TINY)
     resumed = train(resume=str(part.run_dir), max_iters=6)
     again = load_model(resumed.run_dir).state_dict()
     assert all(torch.allclose(again[k], saved[k], atol=1e-6) for k in saved)

@@ -159,7 +159,6 @@ class TrainingLoop(abc.ABC):
                     if self.epoch >= config.total_epochs:
                         self.stop_reason = f"finished {config.total_epochs} epochs"
                         break
-                    self._set_learning_rate()
                     completed = self._run_epoch(started, max_time, progress)
                     if completed:
                         self.epoch += 1
@@ -192,6 +191,7 @@ class TrainingLoop(abc.ABC):
         self.sampler.set_epoch(self.epoch, start=self.batch_in_epoch * config.batch)
         progress.set_epoch(self.epoch + 1, config.total_epochs)
         for batch in self.loader:
+            self._set_learning_rate(max_time)
             self._losses.add(self._step(batch), int(batch["skipped"].sum()))
             self.iteration += 1
             self.batch_in_epoch += 1
@@ -243,10 +243,21 @@ class TrainingLoop(abc.ABC):
             self._losses.skipped = 0
         return losses
 
-    def _set_learning_rate(self) -> None:
-        """Constant for --epochs, then linear decay to zero over --epochs-decay (the reference schedule)."""
+    def _set_learning_rate(self, max_time: float | None) -> None:
+        """Constant for --epochs, then linear decay to zero over --epochs-decay (the reference schedule).
+
+        A run that --max-time or --max-iters ends before its epochs would otherwise stop at the full rate, its decay
+        never reached: there the same schedule is fitted to the bound (as Ultralytics fits its schedule to ``time``).
+        The rate holds for the epochs' share of the run, epochs / (epochs + epochs-decay) of the time or steps, then
+        falls linearly to zero at the bound. With --epochs-decay 0 it stays constant.
+        """
         config = self.config
         factor = 1.0 - max(0, self.epoch + 1 - config.epochs) / (config.epochs_decay + 1)
+        constant_share = config.epochs / config.total_epochs
+        if constant_share < 1:
+            done = max(self.elapsed / max_time if max_time else 0.0,
+                       self.iteration / config.max_iters if config.max_iters else 0.0)
+            factor = min(factor, 1.0 - max(0.0, min(done, 1.0) - constant_share) / (1.0 - constant_share))
         for opt in self.optimizers:
             for group in opt.param_groups:
                 group["lr"] = config.lr * group.get("lr_scale", 1.0) * factor
