@@ -5,6 +5,7 @@
 # (python -m benchmarks.run_all --render). Give names to run only some: bash benchmarks/objective_grid.sh pencil_cut_fast
 # The runs with epochs=1000 epochs_decay=0 hold the learning rate constant, as every run did before --max-time fitted
 # the schedule to the budget; the others decay it over the second half of the 10 minutes, as a user's run does.
+# Likewise the gan runs with lambda_identity_b=0 were measured before its identity loss on B was on by default.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=benchmarks/results/objectives
@@ -44,18 +45,21 @@ grid=(
   "stylise_fastcut_fast_size128_edge_map  --task stylise objective=fastcut fast=true size=128 edge_map=true epochs=1000 epochs_decay=0"
   "detail_fastcut_fast_size128_seed1  --task detail --seed 1 objective=fastcut fast=true size=128 epochs=1000 epochs_decay=0"
   "detail_fastcut_fast_size128_edge_map_seed1  --task detail --seed 1 objective=fastcut fast=true size=128 edge_map=true epochs=1000 epochs_decay=0"
-  "stylise_gan_fast_size128_edge_map  --task stylise objective=gan fast=true size=128 edge_map=true epochs=1000 epochs_decay=0"
-  "stylise_gan_filter            --task stylise preset=filter objective=gan fast=true size=128 epochs=1000 epochs_decay=0"
-  "stylise_gan_filter_seed1      --task stylise --seed 1 preset=filter objective=gan fast=true size=128 epochs=1000 epochs_decay=0"
-  "stylise_gan_filter_cm3        --task stylise preset=filter objective=gan fast=true size=128 colour_map_lr=3 epochs=1000 epochs_decay=0"
+  "stylise_gan_fast_size128_edge_map  --task stylise objective=gan fast=true size=128 edge_map=true epochs=1000 epochs_decay=0 lambda_identity_b=0"
+  "stylise_gan_filter            --task stylise preset=filter objective=gan fast=true size=128 epochs=1000 epochs_decay=0 lambda_identity_b=0"
+  "stylise_gan_filter_seed1      --task stylise --seed 1 preset=filter objective=gan fast=true size=128 epochs=1000 epochs_decay=0 lambda_identity_b=0"
+  "stylise_gan_filter_cm3        --task stylise preset=filter objective=gan fast=true size=128 colour_map_lr=3 epochs=1000 epochs_decay=0 lambda_identity_b=0"
   "stylise_cyclegan_filter       --task stylise preset=filter fast=true size=128 colour_map_lr=3 epochs=1000 epochs_decay=0"
-  "colour-grade_gan_filter       --task colour-grade preset=filter objective=gan fast=true size=128 epochs=1000 epochs_decay=0"
-  "detail_gan_filter             --task detail preset=filter objective=gan fast=true size=128 epochs=1000 epochs_decay=0"
-  "detail_gan_filter_lr5e-5      --task detail preset=filter objective=gan fast=true size=128 lr=0.00005 epochs=1000 epochs_decay=0"
-  "stylise_gan_filter_d2         --task stylise preset=filter objective=gan fast=true size=128 n_layers_d=2 epochs=1000 epochs_decay=0"
-  "colour-grade_gan_filter_d2    --task colour-grade preset=filter objective=gan fast=true size=128 n_layers_d=2 epochs=1000 epochs_decay=0"
-  "stylise_gan_filter_decay      --task stylise preset=filter objective=gan fast=true size=128"
-  "colour-grade_gan_filter_decay --task colour-grade preset=filter objective=gan fast=true size=128"
+  "colour-grade_gan_filter       --task colour-grade preset=filter objective=gan fast=true size=128 epochs=1000 epochs_decay=0 lambda_identity_b=0"
+  "detail_gan_filter             --task detail preset=filter objective=gan fast=true size=128 epochs=1000 epochs_decay=0 lambda_identity_b=0"
+  "detail_gan_filter_lr5e-5      --task detail preset=filter objective=gan fast=true size=128 lr=0.00005 epochs=1000 epochs_decay=0 lambda_identity_b=0"
+  "stylise_gan_filter_d2         --task stylise preset=filter objective=gan fast=true size=128 n_layers_d=2 epochs=1000 epochs_decay=0 lambda_identity_b=0"
+  "colour-grade_gan_filter_d2    --task colour-grade preset=filter objective=gan fast=true size=128 n_layers_d=2 epochs=1000 epochs_decay=0 lambda_identity_b=0"
+  "stylise_gan_filter_decay      --task stylise preset=filter objective=gan fast=true size=128 lambda_identity_b=0"
+  "colour-grade_gan_filter_decay --task colour-grade preset=filter objective=gan fast=true size=128 lambda_identity_b=0"
+  "stylise_gan_filter_decay_idt1  --task stylise preset=filter objective=gan fast=true size=128 lambda_identity_b=1"
+  "colour-grade_gan_filter_decay_idt1  --task colour-grade preset=filter objective=gan fast=true size=128 lambda_identity_b=1"
+  "detail_fastcut_fast_size128_edge_map_decay  --task detail objective=fastcut fast=true size=128 edge_map=true"
 )
 for line in "${grid[@]}"; do
   read -r name args <<< "$line"

@@ -91,6 +91,8 @@ def run_quality(minutes: float, checkpoints: list[float], task="colour-grade", s
         settings = {k: v for k, v in config.to_dict().items() if k in settings or k in FAST_PROFILE and config.fast}
         if config.objective in CONTRASTIVE:  # the contrasted layers follow from the network when not given
             settings["nce_layers"] = ",".join(map(str, config.nce_layer_list))
+        if config.objective == "gan":  # its default has changed: results before 2026-12-07 have 0 and no entry
+            settings["lambda_identity_b"] = config.resolved_lambda_identity_b
         scorer = scorer_class(checkpoints if by_iterations else [m for m in checkpoints if m <= minutes],
                               by_iterations)
         trainer = trainer_for(config, [scorer])

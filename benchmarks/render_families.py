@@ -2,7 +2,9 @@
 ``results/family_ceiling/*.json`` (benchmarks/family_ceiling.py)."""
 from __future__ import annotations
 
+from .families import summarise
 from .prose import prose
+from .result_files import older_defaults
 
 from cgan.task_families import MARGIN
 
@@ -12,7 +14,8 @@ def families(results: list[dict]) -> list[str]:
         return []
     first = results[0]
     flags = ", ".join(first["machine"].get("cpu_flags", [])) or "not recorded"
-    lines = [*prose("families", d=first, flags=flags, results=results, margin=MARGIN), "",
+    lines = [*prose("families", d=first, flags=flags, results=results, margin=MARGIN,
+                    older_defaults=older_defaults), "",
              "| profile | kind | draws | minutes | steps | mean gain | worst gain |", "|---|---|---|---|---|---|---|"]
     for result in results:
         for kind, found in result["kinds"].items():
@@ -22,8 +25,21 @@ def families(results: list[dict]) -> list[str]:
     lines += ["", "The draws: " + "; ".join(dict.fromkeys(run["task"] for result in results
                                                           for found in result["kinds"].values()
                                                           for run in found["runs"])) + ".", "",
-              *prose("families_reading", results=results)]
+              *prose("families_reading", results=results, pooled=pooled_draws(results))]
     return lines
+
+
+def pooled_draws(results: list[dict]) -> list[dict]:
+    """A profile's draws looked into one file at a time (``--only N``, labels ending ``-drawN``), pooled as one run
+    of them all would have been: label (without the suffix), kind, runs and summary, where there are several."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for result in results:
+        stem, _, number = result["label"].rpartition("-draw")
+        if stem and number.isdigit():
+            for kind, found in result["kinds"].items():
+                groups.setdefault((stem, kind), []).extend(found["runs"])
+    return [{"label": stem, "kind": kind, "runs": runs, "summary": summarise(runs)}
+            for (stem, kind), runs in groups.items() if len({run["task"] for run in runs}) == len(runs) > 1]
 
 
 def family_ceilings(ceilings: list[dict], results: list[dict]) -> list[str]:

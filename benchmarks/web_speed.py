@@ -4,7 +4,8 @@ models and sizes, in one run; and what a visitor downloads.
 The page's rate is read from its own frame counter while a fake camera (a still .y4m clip at the size) feeds it:
 camera, pre-processing, the model and drawing included. Native rates are the model alone on a prepared input,
 batch 1, as ``cgan benchmark`` times it. Each engine the browser offers here is measured (WebAssembly on the
-page's threads; WebGPU only where there is a hardware adapter, which a GPU-less machine has not).
+page's threads; WebGPU only where there is a hardware adapter, which a GPU-less machine has not), each model's
+page in fp32 and in int8.
 
     python -m benchmarks.web_speed [--seconds 8]
 """
@@ -29,21 +30,25 @@ from cgan.export.web import export_web
 from cgan.fileio import atomic_write_text
 from cgan.ort_web import WEBGPU_FILES
 from cgan.pixels import to_model_range
+from cgan.sampledata import build_unpaired_dataset
 
 MODELS = ("filter", "student-tiny", "student")
+PRECISIONS = ("fp32", "int8")  # the default, and the one whose arithmetic differs (fp16 is tested, not timed)
 SIZES = ((240, 320), (480, 640))
 
 
-def page_fps(folder: Path, clip: Path, tmp: Path, seconds: float) -> tuple[float, str]:
-    """The median of the page's per-second frame counts over ``seconds``, after its first frames; its engine."""
+def page_fps(folder: Path, clip: Path, tmp: Path, seconds: float) -> tuple[float, str, dict]:
+    """The median of the page's per-second frame counts over ``seconds``, after its first frames; its engine; and
+    the median milliseconds a frame spends in each of the page's stages (input, model, output)."""
     with page_in_chromium(folder, tmp, camera=clip) as reports:
         first = wait_for(reports, lambda r: r.get("kind") == "state" and r["frames"] >= 10 or "error" in r)
         if "error" in first:
             raise RuntimeError(first["error"])
         start = len(reports)
         time.sleep(seconds)
-        rates = [r["fps"] for r in reports[start:] if r.get("kind") == "state"]
-    return statistics.median(rates), first["engine"]
+        states = [r for r in reports[start:] if r.get("kind") == "state" and r.get("stage_ms")]
+    stage_ms = {stage: statistics.median(r["stage_ms"][stage] for r in states) for stage in states[0]["stage_ms"]}
+    return statistics.median(r["fps"] for r in states), first["engine"], stage_ms
 
 
 def native_fps(model: Path, photo: np.ndarray, seconds: float) -> dict:
@@ -72,18 +77,27 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        calib = build_unpaired_dataset(tmp / "data", n_train=32, n_test=2, size=256) / "trainA"
         for preset in MODELS:
-            folder, _ = export_web(model_file(tmp, preset), tmp / f"{preset}-web")
+            model = model_file(tmp, preset)
+            folders = {precision: export_web(model, tmp / f"{preset}-{precision}-web", precision=precision,
+                                             **({"calib": str(calib)} if precision == "int8" else {}))[0]
+                       for precision in PRECISIONS}
             for h, w in SIZES:
                 photo = cv2.resize(sample_photo(), (w, h), interpolation=cv2.INTER_AREA)
                 clip = write_y4m(tmp / f"{w}x{h}.y4m", photo)
-                fps, engine = page_fps(folder, clip, tmp / f"{preset}-{w}", args.seconds)
-                native = native_fps(folder / "model.onnx", photo, args.seconds)
-                rows.append({"model": preset, "size": f"{w}x{h}", "engine": engine, "page_fps": fps,
-                             "native_fps": native, "download_mb": visitor_download_mb(folder),
-                             "model_mb": (folder / "model.onnx").stat().st_size / 2**20})
-                print(f"{preset} {w}x{h}: page {fps:.1f} frames/s ({engine}); native " +
-                      ", ".join(f"{k} {v:.1f}" for k, v in native.items()), flush=True)
+                native = {precision: native_fps(folder / "model.onnx", photo, args.seconds)
+                          for precision, folder in folders.items()}
+                for precision, folder in folders.items():
+                    fps, engine, stage_ms = page_fps(folder, clip, tmp / f"{preset}-{precision}-{w}", args.seconds)
+                    rows.append({"model": preset, "size": f"{w}x{h}", "precision": precision,
+                                 "engine": engine, "page_fps": fps, "stage_ms": stage_ms,
+                                 "native_fps": native[precision], "native_fp32_fps": native["fp32"],
+                                 "download_mb": visitor_download_mb(folder),
+                                 "model_mb": (folder / "model.onnx").stat().st_size / 2**20})
+                    print(f"{preset} {w}x{h} {precision}: page {fps:.1f} frames/s "
+                          f"({engine}; ms a frame: " + ", ".join(f"{k} {v:.1f}" for k, v in stage_ms.items()) +
+                          "); native " + ", ".join(f"{k} {v:.1f}" for k, v in native[precision].items()), flush=True)
     result = {"measured": time.strftime("%Y-%m-%d"), "machine": describe_machine(), "rows": rows,
               "command": f"python -m benchmarks.web_speed --seconds {args.seconds:g}"}
     atomic_write_text(args.json, json.dumps(result, indent=2))

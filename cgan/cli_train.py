@@ -66,7 +66,7 @@ TRAIN_OPTIONS = [
     ("--lambda-texture", float, "cut/fastcut/gan: weight of a second discriminator that sees grey images with random "
      "channel weights, judging outlines and texture apart from colour (0: off; README, 'Which objective')."),
     ("--lambda-identity-b", float, "gan: weight of an identity loss on B, L1(G(b), b): the generator leaves images "
-     "that already look like B alone, which keeps the tone the target keeps (0: off)."),
+     "that already look like B alone, which keeps the tone the target keeps (default: 1; 0: off)."),
     ("--ema", float, "Validate and save a moving average of the generator weights with this decay, e.g. 0.999."),
     ("--compile", None, "torch.compile the networks (slow start, faster steps)."),
     ("--workers", int, "Data-loading processes (default: half the CPU cores, at most 4)."),

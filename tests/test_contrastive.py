@@ -58,6 +58,19 @@ def _losses(run):
     return {r["iteration"]: {k: r[k] for k in names if k in r} for r in records if r["type"] == "train"}
 
 
+def test_gan_holds_b_with_its_identity_loss_unless_told_not_to(data, tmp_path):
+    """On by default for --objective gan (the filter's held-out grades need it: README, "Which objective"), off with
+    --lambda-identity-b 0, and never on for another objective, which has its own."""
+    from cgan.train.config import IDENTITY_B_DEFAULT_WEIGHT, TrainConfig
+
+    settings = {**TINY, "objective": "gan", "preset": "filter", "ngf": None, "log_every": 1, "max_iters": 2}
+    default = train(data=str(data), out=str(tmp_path / "default"), **settings)
+    off = train(data=str(data), out=str(tmp_path / "off"), lambda_identity_b=0, **settings)
+    assert TrainConfig(objective="gan").resolved_lambda_identity_b == IDENTITY_B_DEFAULT_WEIGHT == 1.0
+    assert _losses(default.run_dir)[1]["G_idt"] > 0 and "G_idt" not in _losses(off.run_dir)[1]
+    assert TrainConfig(objective="fastcut").resolved_lambda_identity_b == 0.0
+
+
 @pytest.mark.parametrize("objective, lambda_texture, preset", [("cut", 0.0, "resnet6"), ("fastcut", 0.0, "resnet6"),
                                                                ("fastcut", 1.0, "resnet6"), ("gan", 1.0, "filter")])
 def test_each_objective_trains_resumes_exactly_exports_and_translates(data, tmp_path, objective, lambda_texture,

@@ -16,7 +16,7 @@ from benchmarks.browser import CHROMIUM, page_in_chromium, wait_for, write_y4m
 from format_round_trip import psnr_8bit, run, save_generators
 from cgan import ort_web
 from cgan.pixels import to_model_range, to_pixels
-from cgan.sampledata import TEST_PHOTOS, load_photos, sample_photos_installed, synthetic_photo
+from cgan.sampledata import TEST_PHOTOS, build_unpaired_dataset, load_photos, sample_photos_installed, synthetic_photo
 
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (CI installs it)")
 # Chromium's software WebGPU adapter (SwiftShader) takes about a minute to start a page on 2 cores: asked for by name
@@ -37,14 +37,16 @@ def _onnx_runtime_pixels(model, rgb):
 
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory):
-    """The filter's and student-tiny's page folders."""
+    """The filter's and student-tiny's page folders, and the filter's in int8."""
     folder = tmp_path_factory.mktemp("web")
     save_generators(folder)
+    calib = build_unpaired_dataset(folder / "data", n_train=8, n_test=1, size=64) / "trainA"
     made = {}
-    for preset in ("filter", "student-tiny"):
-        result = _export(folder / f"{preset}.safetensors", "--format", "web", "-o", folder / f"{preset}-web")
+    for page, preset, options in (("filter", "filter", ()), ("student-tiny", "student-tiny", ()),
+                                  ("filter-int8", "filter", ("--precision", "int8", "--calib", calib))):
+        result = _export(folder / f"{preset}.safetensors", "--format", "web", "-o", folder / f"{page}-web", *options)
         assert result.exit_code == 0, result.output
-        made[preset] = folder / f"{preset}-web"
+        made[page] = folder / f"{page}-web"
     return made
 
 
@@ -54,6 +56,7 @@ def test_the_folder_holds_the_page_the_verified_model_and_the_wasm_runtime(pages
     meta = json.loads((folder / "model.json").read_text())
     assert meta["size_multiple"] == 4 and meta["precision"] == "fp32" and meta["name"] == "tom -> jerry"
     assert meta["onnxruntime_web"] == ort_web.ORT_WEB_VERSION
+    assert json.loads((pages["filter-int8"] / "model.json").read_text())["precision"] == "int8"
     assert sorted(p.name for p in (folder / "ort").iterdir()) == sorted(ort_web.PAGE_RUNTIME_FILES)
     webgpu_only = {folder / "ort" / name for name in ort_web.WEBGPU_FILES}
     weight = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and p not in webgpu_only)
@@ -64,7 +67,7 @@ def test_what_cannot_become_a_page_is_one_line(pages, tmp_path):
     save_generators(tmp_path)
     model = tmp_path / "filter.safetensors"
     onnx = pages["filter"] / "model.onnx"
-    for args, fragment in (((onnx,), "model"), ((model, "--precision", "int8"), "--format web exports fp32 or fp16"),
+    for args, fragment in (((onnx,), "model"), ((model, "--precision", "int8"), "int8 export needs calibration images"),
                            ((model, "--batch", "2"), "one frame at a time"),
                            ((model, "--size", "480x640"), "frames of any size"),
                            ((model, "-o", pages["filter"]), "already exists"),
@@ -108,11 +111,11 @@ def _pixels(frame, key):
 
 
 @needs_chromium
-@pytest.mark.parametrize("preset, webgpu", [("filter", False), ("student-tiny", False),
+@pytest.mark.parametrize("preset, webgpu", [("filter", False), ("student-tiny", False), ("filter-int8", False),
                                             pytest.param("filter", True, marks=software_webgpu)])
 def test_the_page_translates_the_camera_as_onnx_runtime_does(pages, preset, webgpu, tmp_path):
     """On WebAssembly threads (served cross-origin isolated), and on WebGPU where the browser has an adapter
-    (SwiftShader's, in software, here)."""
+    (SwiftShader's, in software, here); int8 as ONNX Runtime in Python runs the same quantised file."""
     clip = write_y4m(tmp_path / "camera.y4m", _photo(320, 240))
     with page_in_chromium(pages[preset], tmp_path, camera=clip, webgpu=webgpu) as reports:
         frame = wait_for(reports, lambda r: r.get("kind") == "frame" or r.get("error"), seconds=180 if webgpu else 90)
@@ -121,6 +124,9 @@ def test_the_page_translates_the_camera_as_onnx_runtime_does(pages, preset, webg
                          seconds=180 if webgpu else 90)
     assert (frame["width"], frame["height"]) == (320, 240)
     assert state["engine"] == ("WebGPU" if webgpu else "wasm, 2 threads")
+    # where a frame's time went, each stage timed: together no more than the second's frames can have taken
+    assert set(state["stage_ms"]) == {"prepare", "model", "draw"} and min(state["stage_ms"].values()) >= 0
+    assert 0 < state["stage_ms"]["model"] and sum(state["stage_ms"].values()) <= 1000 / state["fps"] * 1.5
     seen = _pixels(frame, "input")
     assert np.abs(seen.astype(int) - _photo(320, 240)).mean() < 4  # the clip, through the camera's YUV
     assert psnr_8bit(_onnx_runtime_pixels(pages[preset] / "model.onnx", seen), _pixels(frame, "output")) >= 40

@@ -19,6 +19,7 @@ import torch
 from ..errors import CganError
 from ..images import list_images, pad_to_multiple, read_rgb
 from ..pixels import to_model_range
+from .options import NO_CALIBRATION
 from .verify import ShapeCheck, psnr_of
 
 CALIBRATION_SIDE = 256  # calibration images are scaled to this long side (and padded to the size multiple)
@@ -34,7 +35,7 @@ def require_quantisable(net: torch.nn.Module) -> None:
 def calibration_inputs(folder: str | None, multiple: int, count: int) -> list[np.ndarray]:
     """Up to ``count`` model inputs (1x3xHxW float32 in [-1, 1]) from the images in ``folder``."""
     if not folder:
-        raise CganError("int8 export needs calibration images of the kind the model will see: --calib DIR")
+        raise CganError(NO_CALIBRATION)
     root = Path(folder)
     if not root.is_dir():
         raise CganError(f"--calib {root}: folder not found")

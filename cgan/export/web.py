@@ -28,7 +28,6 @@ from .verify import ExportReport, ShapeCheck, stage_reporter
 PAGE_FILES = ("index.html", "cgan-web.js")
 STAGES = [f"onnxruntime-web {ORT_WEB_VERSION}'s WebAssembly and WebGPU files", "ONNX, verified against PyTorch",
           "the page"]
-WEB_PRECISIONS = ("fp32", "fp16")  # onnxruntime-web's wasm build runs both graphs; int8 QDQ is not yet verified there
 
 
 def export_web(model: str | os.PathLike, out: str | os.PathLike | None = None, options: ExportOptions | None = None,
@@ -38,9 +37,6 @@ def export_web(model: str | os.PathLike, out: str | os.PathLike | None = None, o
     and the ONNX file's verification report. ``ort_web`` is a local copy of onnxruntime-web (else the registry's,
     checked and cached)."""
     options = export_options(options, **fields)
-    if options.precision not in WEB_PRECISIONS:
-        raise CganError(f"--format web exports fp32 or fp16, not {options.precision}: the browser's int8 path is not "
-                        f"verified yet")
     if options.batch not in (None, 1):
         raise CganError("--format web translates one frame at a time: leave --batch out")
     if options.size is not None:

@@ -34,6 +34,10 @@ GAN_LOSSES = ("lsgan", "vanilla", "hinge")
 OBJECTIVES = ("cyclegan", "cut", "fastcut", "gan")
 CONTRASTIVE = ("cut", "fastcut")
 NCE_DEFAULT_WEIGHT = {"cut": 1.0, "fastcut": 10.0}
+# gan's identity loss on B: at 1 the filter holds held-out colour grades that it loses without it (mean +12.00 dB
+# after 10 minutes against +6.10, one grade falling to -0.67), for 0.9 dB less on held-out stylisations
+# (+5.59 against +6.48); README, "Which objective"; benchmarks/RESULTS.md.
+IDENTITY_B_DEFAULT_WEIGHT = 1.0
 CYCLEGAN_ONLY = ("lambda_cycle", "lambda_identity", "pool")  # the cycle's weights and the history of fakes
 MONITORS = {"cycle_l1": "min", "identity_l1": "min", "psnr": "max", "ssim": "max"}  # cut/fastcut: no cycle_l1
 
@@ -215,7 +219,7 @@ class TrainConfig(RunConfig):
     nce_t: float = 0.07  # the paper's temperature
     num_patches: int = 256  # the paper's patches per layer
     lambda_texture: float = 0.0  # cut/fastcut/gan: weight of a second discriminator on grey views (train/texture.py)
-    lambda_identity_b: float = 0.0  # gan: weight of L1(G(b), b), an identity loss on B (train/gan.py)
+    lambda_identity_b: float | None = None  # gan: weight of L1(G(b), b) (train/gan.py); IDENTITY_B_DEFAULT_WEIGHT
 
     def validate(self) -> None:
         super().validate()
@@ -254,7 +258,7 @@ class TrainConfig(RunConfig):
                 raise CganError(f"--{given[0].replace('_', '-')} is an option of --objective {objectives}")
         if self.lambda_texture < 0:
             raise CganError("--lambda-texture must not be negative (0 turns the texture discriminator off)")
-        if self.lambda_identity_b < 0:
+        if self.lambda_identity_b is not None and self.lambda_identity_b < 0:
             raise CganError("--lambda-identity-b must not be negative (0 turns the identity loss on B off)")
         if self.lambda_identity_b and self.objective != "gan":
             other = "--lambda-identity" if self.objective == "cyclegan" else "cut's NCE_idt"
@@ -274,6 +278,12 @@ class TrainConfig(RunConfig):
     @property
     def resolved_lambda_nce(self) -> float:
         return NCE_DEFAULT_WEIGHT.get(self.objective, 0.0) if self.lambda_nce is None else self.lambda_nce
+
+    @property
+    def resolved_lambda_identity_b(self) -> float:
+        if self.lambda_identity_b is not None:
+            return self.lambda_identity_b
+        return IDENTITY_B_DEFAULT_WEIGHT if self.objective == "gan" else 0.0
 
     @property
     def monitor_metric(self) -> str:

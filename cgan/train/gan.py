@@ -49,8 +49,8 @@ class GanTrainer(TrainingLoop):
 
     @property
     def loss_names(self) -> tuple[str, ...]:
-        """What a step returns, in order; G_idt only where --lambda-identity-b asks for it."""
-        return ("G_gan", *(("G_idt",) if self.config.lambda_identity_b else ()), "G_texture", "D", "D_texture")
+        """What a step returns, in order; G_idt unless --lambda-identity-b 0 turns it off."""
+        return ("G_gan", *(("G_idt",) if self.config.resolved_lambda_identity_b else ()), "G_texture", "D", "D_texture")
 
     def _setup_networks(self) -> None:
         config = self.config
@@ -92,7 +92,7 @@ class GanTrainer(TrainingLoop):
         """The translation of ``real_a``, the weighted sum of the losses that keep its structure, and those losses
         one by one (logged between ``G_gan`` and ``G_texture``): with ``--lambda-identity-b``, L1(G(b), b), with A
         and B in one generator call (one forward per backward, as DistributedDataParallel expects)."""
-        weight = self.config.lambda_identity_b
+        weight = self.config.resolved_lambda_identity_b
         if not weight:
             fake_b = self.generators(real_a)
             return fake_b, fake_b.new_zeros(()), ()

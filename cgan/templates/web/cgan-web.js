@@ -7,6 +7,9 @@
 const HALF_RANGE = 127.5;
 const page = {
   frames: 0, fps: 0, engine: "", error: "", message: "",
+  // Where a frame's time goes, summed since the last counter tick (stageTotals) and per frame over the last second
+  // (stageMs): reading and preparing the input, the model, and turning its output into pixels on the canvas.
+  stageTotals: { prepare: 0, model: 0, draw: 0 }, stageMs: null,
   output: document.getElementById("output"),
   sideBySide: document.getElementById("side-by-side"),
 };
@@ -181,9 +184,13 @@ async function translateFrame(session, meta, source, reader, still) {
     reader.canvas.width = w;
     reader.canvas.height = h;
   }
+  const start = performance.now();
   reader.drawImage(source, 0, 0, w, h);
   const input = reader.getImageData(0, 0, w, h);
-  const results = await session.run({ [meta.input]: toModelInput(input.data, w, h, meta.size_multiple) });
+  const feeds = { [meta.input]: toModelInput(input.data, w, h, meta.size_multiple) };
+  const prepared = performance.now();
+  const results = await session.run(feeds);
+  const ran = performance.now();
   const translated = toPixels(results[meta.output], w, h);
   const both = page.sideBySide.checked;
   if (page.output.width !== (both ? 2 * w : w) || page.output.height !== h) {
@@ -194,6 +201,10 @@ async function translateFrame(session, meta, source, reader, still) {
   if (both) context.putImageData(input, 0, 0);
   context.putImageData(translated, both ? w : 0, 0);
   page.frames += 1;
+  const time = page.stageTotals;
+  time.prepare += prepared - start;
+  time.model += ran - prepared;
+  time.draw += performance.now() - ran;
   if (reportTo && (still || page.frames === 3)) {  // a camera's third frame (it has settled), or a dropped image
     report({ kind: "frame", width: w, height: h, input: encode(input.data), output: encode(translated.data) });
   }
@@ -208,12 +219,20 @@ function encode(bytes) {
 function startFrameCounter() {
   let counted = 0, since = performance.now();
   setInterval(() => {
-    const now = performance.now();
-    page.fps = (page.frames - counted) * 1000 / (now - since);
+    const now = performance.now(), frames = page.frames - counted;
+    page.fps = frames * 1000 / (now - since);
+    if (frames > 0) {
+      const time = page.stageTotals;
+      page.stageMs = { prepare: time.prepare / frames, model: time.model / frames, draw: time.draw / frames };
+      document.getElementById("stages").textContent =
+        `model ${page.stageMs.model.toFixed(1)} ms, input ${page.stageMs.prepare.toFixed(1)} ms, ` +
+        `output ${page.stageMs.draw.toFixed(1)} ms a frame`;
+    }
+    page.stageTotals = { prepare: 0, model: 0, draw: 0 };
     counted = page.frames;
     since = now;
     document.getElementById("fps").textContent = page.fps.toFixed(1);
-    report({ kind: "state" });
+    report({ kind: "state", stage_ms: page.stageMs });
   }, 1000);
 }
 
