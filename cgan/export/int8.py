@@ -19,7 +19,6 @@ import torch
 from ..errors import CganError
 from ..images import list_images, pad_to_multiple, read_rgb
 from ..pixels import to_model_range
-from .options import NO_CALIBRATION
 from .verify import ShapeCheck, psnr_of
 
 CALIBRATION_SIDE = 256  # calibration images are scaled to this long side (and padded to the size multiple)
@@ -32,10 +31,9 @@ def require_quantisable(net: torch.nn.Module) -> None:
                         f"student with cgan distill and export that")
 
 
-def calibration_inputs(folder: str | None, multiple: int, count: int) -> list[np.ndarray]:
-    """Up to ``count`` model inputs (1x3xHxW float32 in [-1, 1]) from the images in ``folder``."""
-    if not folder:
-        raise CganError(NO_CALIBRATION)
+def calibration_inputs(folder: str, multiple: int, count: int) -> list[np.ndarray]:
+    """Up to ``count`` model inputs (1x3xHxW float32 in [-1, 1]) from the images in ``folder`` (``--calib``, which
+    ExportOptions requires with int8)."""
     root = Path(folder)
     if not root.is_dir():
         raise CganError(f"--calib {root}: folder not found")

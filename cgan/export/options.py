@@ -15,8 +15,6 @@ DEFAULT_OPSET = 18  # the dynamo exporter's lowest working opset; TensorRT 10+ a
 # The TensorRT optimisation profile (NCHW) when none is given: up to four 1080p frames per call
 DEFAULT_MIN, DEFAULT_OPT, DEFAULT_MAX = (1, 3, 64, 64), (1, 3, 512, 512), (4, 3, 1088, 1920)
 
-NO_CALIBRATION = "int8 export needs calibration images of the kind the model will see: --calib DIR"
-
 
 @dataclass(frozen=True)
 class ExportOptions:
@@ -50,7 +48,7 @@ class ExportOptions:
         if self.calib is not None and self.precision != "int8":
             raise CganError("--calib gives int8 calibration images: it needs --precision int8")
         if self.precision == "int8" and not self.calib:  # before any export work starts
-            raise CganError(NO_CALIBRATION)
+            raise CganError("int8 export needs calibration images of the kind the model will see: --calib DIR")
         if self.calib_images < 2:
             raise CganError("--calib-images must be at least 2")
         if self.batch is not None and self.batch < 1:
