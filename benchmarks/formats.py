@@ -108,7 +108,8 @@ def export_path(folder: Path, preset: str, fmt: str, precision: str, calib: Path
     if fmt.startswith("LiteRT"):
         from cgan.export.tflite import export_tflite
 
-        return export_tflite(model, folder / f"{preset}.480x640.tflite", size=(480, 640), overwrite=True)[0]
+        return export_tflite(model, folder / f"{preset}.{kind}.480x640.tflite", size=(480, 640), precision=kind,
+                             overwrite=True, **extra)[0]
     if fmt == "OpenVINO IR":
         return export_openvino(model, folder / f"{preset}.{kind}.xml", precision=kind, overwrite=True, **extra)[0]
     return export_onnx(model, folder / f"{preset}.{kind}.onnx", precision=kind, overwrite=True, **extra)[0]

@@ -31,8 +31,8 @@ MODELS = ("student-tiny", "filter")
 
 
 def export_files(folder: Path) -> dict[str, dict[str, str]]:
-    """Each model's files: the model file, its fp32 and int8 IR, its ONNX, and its LiteRT file where litert-torch
-    is installed."""
+    """Each model's files: the model file, its fp32 and int8 IR, its ONNX, and its LiteRT files (fp32, int8) where
+    litert-torch (and LiteRT Quantizer) is installed."""
     from cgan.bench.formats import litert_convertible
     from cgan.export import export_onnx
     from cgan.export.openvino_ir import export_openvino
@@ -51,6 +51,9 @@ def export_files(folder: Path) -> dict[str, dict[str, str]]:
             from cgan.export.tflite import export_tflite
 
             files[preset]["tflite fp32"] = str(export_tflite(model, folder / f"{preset}.tflite", size=(480, 640))[0])
+        if litert_convertible(quantiser=True):
+            files[preset]["tflite int8"] = str(export_tflite(model, folder / f"{preset}.int8.tflite", size=(480, 640),
+                                                             precision="int8", calib=calib)[0])
     return files
 
 
@@ -65,6 +68,7 @@ def paths(native: bool) -> list[tuple[str, str, dict]]:
     if native:
         found.append(("ONNX Runtime fp32", "onnx fp32", {"backend": "onnxruntime"}))
         found.append(("LiteRT fp32 (XNNPACK)", "tflite fp32", {"backend": "litert"}))
+        found.append(("LiteRT int8 (XNNPACK)", "tflite int8", {"backend": "litert"}))
     return found
 
 

@@ -13,7 +13,8 @@ def formats(path: Path) -> list[str]:
     d = json.loads(path.read_text())
     m = d["machine"]
     flags = ", ".join(m.get("cpu_flags", [])) or "not recorded"
-    versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items() if k in ("torch", "onnxruntime", "openvino", "ncnn", "ai-edge-litert"))
+    shown = ("torch", "onnxruntime", "openvino", "ncnn", "ai-edge-litert", "litert-quantizer")
+    versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items() if k in shown)
     lines = [*prose("formats", d=d, flags=flags, versions=versions), "",
              "| model | format | precision | images/s 256x256 | images/s 640x480 | PSNR vs fp32 | size |",
              "|---|---|---|---|---|---|---|"]

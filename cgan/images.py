@@ -204,6 +204,25 @@ def pad_to_size(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return cv2.copyMakeBorder(image, 0, height - h, 0, width - w, border)
 
 
+def fitted_size(h: int, w: int, box: tuple[int, int]) -> tuple[int, int]:
+    """(h, w) scaled to fit inside ``box`` (height, width), keeping its shape."""
+    scale = min(box[0] / h, box[1] / w)
+    return min(box[0], max(1, round(h * scale))), min(box[1], max(1, round(w * scale)))
+
+
+def resized(image: np.ndarray, h: int, w: int) -> np.ndarray:
+    if (h, w) == image.shape[:2]:
+        return image
+    shrinking = h < image.shape[0]
+    return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
+
+
+def fit_into(image: np.ndarray, box: tuple[int, int]) -> np.ndarray:
+    """The image scaled to fit inside ``box`` (height, width), keeping its shape, and padded to fill it: how a
+    frame enters a file of one frame size."""
+    return pad_to_size(resized(image, *fitted_size(*image.shape[:2], box)), *box)
+
+
 def pad_to_multiple(image: np.ndarray, multiple: int) -> np.ndarray:
     """Reflect-pad bottom and right so both sides are multiples of ``multiple`` and at least
     ``smallest_side(multiple)`` (repeated reflection if needed)."""

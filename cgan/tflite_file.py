@@ -28,11 +28,12 @@ MAX_FILE_BYTES = 512 * 2**20  # a resnet9 at fp32 is 46 MB
 MAX_TABLE = 100_000  # operators, tensors, buffers: a resnet9 has a few hundred
 MAX_SIDE = 8192
 MAX_TENSOR_VALUES = 2**28  # one GB of float32: a 4K frame's widest layer of any cgan generator is below it
-# The operators litert-torch 0.10 writes for every preset (students, filter, resnet, mobile, unet).
+# The operators litert-torch 0.10 writes for every preset (students, filter, resnet, mobile, unet), and the two
+# that LiteRT Quantizer adds around int8 convolutions.
 TFLITE_OPS = frozenset({
-    "ADD", "CONCATENATION", "CONV_2D", "DEPTHWISE_CONV_2D", "DIV", "GATHER_ND", "LEAKY_RELU", "LOG", "MAXIMUM",
-    "MEAN", "MINIMUM", "MIRROR_PAD", "MUL", "PAD", "RELU", "RESHAPE", "RESIZE_NEAREST_NEIGHBOR", "RSQRT", "SLICE",
-    "SQRT", "SUB", "SUM", "TANH", "TRANSPOSE", "TRANSPOSE_CONV",
+    "ADD", "CONCATENATION", "CONV_2D", "DEPTHWISE_CONV_2D", "DEQUANTIZE", "DIV", "GATHER_ND", "LEAKY_RELU", "LOG",
+    "MAXIMUM", "MEAN", "MINIMUM", "MIRROR_PAD", "MUL", "PAD", "QUANTIZE", "RELU", "RESHAPE", "RESIZE_NEAREST_NEIGHBOR",
+    "RSQRT", "SLICE", "SQRT", "SUB", "SUM", "TANH", "TRANSPOSE", "TRANSPOSE_CONV",
 })
 INSTALL_HINT = 'pip install "cgan[litert]"'
 

@@ -18,6 +18,7 @@ from cgan.tflite_file import IDENTIFIER, METADATA_NAME, read_tflite, schema, wit
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MODEL, TFLITE = FIXTURES / "filter.safetensors", FIXTURES / "filter.96x128.tflite"
+INT8 = FIXTURES / "filter.int8.96x128.tflite"
 CONVERTER = importlib.util.find_spec("litert_torch") is not None
 
 
@@ -35,6 +36,14 @@ def test_the_fixture_translates_like_pytorch_and_describes_itself(folder):
     assert "LiteRT (TFLite), exported fp32" in info.output and "input 1x3x96x128 (fixed" in info.output
     assert "tom -> jerry" in info.output and "file check      passed" in info.output
     assert translation_psnr_against_pytorch(TFLITE, MODEL, folder, "LiteRT") >= 40
+
+
+def test_the_int8_fixture_runs_its_convolutions_in_int8_within_30_db_of_pytorch(folder):
+    info = run("info", "--model", INT8)
+    assert info.exit_code == 0, info.output
+    assert "LiteRT (TFLite), exported int8" in info.output and "file check      passed" in info.output
+    assert {"QUANTIZE", "DEQUANTIZE", "CONV_2D"} <= read_tflite(INT8).ops
+    assert translation_psnr_against_pytorch(INT8, MODEL, folder, "LiteRT") >= 30
 
 
 def test_frames_of_other_shapes_are_fitted_into_the_file_size_and_scaled_back(tmp_path):
@@ -163,6 +172,9 @@ def test_export_refusals_get_one_line(tmp_path, folder):
         save_generators(folder)
     one_line_error(run("export", folder / "student-tiny.safetensors", "--format", "tflite", "--size", "98x128"),
                    "multiple of 4")
+    one_line_error(run("export", folder / "resnet6.safetensors", "--format", "tflite", "--size", "96x96",
+                       "--precision", "int8", "--calib", folder / "data" / "trainA", "-o", tmp_path / "m.tflite"),
+                   "instance normalisation")
     photo = sorted((folder / "data" / "testA").iterdir())[0]
     one_line_error(run("translate", "--model", TFLITE, "--source", photo, "--out", tmp_path / "o.png",
                        "--imgsz", "64"), "--imgsz")
@@ -183,3 +195,19 @@ def test_an_export_describes_itself_and_translates_like_pytorch(folder, preset):
     assert done.exit_code == 0 and "verified" in done.output.splitlines()[-1], done.output
     assert json.loads(run("info", "--model", path, "--json").output)["domains"] == "tom -> jerry"
     assert translation_psnr_against_pytorch(path, model, folder, "LiteRT") >= 40
+
+
+@pytest.mark.skipif(not CONVERTER, reason='litert-torch is not installed (pip install "cgan[tflite]": 2 GB, not in '
+                                          'cgan[all])')
+@pytest.mark.parametrize("preset", ["student-tiny", "filter"])
+def test_an_int8_export_is_verified_on_held_back_photos_and_translates_like_pytorch(folder, preset):
+    if not (folder / f"{preset}.safetensors").exists():
+        save_generators(folder)
+    model, path = folder / f"{preset}.safetensors", folder / f"{preset}.int8.tflite"
+    done = run("export", model, "--format", "tflite", "--size", "96x96", "--precision", "int8", "--calib",
+               folder / "data" / "trainA", "-o", path, "--overwrite")
+    wrote = next(line for line in done.output.splitlines() if line.startswith("wrote "))
+    assert done.exit_code == 0 and "int8, verified" in wrote and "held-back calibration images" in wrote, done.output
+    assert json.loads(run("info", "--model", path, "--json").output)["format"].startswith(
+        "LiteRT (TFLite), exported int8")
+    assert translation_psnr_against_pytorch(path, model, folder, "LiteRT") >= 30

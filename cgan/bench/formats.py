@@ -61,12 +61,16 @@ def exporters(model: Path, calib: str | None) -> dict[str, Callable[[Path, tuple
         return lambda folder, size: export_ncnn(model, folder / f"m.{precision}.ncnn.param", precision=precision,
                                           verify=False)[0]
 
-    def tflite(folder: Path, size: tuple[int, int]) -> Path:
-        from ..export.tflite import export_tflite
+    def tflite(precision: str) -> Callable[[Path, tuple[int, int]], Path]:
+        def write(folder: Path, size: tuple[int, int]) -> Path:
+            from ..export.tflite import export_tflite
 
-        return export_tflite(model, folder / f"m.{size[0]}x{size[1]}.tflite", size=size, verify=False)[0]
+            return export_tflite(model, folder / f"m.{precision}.{size[0]}x{size[1]}.tflite", size=size,
+                                 precision=precision, verify=False, calib=calib if precision == "int8" else None)[0]
+        return write
 
-    return {"tflite fp32": tflite, **{f"onnx {p}": onnx(p) for p in ("fp32", "fp16", "int8")},
+    return {**{f"tflite {p}": tflite(p) for p in ("fp32", "int8")},
+            **{f"onnx {p}": onnx(p) for p in ("fp32", "fp16", "int8")},
             **{f"ir {p}": ir(p) for p in ("fp32", "fp16", "int8")}, **{f"ncnn {p}": ncnn(p) for p in ("fp32", "fp16")}}
 
 
@@ -96,14 +100,18 @@ def variants(quantisable: bool, calib: str | None) -> list[Variant]:
     if int8 and openvino:
         found += [Variant("ONNX, OpenVINO", "int8 (QDQ)", "onnx int8", "openvino"),
                   Variant("OpenVINO IR", "int8 (NNCF)", "ir int8", "openvino")]
+    if int8 and litert_convertible(quantiser=True):
+        found.append(Variant("LiteRT (TFLite)", "int8 (convolutions)", "tflite int8", "litert"))
     return found
 
 
-def litert_convertible() -> bool:
-    """Whether LiteRT files can be written and run here (litert-torch is not part of cgan[all]: README)."""
+def litert_convertible(quantiser: bool = False) -> bool:
+    """Whether LiteRT files (int8 ones, with ``quantiser``) can be written and run here (litert-torch is not part of
+    cgan[all]: README)."""
     import importlib.util
 
-    return all(importlib.util.find_spec(m) is not None for m in ("litert_torch", "ai_edge_litert"))
+    needed = ("litert_torch", "ai_edge_litert", *(("litert_quantizer",) if quantiser else ()))
+    return all(importlib.util.find_spec(m) is not None for m in needed)
 
 
 def file_mb(path: Path) -> float:
@@ -144,7 +152,7 @@ def compare_formats(model: str | Path, photo: np.ndarray, *, sizes: list[tuple[i
         for variant in variants(meta.config.normalization == "none", calib):
             row, backend = None, None
             for (h, w), (size, x) in zip(sizes, inputs.items()):
-                key = (variant.file, size if variant.file == "tflite fp32" else None)
+                key = (variant.file, size if (variant.file or "").startswith("tflite") else None)
                 if key not in files:
                     files[key] = write[variant.file](Path(tmp), (h, w))
                 if backend is None or key[1] is not None:

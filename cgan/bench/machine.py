@@ -35,7 +35,7 @@ def describe_machine() -> dict:
     """CPU, cores, GPU and the versions of the libraries that decide speed."""
     versions = {}
     for package in ("torch", "onnxruntime", "onnxruntime-gpu", "openvino", "onnx", "opencv-python", "numpy", "tensorrt",
-                    "ncnn", "ai-edge-litert"):
+                    "ncnn", "ai-edge-litert", "litert-quantizer"):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:

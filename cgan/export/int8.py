@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..errors import CganError
-from ..images import list_images, pad_to_multiple, read_rgb
+from ..images import fit_into, list_images, pad_to_multiple, read_rgb, resized
 from ..pixels import to_model_range
 from .verify import ShapeCheck, psnr_of
 
@@ -31,9 +31,10 @@ def require_quantisable(net: torch.nn.Module) -> None:
                         f"student with cgan distill and export that")
 
 
-def calibration_inputs(folder: str, multiple: int, count: int) -> list[np.ndarray]:
+def calibration_inputs(folder: str, multiple: int, count: int, size: tuple[int, int] | None = None) -> list[np.ndarray]:
     """Up to ``count`` model inputs (1x3xHxW float32 in [-1, 1]) from the images in ``folder`` (``--calib``, which
-    ExportOptions requires with int8)."""
+    ExportOptions requires with int8). For a file of one frame ``size`` (LiteRT), each image enters it as the
+    runtime's frames do (fitted and padded); else it is scaled to ``CALIBRATION_SIDE``."""
     root = Path(folder)
     if not root.is_dir():
         raise CganError(f"--calib {root}: folder not found")
@@ -42,13 +43,13 @@ def calibration_inputs(folder: str, multiple: int, count: int) -> list[np.ndarra
         image = read_rgb(path)
         if image is None:
             continue
-        scale = CALIBRATION_SIDE / max(image.shape[:2])
-        if scale < 1:
-            import cv2
-
-            size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
-            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-        image = pad_to_multiple(image, multiple)
+        if size is not None:
+            image = fit_into(image, size)
+        else:
+            scale = CALIBRATION_SIDE / max(image.shape[:2])
+            if scale < 1:
+                image = resized(image, max(1, round(image.shape[0] * scale)), max(1, round(image.shape[1] * scale)))
+            image = pad_to_multiple(image, multiple)
         inputs.append(to_model_range(image.transpose(2, 0, 1)[None]))
         if len(inputs) == count:
             break

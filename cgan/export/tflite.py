@@ -3,10 +3,13 @@ LiteRT's own interpreter against PyTorch.
 
 The route is Google's: ``litert-torch`` (PyTorch's converter to LiteRT) in a child process (litert_convert.py says
 why), at the one size ``--size`` gives: LiteRT's converter cannot keep height and width free, so the file takes
-frames of that size and the runtime fits every frame into it. fp32 only: XNNPACK computes an fp16 file in fp32 on
-most CPUs (half the download, no speed), and full-integer int8 by AI Edge Quantizer (static_wi8_ai8, calibrated on
-photos) reached 15-28 dB against PyTorch on a student and the filter, below the 30 dB int8 needs. cgan's metadata
-goes into the file's own metadata table. If verification fails, nothing is left behind.
+frames of that size and the runtime fits every frame into it. fp32, or int8 for generators without instance
+normalisation (students, the filter): LiteRT Quantizer (the former AI Edge Quantizer) quantises the convolutions,
+calibrated on ``--calib`` images fitted to that size as the runtime fits frames, and leaves the float tail float
+(litert_convert.py says why); input and output stay float32, and XNNPACK runs the convolutions in int8. It is
+verified like the other int8 exports, by PSNR against PyTorch on calibration images held back. No fp16: XNNPACK
+computes an fp16 file in fp32 on most CPUs (half the download, no speed). cgan's metadata goes into the file's own
+metadata table. If verification fails, nothing is left behind.
 """
 from __future__ import annotations
 
@@ -27,17 +30,20 @@ from ..errors import CganError
 from ..fileio import refuse_overwrite
 from ..modelfile import load_model, resolve_model_path
 from ..tflite_file import TfliteRunner, read_tflite, with_metadata
+from .int8 import calibration_inputs, psnr_against_pytorch, require_quantisable, split_calibration
 from .options import ExportOptions, export_options
 from .verify import ExportReport, ShapeCheck, compare_with_pytorch, require_psnr, stage_reporter
 
-MIN_PSNR = {"fp32": 40.0}
+MIN_PSNR = {"fp32": 40.0, "int8": 30.0}
 INSTALL_HINT = 'pip install "cgan[tflite]"'
 CONVERT_SECONDS = 900
 CHECKS = 3  # inputs verified at the file's one size
 
 
 def tflite_stages(options: ExportOptions) -> list[str]:
-    return ["converting to LiteRT (litert-torch)", *(["verifying in LiteRT against PyTorch"] if options.verify else [])]
+    convert = "converting to LiteRT (litert-torch)" if options.precision != "int8" else \
+        "converting to LiteRT (litert-torch) and quantising int8 (LiteRT Quantizer)"
+    return [convert, *(["verifying in LiteRT against PyTorch"] if options.verify else [])]
 
 
 def default_tflite_path(model_path: Path, size: tuple[int, int]) -> Path:
@@ -68,9 +74,8 @@ def write_tflite(net: torch.nn.Module, model_path: Path, out: Path, options: Exp
     started = time.perf_counter()
     precision = options.precision
     if precision not in MIN_PSNR:
-        raise CganError(f"LiteRT export writes fp32 (its int8 falls below 30 dB on cgan's models, and XNNPACK computes "
-                        f"fp16 files in fp32 on most CPUs): leave --precision {precision} out, or use --format "
-                        f"openvino or onnx for {precision}")
+        raise CganError(f"LiteRT export writes fp32 or int8 (XNNPACK computes fp16 files in fp32 on most CPUs): leave "
+                        f"--precision {precision} out, or use --format openvino or onnx for {precision}")
     if options.batch not in (None, 1):
         raise CganError("a LiteRT file takes one frame at a time: leave --batch out")
     if not out.name.lower().endswith(".tflite"):
@@ -80,8 +85,14 @@ def write_tflite(net: torch.nn.Module, model_path: Path, out: Path, options: Exp
     if height % multiple or width % multiple:
         raise CganError(f"--size {height}x{width} is not a multiple of {multiple}, which this generator needs: use "
                         f"{-(-height // multiple) * multiple}x{-(-width // multiple) * multiple}")
-    _require_converter()
+    if precision == "int8":
+        require_quantisable(net)
+    _require_converter(precision)
     refuse_overwrite(out, options.overwrite)
+    held_back = calibration = None
+    if precision == "int8":
+        held_back, calibration = split_calibration(calibration_inputs(options.calib, multiple, options.calib_images,
+                                                                      size=(height, width)))
     stages = tflite_stages(options)
     stage = stage_reporter(stages, on_stage)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -89,35 +100,54 @@ def write_tflite(net: torch.nn.Module, model_path: Path, out: Path, options: Exp
         work = Path(tmp)
         bare, labelled = work / "bare.tflite", work / out.name
         stage(stages[0])
-        _convert(model_path, options.direction, height, width, bare)
+        calibration_file = None
+        if calibration is not None:
+            calibration_file = work / "calibration.npy"
+            np.save(calibration_file, np.concatenate(calibration))
+        _convert(model_path, options.direction, height, width, bare, calibration_file)
+        tools = {"litert_torch": version("litert-torch"),
+                 **({"litert_quantizer": version("litert-quantizer")} if calibration is not None else {})}
         record = {**net.meta.to_dict(), "export": {
             "format": "tflite", "precision": precision, "batch": 1, "size": f"{height}x{width}",
-            "source": model_path.name, "litert_torch": version("litert-torch")}}
+            "source": model_path.name, **tools}}
         labelled.write_bytes(with_metadata(bare.read_bytes(), record))
         read_tflite(labelled)  # never write what cgan's own runtime would refuse
         checks: list[ShapeCheck] = []
+        psnr_db = None
         if options.verify:
             stage(stages[-1])
             run = _runner(labelled)
-            checks = compare_with_pytorch(lambda x: run(x.numpy()), net, [(1, 3, height, width)] * CHECKS,
-                                          on_check=on_check, saturated=True)
-            require_psnr(checks, MIN_PSNR[precision], precision, "LiteRT")
+            if held_back is not None:
+                psnr_db, checks = psnr_against_pytorch(run, net, held_back, on_check)
+                if not psnr_db >= MIN_PSNR["int8"]:
+                    raise CganError(f"verification failed: the int8 LiteRT file reaches {psnr_db:.1f} dB PSNR against "
+                                    f"fp32 on {len(held_back)} held-back calibration images (at least "
+                                    f"{MIN_PSNR['int8']:g} dB needed); nothing written: calibrate on more images "
+                                    f"like the ones it will translate, or export fp32")
+            else:
+                checks = compare_with_pytorch(lambda x: run(x.numpy()), net, [(1, 3, height, width)] * CHECKS,
+                                              on_check=on_check, saturated=True)
+                require_psnr(checks, MIN_PSNR[precision], precision, "LiteRT")
         os.replace(labelled, out)
     report = ExportReport(out, precision, options.opset, MIN_PSNR[precision], checks, time.perf_counter() - started,
-                          format="tflite")
+                          psnr_db, format="tflite")
     return out, report
 
 
-def _require_converter() -> None:
-    for module, package in (("litert_torch", "litert-torch"), ("ai_edge_litert", "ai-edge-litert")):
+def _require_converter(precision: str) -> None:
+    needed = [("litert_torch", "litert-torch"), ("ai_edge_litert", "ai-edge-litert"),
+              *([("litert_quantizer", "litert-quantizer")] if precision == "int8" else [])]
+    for module, package in needed:
         if importlib.util.find_spec(module) is None:
             raise CganError(f"LiteRT export needs {package}, which is not installed: {INSTALL_HINT}")
 
 
-def _convert(model_path: Path, direction: str, height: int, width: int, out: Path) -> None:
-    """Run the converter child (litert_convert.py); its output stays in the temporary folder."""
+def _convert(model_path: Path, direction: str, height: int, width: int, out: Path,
+             calibration_file: Path | None) -> None:
+    """Run the converter child (litert_convert.py), which quantises on ``calibration_file`` where one is given; its
+    output stays in the temporary folder."""
     command = [sys.executable, "-m", "cgan.export.litert_convert", str(model_path), direction, str(height),
-               str(width), str(out)]
+               str(width), str(out), *([str(calibration_file)] if calibration_file else [])]
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=CONVERT_SECONDS, env=environment)

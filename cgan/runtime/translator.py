@@ -18,7 +18,7 @@ import numpy as np
 from ..devices import available_memory
 from ..errors import CganError
 from ..fileio import escape_control, plural
-from ..images import pad_to_multiple, pad_to_size, too_many_pixels
+from ..images import fit_into, fitted_size, pad_to_multiple, resized, too_many_pixels
 from ..pixels import to_model_range, to_pixels
 from .backends import Backend, ToOnnx, open_backend
 from .graph_check import check_output
@@ -36,21 +36,8 @@ def scaled_size(h: int, w: int, side: int) -> tuple[int, int]:
     return max(1, round(h * scale)), max(1, round(w * scale))
 
 
-def fitted_size(h: int, w: int, box: tuple[int, int]) -> tuple[int, int]:
-    """(h, w) scaled to fit inside ``box`` (height, width), keeping its shape."""
-    scale = min(box[0] / h, box[1] / w)
-    return min(box[0], max(1, round(h * scale))), min(box[1], max(1, round(w * scale)))
-
-
 def scale_long_side(image: np.ndarray, side: int) -> np.ndarray:
     return resized(image, *scaled_size(*image.shape[:2], side))
-
-
-def resized(image: np.ndarray, h: int, w: int) -> np.ndarray:
-    if (h, w) == image.shape[:2]:
-        return image
-    shrinking = h < image.shape[0]
-    return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
 
 
 class Translator:
@@ -152,8 +139,7 @@ class Translator:
                 raise CganError(problem)
             image = scale_long_side(image, self.imgsz)
         if self.fixed_size:
-            image = resized(image, *fitted_size(*image.shape[:2], self.fixed_size))
-            return pad_to_size(image, *self.fixed_size)
+            return fit_into(image, self.fixed_size)
         return pad_to_multiple(image, self.multiple)
 
     def postprocess(self, output: np.ndarray, original: np.ndarray) -> np.ndarray:
