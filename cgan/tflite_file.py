@@ -119,7 +119,7 @@ def _read(s, data: bytes, name: str) -> TfliteModel:
                             f"the file is damaged or altered")
     for i in range(buffers):
         buffer = model.Buffers(i)
-        if buffer.Offset() and buffer.Offset() + buffer.Size() > len(data):
+        if buffer.Offset() > 1 and buffer.Offset() + buffer.Size() > len(data):  # (1: "no data", as LiteRT reads it)
             raise CganError(f"{name}: buffer {i} lies outside the file: the file is damaged or truncated")
     input_shape = _io_shape(s, graph, name)
     return TfliteModel(frozenset(ops), input_shape, _record(model, name), weight_values)
@@ -173,6 +173,14 @@ def with_metadata(data: bytes, record: dict) -> bytes:
 
     s = schema()
     model = s.ModelT.InitFromPackedBuf(bytearray(data), 0)
+    for kept in model.buffers or []:
+        # A buffer may keep its bytes after the flatbuffer, at an offset into the file (LiteRT Quantizer writes
+        # larger models so); repacking drops that tail, so its bytes move inside the buffer.
+        if kept.offset > 1:
+            if kept.offset + kept.size > len(data):
+                raise CganError("the converter wrote a buffer that lies outside its file: nothing written")
+            kept.data = np.frombuffer(data, dtype=np.uint8, count=kept.size, offset=kept.offset)
+            kept.offset = kept.size = 0
     buffer = s.BufferT()
     buffer.data = np.frombuffer(json.dumps(record).encode(), dtype=np.uint8)
     model.buffers.append(buffer)

@@ -165,6 +165,35 @@ def test_metadata_is_carried_inside_the_file(tmp_path):
     assert names.count(METADATA_NAME) == 1
 
 
+def test_a_buffer_kept_after_the_flatbuffer_moves_inside_when_metadata_is_written(tmp_path, folder):
+    """LiteRT Quantizer may keep a buffer's bytes after the flatbuffer, at an offset into the file: labelling the
+    file must carry them (repacking alone would drop them), and the labelled file must compute what the first did."""
+    import flatbuffers
+
+    s = schema()
+    model = s.ModelT.InitFromPackedBuf(bytearray(TFLITE.read_bytes()), 0)
+    index = max(range(len(model.buffers)), key=lambda i: 0 if model.buffers[i].data is None
+                else len(model.buffers[i].data))
+    tail = bytes(model.buffers[index].data)
+    model.buffers[index].data, model.buffers[index].size = None, len(tail)
+
+    def packed(offset: int) -> bytes:
+        model.buffers[index].offset = offset
+        builder = flatbuffers.Builder(1024)
+        builder.Finish(model.Pack(builder), file_identifier=IDENTIFIER)
+        return bytes(builder.Output())
+
+    head = packed(2**40)  # (the field present, so that the real offset packs to the same length)
+    outside = packed(len(head)) + tail
+    labelled = tmp_path / "labelled.tflite"
+    labelled.write_bytes(with_metadata(outside, {**read_tflite(TFLITE).record, "note": "relabelled"}))
+    assert read_tflite(labelled).record["note"] == "relabelled"
+    photo = sorted((folder / "data" / "testA").iterdir())[0]
+    for path, out in ((TFLITE, tmp_path / "a.png"), (labelled, tmp_path / "b.png")):
+        assert run("translate", "--model", path, "--source", photo, "--out", out).exit_code == 0
+    assert np.array_equal(cv2.imread(str(tmp_path / "a.png")), cv2.imread(str(tmp_path / "b.png")))
+
+
 def test_export_refusals_get_one_line(tmp_path, folder):
     one_line_error(run("export", MODEL, "--format", "tflite", "-o", tmp_path / "m.tflite"), "--size")
     one_line_error(run("export", MODEL, "--format", "tflite", "--size", "96x128", "--precision", "fp16"), "fp32")
