@@ -46,9 +46,11 @@ def tflite_stages(options: ExportOptions) -> list[str]:
     return [convert, *(["verifying in LiteRT against PyTorch"] if options.verify else [])]
 
 
-def default_tflite_path(model_path: Path, size: tuple[int, int]) -> Path:
-    """Beside the model file, named by its one size: ``G_AtoB.480x640.tflite``."""
-    return model_path.with_name(f"{model_path.stem}.{size[0]}x{size[1]}.tflite")
+def default_tflite_path(model_path: Path, size: tuple[int, int], precision: str) -> Path:
+    """Beside the model file, named by its one size (and int8): ``G_AtoB.480x640.tflite``,
+    ``G_AtoB.int8.480x640.tflite``."""
+    kind = "" if precision == "fp32" else f".{precision}"
+    return model_path.with_name(f"{model_path.stem}{kind}.{size[0]}x{size[1]}.tflite")
 
 
 def export_tflite(model: str | os.PathLike, out: str | os.PathLike | None = None,
@@ -63,7 +65,7 @@ def export_tflite(model: str | os.PathLike, out: str | os.PathLike | None = None
                         "fits other frames into it")
     model_path = resolve_model_path(model, options.direction)
     net = load_model(model_path, options.direction)
-    out = Path(out) if out else default_tflite_path(model_path, options.size)
+    out = Path(out) if out else default_tflite_path(model_path, options.size, options.precision)
     return write_tflite(net, model_path, out, options, on_check, on_stage)
 
 
