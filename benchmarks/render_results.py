@@ -42,7 +42,8 @@ def render(r: dict) -> str:
                 families(read_folder("families")),
                 family_ceilings(read_folder("family_ceiling"), read_folder("families")),
                 safety_cost(RESULTS / "safety_cost.json"), contention(RESULTS / "contention.json"),
-                formats(RESULTS / "formats.json"), no_bf16(RESULTS / "no_bf16.json"), web_speed(RESULTS / "web_speed.json")]
+                formats(RESULTS / "formats.json"), no_bf16(RESULTS / "no_bf16.json"),
+                float_output(RESULTS / "float_output.json"), web_speed(RESULTS / "web_speed.json")]
     if "gpu" in r:
         sections.append(gpu_sections(r["gpu"]))
     return "\n".join(line for section in sections for line in section) + "\n"
@@ -203,3 +204,21 @@ def safety_cost(path: Path) -> list[str]:
                  for e in ("onnxruntime", "openvino")]
         lines.append(f"| {row['model']} | {row['file_mb']} MB | {row['graph_check_ms']:.0f} ms | {' | '.join(calls)} |")
     return lines
+
+
+def float_output(path: Path) -> list[str]:
+    """A float output turned into an image by NumPy and by OpenCV (benchmarks/float_output.py)."""
+    if not path.is_file():
+        return []
+    d = json.loads(path.read_text())
+    spread = max(max(runs) / min(runs) for r in d["translate"] for runs in r["runs"].values())
+    return [*prose("float_output", d=d), "",
+            "| frame | NumPy (ms) | OpenCV (ms) | ratio |", "|---|---|---|---|",
+            *(f"| {c['size']} | {c['numpy_ms']:.2f} | {c['opencv_ms']:.2f} | **{c['numpy_ms'] / c['opencv_ms']:.1f}x** |"
+              for c in d["conversion"]),
+            "", "| model | path | end to end, NumPy (frames/s) | end to end, OpenCV | runs, NumPy / OpenCV |",
+            "|---|---|---|---|---|",
+            *(f"| {r['model']} | {r['path']} | {r['numpy_fps']:.1f} | {r['opencv_fps']:.1f} | "
+              f"{', '.join(f'{f:.1f}' for f in r['runs']['numpy'])} / {', '.join(f'{f:.1f}' for f in r['runs']['opencv'])} |"
+              for r in d["translate"]),
+            "", *prose("float_output_reading", d=d, spread=spread)]

@@ -19,7 +19,7 @@ from ..devices import available_memory
 from ..errors import CganError
 from ..fileio import escape_control, plural
 from ..images import fit_into, fitted_size, pad_to_multiple, resized, too_many_pixels
-from ..pixels import to_model_range, to_pixels
+from ..pixels import to_image_pixels, to_model_range
 from .backends import Backend, ToOnnx, open_backend
 from .graph_check import check_output
 from .options import RuntimeOptions, runtime_options
@@ -153,7 +153,7 @@ class Translator:
         if output.dtype == np.uint8:
             image = output[:h, :w]
         else:
-            image = to_pixels(output[:, :h, :w]).transpose(1, 2, 0)
+            image = to_image_pixels(output[:, :h, :w])
         if (self.imgsz and not self.keep_imgsz) or self.fixed_size:
             image = cv2.resize(image, (original.shape[1], original.shape[0]), interpolation=cv2.INTER_CUBIC)
         return np.ascontiguousarray(image)
