@@ -46,7 +46,7 @@ ROWS = (
              ("detail", "detail_fastcut_fast_size128_edge_map"),
              ("detail, second seed", "detail_fastcut_fast_size128_edge_map_seed1"),
              ("detail without `--edge-map`", "detail_fastcut_fast_size128"), ("detail, the filter", "detail_gan_filter")),
-        held_out=(("detail", ("fastcut-edge-map-decay-detail",), "detail"),
+        held_out=(("detail", ("fastcut-edge-map-decay-detail", "fastcut-edge-map-decay-detail-draw3"), "detail"),
                   ("detail", ("fastcut-edge-map-detail",), "detail"),
                   ("detail, the filter", ("filter-gan-decay-idt1-detail",), "detail"))),
     Row("changes of shape or texture (horses to zebras, summer to winter)",

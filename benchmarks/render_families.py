@@ -30,14 +30,20 @@ def families(results: list[dict]) -> list[str]:
 
 
 def pooled_draws(results: list[dict]) -> list[dict]:
-    """A profile's draws looked into one file at a time (``--only N``, labels ending ``-drawN``), pooled as one run
-    of them all would have been: label (without the suffix), kind, runs and summary, where there are several."""
+    """A profile's draws looked into one file at a time (``--only N``, labels ending ``-drawN``), with the file of
+    its other draws where there is one (the label without the suffix), pooled as one run of them all would have
+    been: label (without the suffix), kind, runs and summary, where there are several and no draw is counted
+    twice."""
     groups: dict[tuple[str, str], list[dict]] = {}
     for result in results:
         stem, _, number = result["label"].rpartition("-draw")
         if stem and number.isdigit():
             for kind, found in result["kinds"].items():
                 groups.setdefault((stem, kind), []).extend(found["runs"])
+    for result in results:
+        for kind, found in result["kinds"].items():
+            if (result["label"], kind) in groups:
+                groups[(result["label"], kind)].extend(found["runs"])
     return [{"label": stem, "kind": kind, "runs": runs, "summary": summarise(runs)}
             for (stem, kind), runs in groups.items() if len({run["task"] for run in runs}) == len(runs) > 1]
 

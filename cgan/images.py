@@ -211,6 +211,7 @@ def fitted_size(h: int, w: int, box: tuple[int, int]) -> tuple[int, int]:
 
 
 def resized(image: np.ndarray, h: int, w: int) -> np.ndarray:
+    """The image at h x w: area averaging to shrink, bicubic to enlarge."""
     if (h, w) == image.shape[:2]:
         return image
     shrinking = h < image.shape[0]

@@ -22,6 +22,9 @@ from ..pixels import to_model_range
 from .verify import ShapeCheck, psnr_of
 
 CALIBRATION_SIDE = 256  # calibration images are scaled to this long side (and padded to the size multiple)
+# int8 is judged by PSNR against fp32 on real images (its error is spread thinly over every pixel), on the
+# calibration images held back, in every format: at least this.
+MIN_PSNR = 30.0
 
 
 def require_quantisable(net: torch.nn.Module) -> None:
@@ -95,6 +98,15 @@ def quantise(fp32_path: Path, out: Path, inputs: list[np.ndarray]) -> None:
                         calibrate_method=CalibrationMethod.MinMax,
                         # Conv only: the float tail (colour map sum, atanh, tanh) keeps full precision.
                         op_types_to_quantize=["Conv"], extra_options={"ActivationSymmetric": False})
+
+
+def require_int8_psnr(psnr_db: float, images: int, what: str, otherwise: str) -> None:
+    """One line, nothing written, where ``what`` (the int8 file, in words) falls below ``MIN_PSNR`` on ``images``
+    held-back calibration images; ``otherwise`` is the other precision to use."""
+    if not psnr_db >= MIN_PSNR:
+        raise CganError(f"verification failed: {what} reaches {psnr_db:.1f} dB PSNR against fp32 on {images} "
+                        f"held-back calibration images (at least {MIN_PSNR:g} dB needed); nothing written: calibrate "
+                        f"on more images like the ones it will translate, or use {otherwise}")
 
 
 def verify_int8(path: Path, net: torch.nn.Module, inputs: list[np.ndarray], on_check=None) -> tuple[float, list]:

@@ -66,6 +66,7 @@ def quantise(float_file: str, calibration: np.ndarray, out: str) -> None:
     """Write ``float_file`` with int8 convolutions (per-channel symmetric weights, asymmetric activations whose
     ranges come from ``calibration``: min and max, as the other int8 exports) to ``out``; input and output stay
     float32."""
+    from ai_edge_litert.interpreter import Interpreter
     from litert_quantizer import qtyping, quantizer
 
     config = qtyping.OpQuantizationConfig(
@@ -77,8 +78,6 @@ def quantise(float_file: str, calibration: np.ndarray, out: str) -> None:
         model = quantizer.Quantizer(f.read())
     for op in QUANTISED_OPS:
         model.update_quantization_recipe(regex=".*", operation_name=qtyping.TFLOperationName[op], op_config=config)
-    from ai_edge_litert.interpreter import Interpreter
-
     # The converter names the signature and its input (serving_default, args_0): read them, not assume them.
     ((signature, io),) = Interpreter(model_path=float_file).get_signature_list().items()
     (input_name,) = io["inputs"]

@@ -22,14 +22,13 @@ from ..errors import CganError
 from ..fileio import atomic_path, refuse_overwrite
 from ..modelfile import load_model, resolve_model_path
 from ..shapes import round_up
+from .int8 import MIN_PSNR as MIN_INT8_PSNR
 from .options import ExportOptions, export_options
 from .verify import ExportReport, ShapeCheck, compare_with_pytorch, require_within, stage_reporter
 
 # Largest |ONNX Runtime - PyTorch fp32| accepted per output value (outputs lie in [-1, 1], where one
 # 8-bit grey level is 2/255 = 0.0078). fp16 keeps instance norm in fp32; its bound is 2.5 grey levels.
 TOLERANCE = {"fp32": 1e-3, "fp16": 2e-2}
-# int8 is judged by PSNR against fp32 on real images (its error is spread thinly over every pixel): at least this.
-MIN_INT8_PSNR = 30.0
 # Shapes (N, H, W) checked by default: several batch sizes, non-square, far from the training size.
 DEFAULT_CHECKS = ((1, 256, 256), (2, 320, 480), (1, 720, 1280))
 
@@ -212,11 +211,9 @@ def _quantise_in_place(path: Path, calibration: list, metadata: dict) -> None:
 def _verify_int8(tmp: Path, out: Path, net: torch.nn.Module, held_back: list, options: ExportOptions,
                  on_check, started: float) -> ExportReport:
     """The int8 file against PyTorch fp32 on the calibration images held back from calibration."""
-    from .int8 import verify_int8
+    from .int8 import require_int8_psnr, verify_int8
 
     psnr_db, checks = verify_int8(tmp, net, held_back, on_check) if options.verify else (None, [])
-    if psnr_db is not None and psnr_db < MIN_INT8_PSNR:
-        raise CganError(f"verification failed: the int8 file reaches {psnr_db:.1f} dB PSNR against fp32 on "
-                        f"{len(held_back)} held-back calibration images (at least {MIN_INT8_PSNR:g} dB needed); "
-                        f"nothing written: calibrate on more images like the ones it will translate, or use fp32")
+    if psnr_db is not None:
+        require_int8_psnr(psnr_db, len(held_back), "the int8 file", "fp32")
     return ExportReport(out, "int8", options.opset, MIN_INT8_PSNR, checks, time.perf_counter() - started, psnr_db)

@@ -27,12 +27,13 @@ from ..errors import CganError, first_line
 from ..fileio import refuse_overwrite
 from ..ir_file import META_PATH, bin_path, read_ir
 from ..modelfile import load_model, resolve_model_path
+from .int8 import MIN_PSNR as MIN_INT8_PSNR
 from .onnx import check_shapes, write_onnx
 from .options import ExportOptions, export_options
 from .verify import ExportReport, ShapeCheck, compare_with_pytorch, require_psnr, stage_reporter
 
 # The least PSNR (dB, against PyTorch fp32) an IR must reach to be written.
-MIN_PSNR = {"fp32": 40.0, "fp16": 35.0, "int8": 30.0}
+MIN_PSNR = {"fp32": 40.0, "fp16": 35.0, "int8": MIN_INT8_PSNR}
 INSTALL_HINT = 'pip install "cgan[openvino]"'
 
 
@@ -108,7 +109,7 @@ def write_openvino(net: torch.nn.Module, model_path: Path, out: Path, options: E
             stage("verifying in OpenVINO against PyTorch")
             run = _compiled_fp32(ov, written)
             if held_back is not None:
-                from .int8 import psnr_against_pytorch
+                from .int8 import psnr_against_pytorch, require_int8_psnr
 
                 psnr_db, checks = psnr_against_pytorch(run, net, held_back, on_check)
             else:
@@ -117,11 +118,8 @@ def write_openvino(net: torch.nn.Module, model_path: Path, out: Path, options: E
                                               saturated=True)
             if psnr_db is None:
                 require_psnr(checks, MIN_PSNR[precision], precision, "OpenVINO")
-            elif not psnr_db >= MIN_PSNR["int8"]:
-                raise CganError(f"verification failed: the int8 IR reaches {psnr_db:.1f} dB PSNR against fp32 on "
-                                f"{len(held_back)} held-back calibration images (at least {MIN_PSNR['int8']:g} dB "
-                                f"needed); nothing written: calibrate on more images like the ones it will "
-                                f"translate, or use fp16")
+            else:
+                require_int8_psnr(psnr_db, len(held_back), "the int8 IR", "fp16")
         os.replace(bin_path(written), bin_path(out))  # the weights first: an .xml is never left without them
         os.replace(written, out)
     report = ExportReport(out, precision, options.opset, MIN_PSNR[precision], checks, time.perf_counter() - started,

@@ -30,11 +30,12 @@ from ..errors import CganError
 from ..fileio import refuse_overwrite
 from ..modelfile import load_model, resolve_model_path
 from ..tflite_file import TfliteRunner, read_tflite, with_metadata
-from .int8 import calibration_inputs, psnr_against_pytorch, require_quantisable, split_calibration
+from .int8 import MIN_PSNR as MIN_INT8_PSNR
+from .int8 import calibration_inputs, psnr_against_pytorch, require_int8_psnr, require_quantisable, split_calibration
 from .options import ExportOptions, export_options
 from .verify import ExportReport, ShapeCheck, compare_with_pytorch, require_psnr, stage_reporter
 
-MIN_PSNR = {"fp32": 40.0, "int8": 30.0}
+MIN_PSNR = {"fp32": 40.0, "int8": MIN_INT8_PSNR}
 INSTALL_HINT = 'pip install "cgan[tflite]"'
 CONVERT_SECONDS = 900
 CHECKS = 3  # inputs verified at the file's one size
@@ -121,11 +122,7 @@ def write_tflite(net: torch.nn.Module, model_path: Path, out: Path, options: Exp
             run = _runner(labelled)
             if held_back is not None:
                 psnr_db, checks = psnr_against_pytorch(run, net, held_back, on_check)
-                if not psnr_db >= MIN_PSNR["int8"]:
-                    raise CganError(f"verification failed: the int8 LiteRT file reaches {psnr_db:.1f} dB PSNR against "
-                                    f"fp32 on {len(held_back)} held-back calibration images (at least "
-                                    f"{MIN_PSNR['int8']:g} dB needed); nothing written: calibrate on more images "
-                                    f"like the ones it will translate, or export fp32")
+                require_int8_psnr(psnr_db, len(held_back), "the int8 LiteRT file", "fp32")
             else:
                 checks = compare_with_pytorch(lambda x: run(x.numpy()), net, [(1, 3, height, width)] * CHECKS,
                                               on_check=on_check, saturated=True)
