@@ -42,6 +42,12 @@ def summarise(runs: list[dict]) -> list[dict]:
     return rows
 
 
+def distinct_draws(runs: list[dict]) -> bool:
+    """Whether ``runs`` (of one profile, perhaps from several files) each trained on a draw of its own: pooling
+    them then counts every draw once."""
+    return len({run["task"] for run in runs}) == len(runs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kinds", default=",".join(KINDS))

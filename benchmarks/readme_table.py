@@ -14,7 +14,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from .families import summarise
+from .families import distinct_draws, summarise
 from .result_files import RESULTS, older_defaults
 
 README = Path(__file__).parent.parent / "README.md"
@@ -89,7 +89,7 @@ def held_out_cell(row: Row) -> str:
             continue
         # draws run one per file (--only N) pooled as one run of them all would have been
         runs = [run for path in paths for run in json.loads(path.read_text())["kinds"][kind]["runs"]]
-        if len({run["task"] for run in runs}) < len(runs):
+        if not distinct_draws(runs):
             raise ValueError(f"{caption}: {', '.join(labels)} share a draw, which pooling would count twice")
         summary = summarise(runs)
         draws = f"{len(runs)} draws{_marks(runs[0]['settings'])}"

@@ -2,7 +2,7 @@
 ``results/family_ceiling/*.json`` (benchmarks/family_ceiling.py)."""
 from __future__ import annotations
 
-from .families import summarise
+from .families import distinct_draws, summarise
 from .prose import prose
 from .result_files import older_defaults
 
@@ -45,7 +45,7 @@ def pooled_draws(results: list[dict]) -> list[dict]:
             if (result["label"], kind) in groups:
                 groups[(result["label"], kind)].extend(found["runs"])
     return [{"label": stem, "kind": kind, "runs": runs, "summary": summarise(runs)}
-            for (stem, kind), runs in groups.items() if len({run["task"] for run in runs}) == len(runs) > 1]
+            for (stem, kind), runs in groups.items() if len(runs) > 1 and distinct_draws(runs)]
 
 
 def family_ceilings(ceilings: list[dict], results: list[dict]) -> list[str]:
