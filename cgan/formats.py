@@ -26,9 +26,9 @@ FORMATS = (
            "OpenVINO against PyTorch at three shapes by PSNR (int8: on held-back calibration images)"),
     Format("ncnn", (".ncnn.param",), ("ncnn",), "ncnn", ("fp32", "fp16"), True,
            "ncnn against PyTorch at three shapes by PSNR"),
-    Format("tflite", (".tflite",), ("litert",), "tflite", ("fp32", "int8"), False,
+    Format("tflite", (".tflite",), ("litert",), "tflite", ("fp32", "fp16", "int8"), False,
            "LiteRT against PyTorch by PSNR on three inputs at its one size (its converter fixes height and width; "
-           "int8: on held-back calibration images)"),
+           "fp16: and XNNPACK's fp16 arithmetic, emulated; int8: on held-back calibration images)"),
     Format("coreml", (".mlpackage",), (), "coreml", ("fp32", "fp16"), True,
            "its spec checked (input, output, shape ranges, metadata); Core ML runs it only on Apple systems"),
     Format("engine", (".engine", ".plan"), ("tensorrt",), "gpu", ("fp32", "fp16"), True,

@@ -6,7 +6,9 @@ is read here first, with the flatbuffer schema LiteRT ships, and refused when it
 than any generator's file, names an operator outside those cgan's exports are made of (``TFLITE_OPS``), declares
 a tensor beyond what a generator uses, points outside its own tables, or has not exactly one input and one output
 of NCHW float32. Reading a flatbuffer in Python is memory-safe: a damaged offset raises, and is reported in one
-line. cgan's metadata travels in the file's own metadata table, under the name ``cgan``.
+line. cgan's metadata travels in the file's own metadata table, under the name ``cgan``; beside it, where an fp16
+export passed its fp16 arithmetic check, LiteRT's own ``reduced_precision_support`` entry, which lets XNNPACK compute
+the file in fp16 on CPUs with FP16 arithmetic (ARM phones and boards).
 
 The files are converted at one fixed size (LiteRT's converter cannot keep height and width free, and its XNNPACK
 kernels refuse a resized input), so the runtime fits each frame into that size (runtime/litert_backend.py).
@@ -24,6 +26,10 @@ from .errors import CganError
 
 IDENTIFIER = b"TFL3"
 METADATA_NAME = "cgan"
+# LiteRT's entry for the arithmetic a file allows, and its value for fp16 operations with fp16 accumulation: what
+# XNNPACK reads before it computes a float file in fp16 (tensorflow/lite/tools/optimize/reduced_precision_support.h).
+REDUCED_PRECISION_NAME = "reduced_precision_support"
+FP16_ARITHMETIC = b"fp16accfp16"
 MAX_FILE_BYTES = 512 * 2**20  # a resnet9 at fp32 is 46 MB
 MAX_TABLE = 100_000  # operators, tensors, buffers: a resnet9 has a few hundred
 MAX_SIDE = 8192
@@ -40,12 +46,14 @@ INSTALL_HINT = 'pip install "cgan[litert]"'
 
 @dataclasses.dataclass(frozen=True)
 class TfliteModel:
-    """A file that passed the check: its operators, its fixed NCHW input shape, and cgan's record (None if absent)."""
+    """A file that passed the check: its operators, its fixed NCHW input shape, cgan's record (None if absent), and
+    whether it lets XNNPACK compute in fp16."""
 
     ops: frozenset[str]
     input_shape: tuple[int, int, int, int]
     record: dict | None
     weight_values: int
+    fp16_arithmetic: bool = False
 
     @property
     def size(self) -> tuple[int, int]:
@@ -122,7 +130,8 @@ def _read(s, data: bytes, name: str) -> TfliteModel:
         if buffer.Offset() > 1 and buffer.Offset() + buffer.Size() > len(data):  # (1: "no data", as LiteRT reads it)
             raise CganError(f"{name}: buffer {i} lies outside the file: the file is damaged or truncated")
     input_shape = _io_shape(s, graph, name)
-    return TfliteModel(frozenset(ops), input_shape, _record(model, name), weight_values)
+    return TfliteModel(frozenset(ops), input_shape, _record(model, name), weight_values,
+                       _entry(model, REDUCED_PRECISION_NAME, name) == FP16_ARITHMETIC)
 
 
 def _check_count(count: int, name: str) -> None:
@@ -153,22 +162,29 @@ def _io_shape(s, graph, name: str) -> tuple[int, int, int, int]:
 
 def _record(model, name: str) -> dict | None:
     """cgan's metadata, from the file's metadata table (None where another tool made the file)."""
+    text = _entry(model, METADATA_NAME, name)
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        raise CganError(f"{name}: its cgan metadata is not JSON: the file is damaged; export it again") from None
+
+
+def _entry(model, entry_name: str, name: str) -> bytes | None:
+    """The bytes of the metadata table's entry ``entry_name`` (None where there is none)."""
     for i in range(model.MetadataLength()):
         entry = model.Metadata(i)
-        if entry.Name() == METADATA_NAME.encode():
+        if entry.Name() == entry_name.encode():
             if not 0 < entry.Buffer() < model.BuffersLength():
-                raise CganError(f"{name}: its cgan metadata points outside the file: export it again")
-            text = model.Buffers(entry.Buffer()).DataAsNumpy().tobytes()
-            try:
-                return json.loads(text)
-            except (ValueError, UnicodeDecodeError):
-                raise CganError(f"{name}: its cgan metadata is not JSON: the file is damaged; export it again") \
-                    from None
+                raise CganError(f"{name}: its {entry_name} metadata points outside the file: export it again")
+            return model.Buffers(entry.Buffer()).DataAsNumpy().tobytes()
     return None
 
 
-def with_metadata(data: bytes, record: dict) -> bytes:
-    """The LiteRT file ``data`` with ``record`` as cgan's metadata in its metadata table (replacing any before)."""
+def with_metadata(data: bytes, record: dict, fp16_arithmetic: bool = False) -> bytes:
+    """The LiteRT file ``data`` with ``record`` as cgan's metadata in its metadata table (replacing any before),
+    and LiteRT's entry that lets XNNPACK compute in fp16 where ``fp16_arithmetic`` (removed where not)."""
     import flatbuffers
 
     s = schema()
@@ -181,14 +197,18 @@ def with_metadata(data: bytes, record: dict) -> bytes:
                 raise CganError("the converter wrote a buffer that lies outside its file: nothing written")
             kept.data = np.frombuffer(data, dtype=np.uint8, count=kept.size, offset=kept.offset)
             kept.offset = kept.size = 0
-    buffer = s.BufferT()
-    buffer.data = np.frombuffer(json.dumps(record).encode(), dtype=np.uint8)
-    model.buffers.append(buffer)
-    entry = s.MetadataT()
-    entry.name, entry.buffer = METADATA_NAME, len(model.buffers) - 1
+    entries = {METADATA_NAME: json.dumps(record).encode(), **({REDUCED_PRECISION_NAME: FP16_ARITHMETIC}
+                                                             if fp16_arithmetic else {})}
     others = [m for m in model.metadata or [] if (m.name.decode() if isinstance(m.name, bytes) else m.name)
-              != METADATA_NAME]  # (the replaced record's buffer stays, unnamed: a few hundred bytes)
-    model.metadata = [*others, entry]
+              not in (METADATA_NAME, REDUCED_PRECISION_NAME)]  # (a replaced entry's buffer stays, unnamed)
+    model.metadata = others
+    for entry_name, value in entries.items():
+        buffer = s.BufferT()
+        buffer.data = np.frombuffer(value, dtype=np.uint8)
+        model.buffers.append(buffer)
+        entry = s.MetadataT()
+        entry.name, entry.buffer = entry_name, len(model.buffers) - 1
+        model.metadata.append(entry)
     builder = flatbuffers.Builder(len(data) + 4096)
     builder.Finish(model.Pack(builder), file_identifier=IDENTIFIER)
     return bytes(builder.Output())

@@ -14,11 +14,12 @@ from format_round_trip import one_line_error, psnr_8bit, run, save_generators, t
 from cgan.sampledata import build_unpaired_dataset
 
 pytest.importorskip("ai_edge_litert")
-from cgan.tflite_file import IDENTIFIER, METADATA_NAME, read_tflite, schema, with_metadata  # noqa: E402
+from cgan.tflite_file import (IDENTIFIER, METADATA_NAME, REDUCED_PRECISION_NAME, read_tflite, schema,  # noqa: E402
+                               with_metadata)
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MODEL, TFLITE = FIXTURES / "filter.safetensors", FIXTURES / "filter.96x128.tflite"
-INT8 = FIXTURES / "filter.int8.96x128.tflite"
+INT8, FP16 = FIXTURES / "filter.int8.96x128.tflite", FIXTURES / "filter.fp16.96x128.tflite"
 CONVERTER = importlib.util.find_spec("litert_torch") is not None
 
 
@@ -44,6 +45,38 @@ def test_the_int8_fixture_runs_its_convolutions_in_int8_within_30_db_of_pytorch(
     assert "LiteRT (TFLite), exported int8" in info.output and "file check      passed" in info.output
     assert {"QUANTIZE", "DEQUANTIZE", "CONV_2D"} <= read_tflite(INT8).ops
     assert translation_psnr_against_pytorch(INT8, MODEL, folder, "LiteRT") >= 30
+
+
+def test_the_fp16_fixture_holds_half_precision_weights_and_says_which_arithmetic_it_allows(folder):
+    """The filter's fp16 file: its convolutions' weights stored as FLOAT16 (dequantised as it loads), within 35 dB
+    of PyTorch; its export found XNNPACK's fp16 arithmetic too far off, so it does not allow it, and says why."""
+    s = schema()
+    model = s.Model.GetRootAs(FP16.read_bytes(), 0)
+    graph = model.Subgraphs(0)
+    half = [i for i in range(graph.TensorsLength()) if graph.Tensors(i).Type() == s.TensorType.FLOAT16]
+    assert half and "DEQUANTIZE" in read_tflite(FP16).ops and FP16.stat().st_size < TFLITE.stat().st_size
+    checked = read_tflite(FP16)
+    arithmetic = checked.record["export"]["fp16_arithmetic"]
+    assert not checked.fp16_arithmetic and not arithmetic["allowed"] and arithmetic["psnr_db"] < 35
+    info = run("info", "--model", FP16)
+    assert info.exit_code == 0 and "LiteRT (TFLite), exported fp16" in info.output, info.output
+    assert "fp32 (fp16 weights; fp16 arithmetic not allowed: XNNPACK's emulation" in info.output
+    assert translation_psnr_against_pytorch(FP16, MODEL, folder, "fp16 weights") >= 35
+
+
+def test_the_fp16_arithmetic_entry_is_written_read_and_removed_with_cgans_metadata(tmp_path):
+    """LiteRT's reduced-precision entry ("fp16accfp16": what XNNPACK reads before computing in fp16) is written
+    only where asked, once, beside cgan's record, and dropped when the file is labelled without it."""
+    record = read_tflite(FP16).record
+    allowed, plain = tmp_path / "allowed.tflite", tmp_path / "plain.tflite"
+    allowed.write_bytes(with_metadata(FP16.read_bytes(), record, fp16_arithmetic=True))
+    plain.write_bytes(with_metadata(allowed.read_bytes(), record))
+    assert read_tflite(allowed).fp16_arithmetic and not read_tflite(plain).fp16_arithmetic
+    for path, count in ((allowed, 1), (plain, 0)):
+        model = schema().Model.GetRootAs(path.read_bytes(), 0)
+        names = [model.Metadata(i).Name().decode() for i in range(model.MetadataLength())]
+        assert names.count(REDUCED_PRECISION_NAME) == count and names.count(METADATA_NAME) == 1
+    assert "fp16 on CPUs with FP16 arithmetic" in run("info", "--model", allowed).output
 
 
 def test_frames_of_other_shapes_are_fitted_into_the_file_size_and_scaled_back(tmp_path):
@@ -196,7 +229,8 @@ def test_a_buffer_kept_after_the_flatbuffer_moves_inside_when_metadata_is_writte
 
 def test_export_refusals_get_one_line(tmp_path, folder):
     one_line_error(run("export", MODEL, "--format", "tflite", "-o", tmp_path / "m.tflite"), "--size")
-    one_line_error(run("export", MODEL, "--format", "tflite", "--size", "96x128", "--precision", "fp16"), "fp32")
+    one_line_error(run("export", MODEL, "--format", "tflite", "--size", "96x128", "--precision", "fp16", "--calib",
+                       folder / "data" / "trainA"), "--calib", "int8")
     if not (folder / "student-tiny.safetensors").exists():
         save_generators(folder)
     one_line_error(run("export", folder / "student-tiny.safetensors", "--format", "tflite", "--size", "98x128"),
@@ -240,3 +274,25 @@ def test_an_int8_export_is_verified_on_held_back_photos_and_translates_like_pyto
     assert json.loads(run("info", "--model", path, "--json").output)["format"].startswith(
         "LiteRT (TFLite), exported int8")
     assert translation_psnr_against_pytorch(path, model, folder, "LiteRT") >= 30
+
+
+@pytest.mark.skipif(not CONVERTER, reason='litert-torch is not installed (pip install "cgan[tflite]": 2 GB, not in '
+                                          'cgan[all])')
+@pytest.mark.parametrize("preset", ["student-tiny", "filter", "resnet6"])
+def test_an_fp16_export_allows_fp16_arithmetic_only_where_its_emulation_holds(folder, preset):
+    """fp16 weights verified in LiteRT within 35 dB of PyTorch; fp16 arithmetic (XNNPACK's emulation here) judged
+    on its own, and the file's entry and record agree with that judgement. A student keeps it."""
+    if not (folder / f"{preset}.safetensors").exists():
+        save_generators(folder)
+    model, path = folder / f"{preset}.safetensors", folder / f"{preset}.fp16.tflite"
+    done = run("export", model, "--format", "tflite", "--size", "96x96", "--precision", "fp16", "-o", path,
+               "--overwrite")
+    wrote = next(line for line in done.output.splitlines() if line.startswith("wrote "))
+    assert done.exit_code == 0 and "fp16, verified" in wrote and "fp16 arithmetic" in wrote, done.output
+    checked = read_tflite(path)
+    arithmetic = checked.record["export"]["fp16_arithmetic"]
+    assert checked.fp16_arithmetic == arithmetic["allowed"] == (arithmetic["psnr_db"] >= 35)
+    assert ("so CPUs with FP16 arithmetic" in wrote) == arithmetic["allowed"]
+    if preset == "student-tiny":
+        assert arithmetic["allowed"]
+    assert translation_psnr_against_pytorch(path, model, folder, "LiteRT") >= 35

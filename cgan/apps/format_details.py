@@ -133,7 +133,19 @@ def tflite_details(path: Path, export: dict) -> tuple[str, dict[str, str], int]:
     h, w = checked.size
     return f"LiteRT (TFLite), exported {export.get('precision', '?')} (litert-torch {export.get('litert_torch', '?')})", {
         "inputs": f"input 1x3x{h}x{w} (fixed: frames of other sizes are fitted into it)",
+        "arithmetic": tflite_arithmetic(checked.fp16_arithmetic, export),
         "file_check": f"passed ({len(checked.ops)} operator types)"}, checked.weight_values
+
+
+def tflite_arithmetic(fp16_allowed: bool, export: dict) -> str:
+    """The arithmetic XNNPACK computes a LiteRT file in: what the file's own metadata allows (and the export found)."""
+    found = export.get("fp16_arithmetic") or {}
+    if fp16_allowed:
+        emulated = f" (XNNPACK's emulation at export: {found['psnr_db']:.1f} dB)" if found.get("psnr_db") else ""
+        return f"fp16 on CPUs with FP16 arithmetic (ARM phones and boards){emulated}, fp32 elsewhere"
+    if export.get("precision") == "fp16":
+        return f"fp32 (fp16 weights; fp16 arithmetic not allowed: {found.get('why') or 'not checked at export'})"
+    return "fp32" if export.get("precision") != "int8" else "int8 convolutions, the rest fp32"
 
 
 def coreml_details(path: Path, export: dict) -> tuple[str, dict[str, str]]:

@@ -69,7 +69,7 @@ def exporters(model: Path, calib: str | None) -> dict[str, Callable[[Path, tuple
                                  precision=precision, verify=False, calib=calib if precision == "int8" else None)[0]
         return write
 
-    return {**{f"tflite {p}": tflite(p) for p in ("fp32", "int8")},
+    return {**{f"tflite {p}": tflite(p) for p in ("fp32", "fp16", "int8")},
             **{f"onnx {p}": onnx(p) for p in ("fp32", "fp16", "int8")},
             **{f"ir {p}": ir(p) for p in ("fp32", "fp16", "int8")}, **{f"ncnn {p}": ncnn(p) for p in ("fp32", "fp16")}}
 
@@ -95,6 +95,8 @@ def variants(quantisable: bool, calib: str | None) -> list[Variant]:
         found += [Variant("ncnn", "fp32", "ncnn fp32", "ncnn"), Variant("ncnn", "fp16 weights", "ncnn fp16", "ncnn")]
     if litert_convertible():
         found.append(Variant("LiteRT (TFLite)", "fp32", "tflite fp32", "litert"))
+    if litert_convertible(quantiser=True):  # (fp32 arithmetic on x86: fp16 runs in fp16 on ARM CPUs only)
+        found.append(Variant("LiteRT (TFLite)", "fp16 weights", "tflite fp16", "litert"))
     if int8:
         found.append(Variant("ONNX, ONNX Runtime", "int8 (QDQ)", "onnx int8", "onnxruntime"))
     if int8 and openvino:
@@ -106,7 +108,7 @@ def variants(quantisable: bool, calib: str | None) -> list[Variant]:
 
 
 def litert_convertible(quantiser: bool = False) -> bool:
-    """Whether LiteRT files (int8 ones, with ``quantiser``) can be written and run here (litert-torch is not part of
+    """Whether LiteRT files (fp16 and int8 ones, with ``quantiser``) can be written and run here (litert-torch is not part of
     cgan[all]: README)."""
     import importlib.util
 

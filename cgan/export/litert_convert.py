@@ -1,6 +1,8 @@
 """The LiteRT conversion itself, run by ``cgan export --format tflite`` as a child process:
-``python -m cgan.export.litert_convert MODEL DIRECTION HEIGHT WIDTH OUT [CALIBRATION.npy]``; with calibration
-inputs (N x 3 x HEIGHT x WIDTH float32), the file is quantised to int8 on them.
+``python -m cgan.export.litert_convert MODEL DIRECTION HEIGHT WIDTH PRECISION OUT [INPUTS.npy]``. fp16 stores the
+convolutions' weights in half precision and, given inputs (N x 3 x HEIGHT x WIDTH float32), writes the file's
+outputs for them in fp16 arithmetic as XNNPACK emulates it (``OUT.fp16-arithmetic.npy``, none where it cannot);
+int8 quantises the convolutions on the inputs, its calibration.
 
 A process of its own because litert-torch imports JAX and transformers (seconds, and gigabytes of libraries that
 the rest of cgan never needs), prints its passes from C++, and may crash in native code: none of that may be
@@ -56,7 +58,7 @@ def convert(model: str, direction: str, height: int, width: int, out: str) -> No
     edge.export(out)
 
 
-# What int8 quantises: the convolutions, as the ONNX int8 export does (int8.py). The float tail (the colour map's
+# What int8 quantises and fp16 stores in half precision: the convolutions, as the ONNX int8 export does (int8.py). The float tail (the colour map's
 # sum, atanh, tanh) stays float: full-integer quantisation of it (AI Edge Quantizer's static_wi8_ai8 recipe) put
 # 1 - x near x = 1 on an int8 grid, and the files reached 15-28 dB against PyTorch.
 QUANTISED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "CONV_2D_TRANSPOSE")
@@ -85,14 +87,68 @@ def quantise(float_file: str, calibration: np.ndarray, out: str) -> None:
     model.quantize(ranges, serialize_to_path=out, enable_progress_report=False)
 
 
+def fp16_weights(float_file: str, out: str) -> None:
+    """Write ``float_file`` with the convolutions' weights stored in fp16 to ``out`` (LiteRT Quantizer's float
+    casting: a DEQUANTIZE turns each into float32 as the file loads, and XNNPACK computes in fp16 where the file
+    allows it and the CPU has FP16 arithmetic); the activations, input and output stay float32."""
+    from litert_quantizer import qtyping, quantizer
+    from litert_quantizer.algorithm_manager import AlgorithmName
+
+    config = qtyping.OpQuantizationConfig(
+        weight_tensor_config=qtyping.TensorQuantizationConfig(num_bits=16, dtype=qtyping.TensorDataType.FLOAT),
+        compute_precision=qtyping.ComputePrecision.FLOAT, explicit_dequantize=True)
+    with open(float_file, "rb") as f:
+        model = quantizer.Quantizer(f.read())
+    for op in QUANTISED_OPS:
+        model.update_quantization_recipe(regex=".*", operation_name=qtyping.TFLOperationName[op], op_config=config,
+                                         algorithm_key=AlgorithmName.FLOAT_CASTING)
+    model.quantize(serialize_to_path=out, enable_progress_report=False)
+
+
+# XNNPACK's delegate flags (TfLiteXNNPackDelegateFlags): its default int8 kernels, and fp16 arithmetic forced,
+# which on an x86 CPU with AVX2 it emulates, rounding each operation's result to fp16.
+XNNPACK_QS8, XNNPACK_QU8, XNNPACK_FORCE_FP16 = 0x1, 0x2, 0x4
+
+
+def fp16_arithmetic_outputs(path: str, inputs: np.ndarray) -> np.ndarray | None:
+    """The file's outputs for ``inputs`` in fp16 arithmetic, as XNNPACK computes them on CPUs with FP16 arithmetic
+    (ARM phones and boards) and emulates them on x86 CPUs with AVX2 (LiteRT's compiled-model API, fp16 forced);
+    None where this LiteRT or CPU cannot."""
+    import os
+
+    try:
+        from ai_edge_litert.compiled_model import CompiledModel
+        from ai_edge_litert.cpu_options import CpuOptions
+        from ai_edge_litert.options import Options
+
+        model = CompiledModel.from_file(path, options=Options(cpu_options=CpuOptions(
+            num_threads=os.cpu_count() or 1, xnnpack_flags=XNNPACK_QS8 | XNNPACK_QU8 | XNNPACK_FORCE_FP16)))
+        feed, fetch = model.create_input_buffers(0), model.create_output_buffers(0)
+        outputs = []
+        for x in inputs:
+            feed[0].write(np.ascontiguousarray(x[None], dtype=np.float32))
+            model.run_by_index(0, feed, fetch)
+            outputs.append(fetch[0].read(x.size, np.float32).reshape(x.shape))
+        return np.stack(outputs)
+    except Exception:  # an older LiteRT, a CPU that cannot emulate fp16: the parent says it was not checked
+        return None
+
+
 def main(argv: list[str]) -> int:
-    model, direction, height, width, out, *calibration = argv
-    if not calibration:
+    model, direction, height, width, precision, out, *given = argv
+    inputs = np.load(given[0], allow_pickle=False) if given else None
+    if precision == "fp32":
         convert(model, direction, int(height), int(width), out)
         return 0
     float_file = out + ".float.tflite"
     convert(model, direction, int(height), int(width), float_file)
-    quantise(float_file, np.load(calibration[0], allow_pickle=False), out)
+    if precision == "int8":
+        quantise(float_file, inputs, out)
+        return 0
+    fp16_weights(float_file, out)
+    emulated = fp16_arithmetic_outputs(out, inputs) if inputs is not None else None
+    if emulated is not None:
+        np.save(out + ".fp16-arithmetic.npy", emulated)
     return 0
 
 

@@ -24,8 +24,9 @@ class ExportOptions:
     opset: int = option_field(DEFAULT_OPSET, f"ONNX opset ({DEFAULT_OPSET} or higher).")
     precision: str = option_field(
         "fp32", "Weights and arithmetic; fp16 keeps instance norm in fp32 (ONNX) or compresses the weights "
-                "(OpenVINO, ncnn); int8 (ONNX QDQ, OpenVINO NNCF or LiteRT, for students and the filter) is calibrated "
-                "on --calib.", choices=EXPORT_PRECISIONS)
+                "(OpenVINO, ncnn, LiteRT: there fp16 arithmetic on ARM CPUs where a check allows it); int8 (ONNX QDQ, "
+                "OpenVINO NNCF or LiteRT, for students and the filter) is calibrated on --calib.",
+        choices=EXPORT_PRECISIONS)
     calib: str | None = option_field(None, "int8: a folder of images like those the model will translate.")
     calib_images: int = option_field(64, "int8: how many calibration images (a quarter is held back to verify the "
                                          "file).")

@@ -3,13 +3,20 @@ LiteRT's own interpreter against PyTorch.
 
 The route is Google's: ``litert-torch`` (PyTorch's converter to LiteRT) in a child process (litert_convert.py says
 why), at the one size ``--size`` gives: LiteRT's converter cannot keep height and width free, so the file takes
-frames of that size and the runtime fits every frame into it. fp32, or int8 for generators without instance
-normalisation (students, the filter): LiteRT Quantizer (the former AI Edge Quantizer) quantises the convolutions,
-calibrated on ``--calib`` images fitted to that size as the runtime fits frames, and leaves the float tail float
-(litert_convert.py says why); input and output stay float32, and XNNPACK runs the convolutions in int8. It is
-verified like the other int8 exports, by PSNR against PyTorch on calibration images held back. No fp16: XNNPACK
-computes an fp16 file in fp32 on most CPUs (half the download, no speed). cgan's metadata goes into the file's own
-metadata table. If verification fails, nothing is left behind.
+frames of that size and the runtime fits every frame into it. Three precisions:
+
+- fp32.
+- fp16: LiteRT Quantizer stores the convolutions' weights in half precision (half the file). XNNPACK computes such a
+  file in fp16 on CPUs with FP16 arithmetic (most ARM phones and boards) only where the file says it may (LiteRT's
+  ``reduced_precision_support`` metadata), and cgan says so only after checking that arithmetic: XNNPACK emulates
+  it on x86 CPUs with AVX2 (each operation rounded to fp16), and the emulated output must reach the fp16 threshold
+  against PyTorch. Elsewhere, or below it, the file keeps fp16 weights and fp32 arithmetic, and the export says why.
+- int8, for generators without instance normalisation (students, the filter): LiteRT Quantizer quantises the
+  convolutions, calibrated on ``--calib`` images fitted to that size as the runtime fits frames, and leaves the
+  float tail float (litert_convert.py says why); input and output stay float32, and XNNPACK runs the convolutions
+  in int8. It is verified like the other int8 exports, by PSNR against PyTorch on calibration images held back.
+
+cgan's metadata goes into the file's own metadata table. If verification fails, nothing is left behind.
 """
 from __future__ import annotations
 
@@ -33,22 +40,24 @@ from ..tflite_file import TfliteRunner, read_tflite, with_metadata
 from .int8 import MIN_PSNR as MIN_INT8_PSNR
 from .int8 import calibration_inputs, psnr_against_pytorch, require_int8_psnr, require_quantisable, split_calibration
 from .options import ExportOptions, export_options
-from .verify import ExportReport, ShapeCheck, compare_with_pytorch, require_psnr, stage_reporter
+from .verify import ExportReport, ShapeCheck, check_inputs, compare_with_pytorch, require_psnr, stage_reporter
 
-MIN_PSNR = {"fp32": 40.0, "int8": MIN_INT8_PSNR}
+MIN_PSNR = {"fp32": 40.0, "fp16": 35.0, "int8": MIN_INT8_PSNR}
 INSTALL_HINT = 'pip install "cgan[tflite]"'
 CONVERT_SECONDS = 900
 CHECKS = 3  # inputs verified at the file's one size
 
 
 def tflite_stages(options: ExportOptions) -> list[str]:
-    convert = "converting to LiteRT (litert-torch)" if options.precision != "int8" else \
-        "converting to LiteRT (litert-torch) and quantising int8 (LiteRT Quantizer)"
+    fp16 = "converting to LiteRT (litert-torch) with fp16 weights (LiteRT Quantizer)" + \
+        (", emulating fp16 arithmetic" if options.verify else "")
+    convert = {"fp32": "converting to LiteRT (litert-torch)", "fp16": fp16,
+               "int8": "converting to LiteRT (litert-torch) and quantising int8 (LiteRT Quantizer)"}[options.precision]
     return [convert, *(["verifying in LiteRT against PyTorch"] if options.verify else [])]
 
 
 def default_tflite_path(model_path: Path, size: tuple[int, int], precision: str) -> Path:
-    """Beside the model file, named by its one size (and int8): ``G_AtoB.480x640.tflite``,
+    """Beside the model file, named by its one size (and fp16 or int8): ``G_AtoB.480x640.tflite``,
     ``G_AtoB.int8.480x640.tflite``."""
     kind = "" if precision == "fp32" else f".{precision}"
     return model_path.with_name(f"{model_path.stem}{kind}.{size[0]}x{size[1]}.tflite")
@@ -77,8 +86,8 @@ def write_tflite(net: torch.nn.Module, model_path: Path, out: Path, options: Exp
     started = time.perf_counter()
     precision = options.precision
     if precision not in MIN_PSNR:
-        raise CganError(f"LiteRT export writes fp32 or int8 (XNNPACK computes fp16 files in fp32 on most CPUs): leave "
-                        f"--precision {precision} out, or use --format openvino or onnx for {precision}")
+        raise CganError(f"LiteRT export writes fp32, fp16 or int8, not {precision}: choose one of them with "
+                        f"--precision")
     if options.batch not in (None, 1):
         raise CganError("a LiteRT file takes one frame at a time: leave --batch out")
     if not out.name.lower().endswith(".tflite"):
@@ -103,17 +112,27 @@ def write_tflite(net: torch.nn.Module, model_path: Path, out: Path, options: Exp
         work = Path(tmp)
         bare, labelled = work / "bare.tflite", work / out.name
         stage(stages[0])
-        calibration_file = None
-        if calibration is not None:
-            calibration_file = work / "calibration.npy"
-            np.save(calibration_file, np.concatenate(calibration))
-        _convert(model_path, options.direction, height, width, bare, calibration_file)
+        given = None  # int8: the calibration inputs; fp16: the inputs its fp16 arithmetic is checked on
+        arithmetic_inputs = check_inputs([(1, 3, height, width)] * CHECKS, saturated=True) \
+            if precision == "fp16" and options.verify else None
+        if calibration is not None or arithmetic_inputs:
+            given = work / "inputs.npy"
+            np.save(given, np.concatenate(calibration if calibration is not None else
+                                          [x.numpy() for x in arithmetic_inputs]))
+        _convert(model_path, options.direction, height, width, precision, bare, given)
         tools = {"litert_torch": version("litert-torch"),
-                 **({"litert_quantizer": version("litert-quantizer")} if calibration is not None else {})}
+                 **({"litert_quantizer": version("litert-quantizer")} if precision != "fp32" else {})}
         record = {**net.meta.to_dict(), "export": {
             "format": "tflite", "precision": precision, "batch": 1, "size": f"{height}x{width}",
             "source": model_path.name, **tools}}
-        labelled.write_bytes(with_metadata(bare.read_bytes(), record))
+        arithmetic = None
+        if arithmetic_inputs:
+            emulated = bare.with_name(bare.name + ".fp16-arithmetic.npy")
+            arithmetic = fp16_arithmetic_verdict(np.load(emulated, allow_pickle=False) if emulated.is_file() else None,
+                                                 arithmetic_inputs, net)
+            record["export"]["fp16_arithmetic"] = arithmetic
+        allow_fp16 = bool(arithmetic and arithmetic["allowed"])
+        labelled.write_bytes(with_metadata(bare.read_bytes(), record, fp16_arithmetic=allow_fp16))
         read_tflite(labelled)  # never write what cgan's own runtime would refuse
         checks: list[ShapeCheck] = []
         psnr_db = None
@@ -129,24 +148,49 @@ def write_tflite(net: torch.nn.Module, model_path: Path, out: Path, options: Exp
                 require_psnr(checks, MIN_PSNR[precision], precision, "LiteRT")
         os.replace(labelled, out)
     report = ExportReport(out, precision, options.opset, MIN_PSNR[precision], checks, time.perf_counter() - started,
-                          psnr_db, format="tflite")
+                          psnr_db, format="tflite", note=fp16_arithmetic_note(arithmetic) if precision == "fp16" else "")
     return out, report
+
+
+def fp16_arithmetic_verdict(emulated: np.ndarray | None, inputs: list[torch.Tensor], net: torch.nn.Module) -> dict:
+    """Whether XNNPACK may compute an fp16 file in fp16: its outputs in that arithmetic (the converter's emulation;
+    None where it could not) against PyTorch on ``inputs``, at least the fp16 threshold.
+    {"allowed", "psnr_db" (None: not checked), "why" (where not allowed)}."""
+    if emulated is None:
+        return {"allowed": False, "psnr_db": None,
+                "why": "LiteRT cannot emulate fp16 arithmetic here (it needs an x86 CPU with AVX2)"}
+    found = iter(emulated)
+    checks = compare_with_pytorch(lambda x: next(found)[None], net, [tuple(x.shape) for x in inputs], saturated=True)
+    worst = min(c.psnr_db for c in checks)
+    allowed = worst >= MIN_PSNR["fp16"]
+    return {"allowed": allowed, "psnr_db": round(worst, 2),
+            "why": "" if allowed else f"XNNPACK's emulation of it reached {worst:.1f} dB, below {MIN_PSNR['fp16']:g}"}
+
+
+def fp16_arithmetic_note(arithmetic: dict | None) -> str:
+    """What an fp16 file's arithmetic check found, in words (for the export's verdict)."""
+    if arithmetic is None:
+        return "fp16 arithmetic not checked (--no-verify): XNNPACK computes the file in fp32"
+    if arithmetic["allowed"]:
+        return (f"fp16 arithmetic (XNNPACK's emulation): at least {arithmetic['psnr_db']:.1f} dB, so CPUs with FP16 "
+                f"arithmetic (ARM phones and boards) compute it in fp16")
+    return f"fp16 arithmetic not allowed ({arithmetic['why']}): XNNPACK computes the file in fp32"
 
 
 def _require_converter(precision: str) -> None:
     needed = [("litert_torch", "litert-torch"), ("ai_edge_litert", "ai-edge-litert"),
-              *([("litert_quantizer", "litert-quantizer")] if precision == "int8" else [])]
+              *([("litert_quantizer", "litert-quantizer")] if precision != "fp32" else [])]
     for module, package in needed:
         if importlib.util.find_spec(module) is None:
             raise CganError(f"LiteRT export needs {package}, which is not installed: {INSTALL_HINT}")
 
 
-def _convert(model_path: Path, direction: str, height: int, width: int, out: Path,
-             calibration_file: Path | None) -> None:
-    """Run the converter child (litert_convert.py), which quantises on ``calibration_file`` where one is given; its
-    output stays in the temporary folder."""
+def _convert(model_path: Path, direction: str, height: int, width: int, precision: str, out: Path,
+             given: Path | None) -> None:
+    """Run the converter child (litert_convert.py) with the ``given`` inputs (int8: its calibration; fp16: those its
+    fp16 arithmetic is emulated on); what it writes stays in the temporary folder."""
     command = [sys.executable, "-m", "cgan.export.litert_convert", str(model_path), direction, str(height),
-               str(width), str(out), *([str(calibration_file)] if calibration_file else [])]
+               str(width), precision, str(out), *([str(given)] if given else [])]
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=CONVERT_SECONDS, env=environment)

@@ -39,6 +39,7 @@ class ExportReport:
     seconds: float
     psnr_db: float | None = None  # int8: PSNR against PyTorch fp32 on held-back calibration images
     format: str = "onnx"  # ``tolerance`` is a largest error for ONNX and TensorRT, a least PSNR (dB) for the others
+    note: str = ""  # what the verdict adds (LiteRT fp16: what its fp16 arithmetic check found)
 
     def to_dict(self) -> dict:
         """The record of the export, for ``--json``."""
@@ -50,6 +51,9 @@ class ExportReport:
 
     def verdict(self) -> str:
         """How the file was verified, in words."""
+        return "; ".join(part for part in (self._checked(), self.note) if part)
+
+    def _checked(self) -> str:
         if self.format == "coreml":
             return "spec checked; not run: Core ML runs only on Apple systems"
         if not self.checks:
@@ -83,22 +87,28 @@ def compare_with_pytorch(run: Callable[[torch.Tensor], np.ndarray], net: torch.n
     random inputs in [-1, 1]; the error per shape. ``saturated`` pushes half the values to -1 or 1, as a photo's
     blown highlights and deep shadows are: where reduced precision hurts a colour map most (its atanh of the input
     is steepest there), and where uniform random values almost never fall."""
-    generator = torch.Generator().manual_seed(seed)
     checks = []
-    for shape in shapes:
-        x = torch.rand(shape, generator=generator) * 2 - 1
-        if saturated:
-            x = torch.where(x.abs() > 0.5, x.sign(), x)
+    for x in check_inputs(shapes, seed, saturated):
         with torch.no_grad():
             expected = net(x).numpy()
         got = np.asarray(run(x), dtype=np.float32)
         if got.shape != expected.shape:
             raise CganError(f"verification failed: output shape {got.shape} != PyTorch {expected.shape}")
         error = np.abs(got - expected)
-        checks.append(ShapeCheck(tuple(shape), float(error.max()), float(error.mean()), psnr_of(error)))
+        checks.append(ShapeCheck(tuple(x.shape), float(error.max()), float(error.mean()), psnr_of(error)))
         if on_check:
             on_check(checks[-1])
     return checks
+
+
+def check_inputs(shapes: list[tuple[int, ...]], seed: int = 0, saturated: bool = False) -> list[torch.Tensor]:
+    """The inputs ``compare_with_pytorch`` runs: random in [-1, 1], half pushed to -1 or 1 where ``saturated``."""
+    generator = torch.Generator().manual_seed(seed)
+    inputs = []
+    for shape in shapes:
+        x = torch.rand(shape, generator=generator) * 2 - 1
+        inputs.append(torch.where(x.abs() > 0.5, x.sign(), x) if saturated else x)
+    return inputs
 
 
 def psnr_of(error: np.ndarray) -> float:

@@ -22,7 +22,8 @@ from .options import RuntimeOptions
 
 
 class LiteRTBackend:
-    """A ``.tflite`` file on the CPU through LiteRT's interpreter (XNNPACK), fp32."""
+    """A ``.tflite`` file on the CPU through LiteRT's interpreter (XNNPACK): fp32, fp16 weights (computed in fp16
+    where the file allows it and the CPU has FP16 arithmetic) or int8 convolutions."""
 
     name = "litert"
     uint8_io = False
@@ -48,7 +49,9 @@ class LiteRTBackend:
     @property
     def description(self) -> str:
         h, w = self.fixed_size
-        return f"LiteRT {self.version} on the CPU (XNNPACK, {self.threads} threads, {self.precision}, frames fitted " \
+        precision = self.precision if self.precision != "fp16" else "fp16 weights" + (
+            ", fp16 arithmetic where the CPU has it" if self.runner.checked.fp16_arithmetic else "")
+        return f"LiteRT {self.version} on the CPU (XNNPACK, {self.threads} threads, {precision}, frames fitted " \
                f"into {h}x{w})"
 
     def run(self, batch: np.ndarray) -> np.ndarray:
