@@ -53,15 +53,24 @@ class Neighbourhood(nn.Module):
         self.blurred_gain = BLUR_SIGMA * math.sqrt(2 * math.pi) / 2
 
     def magnitude(self, x: torch.Tensor) -> torch.Tensor:
-        grads = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), self.sobel, groups=self.image_channels)
+        grads = F.conv2d(self.replicate_pad(x, 1), self.sobel, groups=self.image_channels)
         # Black to white (-1 to 1) is a central difference of 1 in each channel; channels are averaged. The
         # small constant keeps the square root's gradient finite on flat images (the cycle trains through it).
-        return (grads.square().sum(1, keepdim=True) / self.image_channels + 1e-6).sqrt()
+        return (self.channel_sum(grads.square()) / self.image_channels + 1e-6).sqrt()
 
     def blurred(self, x: torch.Tensor) -> torch.Tensor:
-        padded = F.pad(x, (BLUR_RADIUS,) * 4, mode="replicate")
+        padded = self.replicate_pad(x, BLUR_RADIUS)
         rows = F.conv2d(padded, self.blur_rows, groups=self.image_channels)
         return F.conv2d(rows, self.blur_columns, groups=self.image_channels)
+
+    # The two steps an exporter may need written another way (export/litert_convert.py), the results the same.
+    @staticmethod
+    def replicate_pad(x: torch.Tensor, width: int) -> torch.Tensor:
+        return F.pad(x, (width,) * 4, mode="replicate")
+
+    @staticmethod
+    def channel_sum(x: torch.Tensor) -> torch.Tensor:
+        return x.sum(1, keepdim=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         blurred = self.blurred(x)

@@ -133,6 +133,26 @@ def test_neighbourhood_features_see_the_mean_colour_and_edges_at_two_scales():
     assert torch.allclose(Neighbourhood(1)(step[:, :1])[:, 1:], out[:, 3:], atol=1e-5)
 
 
+@pytest.mark.parametrize("size", [(1, 1), (5, 3), (37, 64)])
+def test_the_litert_form_of_the_neighbourhood_features_computes_the_same_values(size):
+    """The converter's XNNPACK form (replicate padding by slices and concatenations, the channel sum as a 1x1
+    convolution) gives the features PyTorch's does, down to frames narrower than the blur's padding; and the
+    converter swaps it into a filter, leaving its output the same."""
+    from cgan.edges import Neighbourhood
+    from cgan.export.litert_convert import XnnpackNeighbourhood, convertible
+
+    x = torch.rand(2, 3, *size) * 2 - 1
+    assert torch.allclose(XnnpackNeighbourhood(3)(x), Neighbourhood(3)(x), atol=1e-6)
+    net = build_generator(preset_config("filter")).eval()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+        before = net(x)
+        converted = convertible(net)
+        assert isinstance(converted.edges, XnnpackNeighbourhood)
+        assert torch.allclose(converted(x), before, atol=1e-6)
+
+
 def test_edge_map_lets_the_colour_map_change_one_colour_by_its_surroundings():
     net = build_generator(preset_config("resnet6", ngf=4, identity_start=True, colour_map=True, edge_map=True))
     assert net.colour_map[0].in_channels == 3 + 5

@@ -15,6 +15,8 @@ import sys
 import numpy as np
 import torch
 
+from ..edges import Neighbourhood
+
 
 class CroppedTransposedConv(torch.nn.Module):
     """A transposed convolution with padding ``p`` and output padding ``op`` (op <= p) as the same convolution
@@ -36,13 +38,40 @@ class CroppedTransposedConv(torch.nn.Module):
         return full[:, :, ph:full.shape[2] - ph + oh, pw:full.shape[3] - pw + ow]
 
 
+class XnnpackNeighbourhood(Neighbourhood):
+    """``--edge-map``'s features (edges.py) from operators XNNPACK runs, the same values: replicate padding as the
+    edge rows and columns sliced and concatenated (litert-torch lowers it to GATHER_ND, which XNNPACK does not run:
+    the filter's graph ran in pieces, and slower), and the sum over channels as a 1x1 convolution of ones (with
+    LiteRT's SUM, XNNPACK's emulated fp16 arithmetic left the filter's output far from PyTorch's)."""
+
+    @staticmethod
+    def replicate_pad(x: torch.Tensor, width: int) -> torch.Tensor:
+        x = _concatenated([x[..., :1]] * width + [x] + [x[..., -1:]] * width, 3)
+        return _concatenated([x[..., :1, :]] * width + [x] + [x[..., -1:, :]] * width, 2)
+
+    @staticmethod
+    def channel_sum(x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.conv2d(x, torch.ones(1, x.shape[1], 1, 1, dtype=x.dtype))
+
+
+def _concatenated(parts: list[torch.Tensor], dim: int) -> torch.Tensor:
+    """``torch.cat(parts, dim)`` as concatenations of at most four tensors each, the most XNNPACK takes at once."""
+    while len(parts) > 4:
+        parts = [torch.cat(parts[i:i + 4], dim) if len(parts[i:i + 4]) > 1 else parts[i]
+                 for i in range(0, len(parts), 4)]
+    return torch.cat(parts, dim)
+
+
 def convertible(net: torch.nn.Module) -> torch.nn.Module:
-    """``net`` with each transposed convolution that has output padding replaced (in place) by its cropped form."""
+    """``net`` with (in place) each transposed convolution that has output padding replaced by its cropped form, and
+    each ``--edge-map`` feature module by its XNNPACK form."""
     for name, child in net.named_children():
         if isinstance(child, torch.nn.ConvTranspose2d) and any(child.output_padding):
             if any(o > p for o, p in zip(child.output_padding, child.padding)):
                 raise ValueError("a transposed convolution with more output padding than padding")
             setattr(net, name, CroppedTransposedConv(child))
+        elif type(child) is Neighbourhood:
+            setattr(net, name, XnnpackNeighbourhood(child.image_channels))
         else:
             convertible(child)
     return net
