@@ -42,7 +42,8 @@ def render(r: dict) -> str:
                 families(read_folder("families")),
                 family_ceilings(read_folder("family_ceiling"), read_folder("families")),
                 safety_cost(RESULTS / "safety_cost.json"), contention(RESULTS / "contention.json"),
-                formats(RESULTS / "formats.json"), no_bf16(RESULTS / "no_bf16.json"),
+                formats(RESULTS / "formats.json"), litert_edges(RESULTS / "litert_edges.json"),
+                no_bf16(RESULTS / "no_bf16.json"),
                 float_output(RESULTS / "float_output.json"), web_speed(RESULTS / "web_speed.json")]
     if "gpu" in r:
         sections.append(gpu_sections(r["gpu"]))
@@ -204,6 +205,24 @@ def safety_cost(path: Path) -> list[str]:
                  for e in ("onnxruntime", "openvino")]
         lines.append(f"| {row['model']} | {row['file_mb']} MB | {row['graph_check_ms']:.0f} ms | {' | '.join(calls)} |")
     return lines
+
+
+def litert_edges(path: Path) -> list[str]:
+    """The filter's LiteRT file with --edge-map's features in PyTorch's form and in the XNNPACK form
+    (benchmarks/litert_edges.py)."""
+    if not path.is_file():
+        return []
+    d = json.loads(path.read_text())
+
+    def db(value: float | None) -> str:
+        return "not emulated here" if value is None else f"{value:.1f} dB"
+
+    return [*prose("litert_edges", d=d), "",
+            "| frame | features converted as | images/s | rounds | PSNR, fp32 | PSNR, fp16 arithmetic (emulated) |",
+            "|---|---|---|---|---|---|",
+            *(f"| {r['size']} | {r['form']} | **{r['images_per_s']:.1f}** | "
+              f"{', '.join(f'{v:.1f}' for v in r['rates'])} | {db(r['psnr_fp32'])} | {db(r['psnr_fp16_arithmetic'])} |"
+              for r in d["rows"])]
 
 
 def float_output(path: Path) -> list[str]:

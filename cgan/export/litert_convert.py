@@ -42,7 +42,8 @@ class XnnpackNeighbourhood(Neighbourhood):
     """``--edge-map``'s features (edges.py) from operators XNNPACK runs, the same values: replicate padding as the
     edge rows and columns sliced and concatenated (litert-torch lowers it to GATHER_ND, which XNNPACK does not run:
     the filter's graph ran in pieces, and slower), and the sum over channels as a 1x1 convolution of ones (with
-    LiteRT's SUM, XNNPACK's emulated fp16 arithmetic left the filter's output far from PyTorch's)."""
+    LiteRT's SUM, XNNPACK's emulated fp16 arithmetic left the filter's output far from PyTorch's). Measured side by
+    side: benchmarks/litert_edges.py."""
 
     @staticmethod
     def replicate_pad(x: torch.Tensor, width: int) -> torch.Tensor:
