@@ -108,8 +108,8 @@ def variants(quantisable: bool, calib: str | None) -> list[Variant]:
 
 
 def litert_convertible(quantiser: bool = False) -> bool:
-    """Whether LiteRT files (fp16 and int8 ones, with ``quantiser``) can be written and run here (litert-torch is not part of
-    cgan[all]: README)."""
+    """Whether LiteRT files (fp16 and int8 ones, with ``quantiser``) can be written and run here (litert-torch is not
+    part of cgan[all]: README)."""
     import importlib.util
 
     needed = ("litert_torch", "ai_edge_litert", *(("litert_quantizer",) if quantiser else ()))

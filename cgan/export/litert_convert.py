@@ -88,9 +88,10 @@ def convert(model: str, direction: str, height: int, width: int, out: str) -> No
     edge.export(out)
 
 
-# What int8 quantises and fp16 stores in half precision: the convolutions, as the ONNX int8 export does (int8.py). The float tail (the colour map's
-# sum, atanh, tanh) stays float: full-integer quantisation of it (AI Edge Quantizer's static_wi8_ai8 recipe) put
-# 1 - x near x = 1 on an int8 grid, and the files reached 15-28 dB against PyTorch.
+# What int8 quantises and fp16 stores in half precision: the convolutions, as the ONNX int8 export does (int8.py).
+# The float tail (the colour map's sum, atanh, tanh) stays float: full-integer quantisation of it (AI Edge
+# Quantizer's static_wi8_ai8 recipe) put 1 - x near x = 1 on an int8 grid, and the files reached 15-28 dB against
+# PyTorch.
 QUANTISED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "CONV_2D_TRANSPOSE")
 
 

@@ -147,8 +147,9 @@ def write_tflite(net: torch.nn.Module, model_path: Path, out: Path, options: Exp
                                               on_check=on_check, saturated=True)
                 require_psnr(checks, MIN_PSNR[precision], precision, "LiteRT")
         os.replace(labelled, out)
+    note = fp16_arithmetic_note(arithmetic) if precision == "fp16" else ""
     report = ExportReport(out, precision, options.opset, MIN_PSNR[precision], checks, time.perf_counter() - started,
-                          psnr_db, format="tflite", note=fp16_arithmetic_note(arithmetic) if precision == "fp16" else "")
+                          psnr_db, format="tflite", note=note)
     return out, report
 
 
