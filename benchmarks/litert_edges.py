@@ -39,14 +39,9 @@ def write(model: Path, size: tuple[int, int], xnnpack_form: bool, path: Path) ->
 
 def rate(runner, x: np.ndarray, seconds: float) -> float:
     """Images per second: the median call over ``seconds``."""
-    runner.run(x[0])
-    times = []
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        started = time.perf_counter()
-        runner.run(x[0])
-        times.append(time.perf_counter() - started)
-    return 1 / statistics.median(times)
+    from cgan.bench.inference import time_runs
+
+    return 1 / statistics.median(time_runs(lambda: runner.run(x[0]), min_seconds=seconds, max_seconds=seconds))
 
 
 def main() -> None:
