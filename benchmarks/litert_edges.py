@@ -61,7 +61,7 @@ def main() -> None:
         folder = Path(tmp)
         model = model_file(folder, "filter")  # (weights off the identity start: an output unlike its input)
         net = load_model(model, "AtoB").eval()
-        runners, rows = {}, []
+        rows, timed = [], []  # (a row, the runner and input it times)
         for h, w in SIZES:
             x = check_inputs([(1, 3, h, w)], saturated=True)[0]
             with torch.no_grad():
@@ -73,10 +73,10 @@ def main() -> None:
                 fp16 = None if emulated is None else psnr_of(np.abs(emulated - expected))
                 rows.append({"form": form, "size": f"{w}x{h}", "rates": [], "psnr_fp16_arithmetic": fp16,
                              "psnr_fp32": psnr_of(np.abs(runner.run(x.numpy()[0])[None] - expected))})
-                runners[len(rows) - 1] = (runner, x.numpy())
+                timed.append((rows[-1], runner, x.numpy()))
         for _ in range(args.rounds):
-            for index, (runner, x) in runners.items():
-                rows[index]["rates"].append(rate(runner, x, args.seconds))
+            for row, runner, x in timed:
+                row["rates"].append(rate(runner, x, args.seconds))
     for row in rows:
         row["images_per_s"] = statistics.median(row["rates"])
         print(f"{row['size']} {row['form']}: {row['images_per_s']:.1f} images/s, {row['psnr_fp32']:.1f} dB, "

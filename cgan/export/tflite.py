@@ -40,7 +40,8 @@ from ..tflite_file import TfliteRunner, read_tflite, with_metadata
 from .int8 import MIN_PSNR as MIN_INT8_PSNR
 from .int8 import calibration_inputs, psnr_against_pytorch, require_int8_psnr, require_quantisable, split_calibration
 from .options import ExportOptions, export_options
-from .verify import ExportReport, ShapeCheck, check_inputs, compare_with_pytorch, require_psnr, stage_reporter
+from .verify import (ExportReport, ShapeCheck, check_inputs, compare_on_inputs, compare_with_pytorch, require_psnr,
+                     stage_reporter)
 
 MIN_PSNR = {"fp32": 40.0, "fp16": 35.0, "int8": MIN_INT8_PSNR}
 INSTALL_HINT = 'pip install "cgan[tflite]"'
@@ -160,8 +161,8 @@ def fp16_arithmetic_verdict(emulated: np.ndarray | None, inputs: list[torch.Tens
     if emulated is None:
         return {"allowed": False, "psnr_db": None,
                 "why": "LiteRT cannot emulate fp16 arithmetic here (it needs an x86 CPU with AVX2)"}
-    found = iter(emulated)
-    checks = compare_with_pytorch(lambda x: next(found)[None], net, [tuple(x.shape) for x in inputs], saturated=True)
+    found = iter(emulated)  # (the outputs of ``inputs``, in their order)
+    checks = compare_on_inputs(lambda x: next(found)[None], net, inputs)
     worst = min(c.psnr_db for c in checks)
     allowed = worst >= MIN_PSNR["fp16"]
     return {"allowed": allowed, "psnr_db": round(worst, 2),

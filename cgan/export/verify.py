@@ -87,8 +87,14 @@ def compare_with_pytorch(run: Callable[[torch.Tensor], np.ndarray], net: torch.n
     random inputs in [-1, 1]; the error per shape. ``saturated`` pushes half the values to -1 or 1, as a photo's
     blown highlights and deep shadows are: where reduced precision hurts a colour map most (its atanh of the input
     is steepest there), and where uniform random values almost never fall."""
+    return compare_on_inputs(run, net, check_inputs(shapes, seed, saturated), on_check)
+
+
+def compare_on_inputs(run: Callable[[torch.Tensor], np.ndarray], net: torch.nn.Module, inputs: list[torch.Tensor],
+                      on_check: Callable[[ShapeCheck], None] | None = None) -> list[ShapeCheck]:
+    """``compare_with_pytorch`` on the given ``inputs``, in order."""
     checks = []
-    for x in check_inputs(shapes, seed, saturated):
+    for x in inputs:
         with torch.no_grad():
             expected = net(x).numpy()
         got = np.asarray(run(x), dtype=np.float32)
