@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean bench check-constraints check-light
+.PHONY: demo test install clean bench check-constraints check-light check-tflite
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ check-constraints: $(STAMP)
 # The built wheel with no extras in a fresh venv runs every runtime command on an exported model (CI runs it).
 check-light: $(STAMP)
 	bash .ci/check_light_install.sh
+
+# The LiteRT converter's round trips in a venv of their own, pinned by constraints-tflite.txt (CI runs it).
+check-tflite:
+	bash .ci/check_tflite.sh
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache

@@ -1,5 +1,6 @@
 """Resolve the constraints the way a fresh install would (pip --dry-run, ignoring what is installed), and
-check that every package of the full install (every extra but gpu) is pinned: an unresolvable or missing
+check that every package of each install CI makes is pinned: the full install (every extra but gpu and tflite)
+by constraints.txt, and the LiteRT converter's side install by constraints-tflite.txt. An unresolvable or missing
 pin fails CI instead of a user's install."""
 from __future__ import annotations
 
@@ -11,26 +12,37 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+INSTALLS = {  # constraints file -> what is installed with it
+    "constraints.txt": [".[all,dev]"],
+    "constraints-tflite.txt": [".[train,tflite]", "pytest", "hypothesis"],
+}
 
 
-def main() -> int:
+def unresolved(constraints: str, requirements: list[str]) -> str | None:
+    """Why ``requirements`` do not install under ``constraints`` fully pinned, or None where they do."""
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         done = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
-                               "--report", str(report), "-c", "constraints.txt", ".[all,dev]"],
+                               "--report", str(report), "-c", constraints, *requirements],
                               cwd=ROOT, capture_output=True, text=True)
         if done.returncode != 0:
-            print(f"constraints.txt does not resolve:\n{done.stderr}", file=sys.stderr)
-            return 1
+            return f"{constraints} does not resolve:\n{done.stderr}"
         resolved = {item["metadata"]["name"].lower().replace("_", "-") for item in json.loads(report.read_text())["install"]}
     pinned = {re.split(r"[=<>!~ ]", line, 1)[0].lower().replace("_", "-")
-              for line in (ROOT / "constraints.txt").read_text().splitlines() if line.strip() and not line.startswith("#")}
+              for line in (ROOT / constraints).read_text().splitlines() if line.strip() and not line.startswith("#")}
     unpinned = sorted(resolved - pinned - {"cgan"})
     if unpinned:
-        print(f"not pinned in constraints.txt: {', '.join(unpinned)}", file=sys.stderr)
-        return 1
-    print(f"constraints.txt resolves: {len(resolved)} packages, all pinned")
-    return 0
+        return f"not pinned in {constraints}: {', '.join(unpinned)}"
+    print(f"{constraints} resolves: {len(resolved)} packages, all pinned")
+    return None
+
+
+def main() -> int:
+    failures = [problem for constraints, requirements in INSTALLS.items()
+                if (problem := unresolved(constraints, requirements)) is not None]
+    for problem in failures:
+        print(problem, file=sys.stderr)
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
