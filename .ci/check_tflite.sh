@@ -11,15 +11,16 @@ trap 'rm -rf "$work"' EXIT
 
 echo "LiteRT converter: installing cgan[train,tflite] into a fresh venv"
 python3 -m venv "$work/tflite"
-"$work/tflite/bin/python" -m pip install --quiet --upgrade pip 2>/dev/null
-"$work/tflite/bin/python" -m pip install --quiet -c constraints-tflite.txt -e ".[train,tflite]" \
-  pytest hypothesis >"$work/install.log" 2>&1 || { cat "$work/install.log" >&2; exit 1; }
-if ! "$work/tflite/bin/python" -c "import importlib.util, sys; sys.exit(not importlib.util.find_spec('litert_torch'))"; then
+python="$work/tflite/bin/python"
+"$python" -m pip install --quiet --upgrade pip 2>/dev/null
+"$python" -m pip install --quiet -c constraints-tflite.txt -e ".[train,tflite]" pytest hypothesis \
+  >"$work/install.log" 2>&1 || { cat "$work/install.log" >&2; exit 1; }
+if ! "$python" -c "import importlib.util, sys; sys.exit(not importlib.util.find_spec('litert_torch'))"; then
   echo "FAIL: litert-torch did not install" >&2
   exit 1
 fi
 
-"$work/tflite/bin/python" -m pytest -q -rs -p no:cacheprovider tests/test_litert.py | tee "$work/pytest.log"
+"$python" -m pytest -q -rs -p no:cacheprovider tests/test_litert.py | tee "$work/pytest.log"
 if grep -q "SKIPPED" "$work/pytest.log"; then
   echo "FAIL: LiteRT tests were skipped where the converter is installed" >&2
   exit 1
