@@ -39,5 +39,5 @@ def web_speed(path: Path) -> list[str]:
         if r["precision"] == "int8":
             share = r["page_fps"] / fp32[r["model"], r["size"]]
             int8.setdefault(r["model"], []).append(f"{share:.2f} at {r['size']}")
-    return lines + ["", *prose("web_speed_reading", at_320=at_320, at_640=at_640, model_alone=model_alone,
-                                         int8=int8)]
+    reading = prose("web_speed_reading", at_320=at_320, at_640=at_640, model_alone=model_alone, int8=int8)
+    return lines + ["", *reading]
