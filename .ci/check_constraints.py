@@ -27,14 +27,20 @@ def unresolved(constraints: str, requirements: list[str]) -> str | None:
                               cwd=ROOT, capture_output=True, text=True)
         if done.returncode != 0:
             return f"{constraints} does not resolve:\n{done.stderr}"
-        resolved = {item["metadata"]["name"].lower().replace("_", "-") for item in json.loads(report.read_text())["install"]}
-    pinned = {re.split(r"[=<>!~ ]", line, 1)[0].lower().replace("_", "-")
-              for line in (ROOT / constraints).read_text().splitlines() if line.strip() and not line.startswith("#")}
+        resolved = {_normalised(item["metadata"]["name"]) for item in json.loads(report.read_text())["install"]}
+    lines = (ROOT / constraints).read_text().splitlines()
+    pinned = {_normalised(re.split(r"[=<>!~ ]", line, 1)[0])
+              for line in lines if line.strip() and not line.startswith("#")}
     unpinned = sorted(resolved - pinned - {"cgan"})
     if unpinned:
         return f"not pinned in {constraints}: {', '.join(unpinned)}"
     print(f"{constraints} resolves: {len(resolved)} packages, all pinned")
     return None
+
+
+def _normalised(name: str) -> str:
+    """A package's name as pip compares it (case and ``_`` against ``-`` do not matter)."""
+    return name.lower().replace("_", "-")
 
 
 def main() -> int:
