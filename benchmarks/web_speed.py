@@ -7,7 +7,10 @@ batch 1, as ``cgan benchmark`` times it. Each engine the browser offers here is 
 page's threads; WebGPU only where there is a hardware adapter, which a GPU-less machine has not), each model's
 page in fp32 and in int8.
 
-    python -m benchmarks.web_speed [--seconds 8]
+    python -m benchmarks.web_speed [--seconds 8] [--rounds 3]
+
+With ``--rounds N`` each page and its native rates are measured N times in turn and the medians reported (the runs
+are kept in the result file): on a shared machine one measurement of either can be a third off.
 """
 from __future__ import annotations
 
@@ -63,6 +66,11 @@ def native_fps(model: Path, photo: np.ndarray, seconds: float) -> dict:
     return {name: 1 / statistics.median(time_runs(run, max_seconds=seconds)) for name, run in runs.items()}
 
 
+def _medians(measurements: list[dict]) -> dict:
+    """Each key's median over ``measurements`` (dicts with the same keys)."""
+    return {key: statistics.median(m[key] for m in measurements) for key in measurements[0]}
+
+
 def visitor_download_mb(folder: Path) -> float:
     """What a browser without WebGPU fetches: everything but the WebGPU build."""
     webgpu = {folder / "ort" / name for name in WEBGPU_FILES}
@@ -72,6 +80,8 @@ def visitor_download_mb(folder: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=8.0, help="Time per page and size.")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="Times each page and its native rates are measured, in turn; medians are reported.")
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/web_speed.json"))
     args = parser.parse_args()
     rows = []
@@ -86,20 +96,34 @@ def main() -> None:
             for h, w in SIZES:
                 photo = cv2.resize(sample_photo(), (w, h), interpolation=cv2.INTER_AREA)
                 clip = write_y4m(tmp / f"{w}x{h}.y4m", photo)
-                native = {precision: native_fps(folder / "model.onnx", photo, args.seconds)
-                          for precision, folder in folders.items()}
+                runs = {precision: {"page_fps": [], "stage_ms": [], "native_fps": [], "engine": []}
+                        for precision in folders}
+                for round_ in range(args.rounds):  # in turn, so that the page and native see the same machine
+                    for precision, folder in folders.items():
+                        native = native_fps(folder / "model.onnx", photo, args.seconds)
+                        fps, engine, stage_ms = page_fps(folder, clip, tmp / f"{preset}-{precision}-{w}-{round_}",
+                                                         args.seconds)
+                        for key, value in (("page_fps", fps), ("stage_ms", stage_ms), ("native_fps", native),
+                                           ("engine", engine)):
+                            runs[precision][key].append(value)
+                        print(f"{preset} {w}x{h} {precision}: page {fps:.1f} frames/s ({engine}; ms a frame: " +
+                              ", ".join(f"{k} {v:.1f}" for k, v in stage_ms.items()) + "); native " +
+                              ", ".join(f"{k} {v:.1f}" for k, v in native.items()), flush=True)
+                median = {precision: {"page_fps": statistics.median(measured["page_fps"]),
+                                      "stage_ms": _medians(measured["stage_ms"]),
+                                      "native_fps": _medians(measured["native_fps"])}
+                          for precision, measured in runs.items()}
                 for precision, folder in folders.items():
-                    fps, engine, stage_ms = page_fps(folder, clip, tmp / f"{preset}-{precision}-{w}", args.seconds)
                     rows.append({"model": preset, "size": f"{w}x{h}", "precision": precision,
-                                 "engine": engine, "page_fps": fps, "stage_ms": stage_ms,
-                                 "native_fps": native[precision], "native_fp32_fps": native["fp32"],
+                                 "engine": runs[precision]["engine"][-1],
+                                 **median[precision], "native_fp32_fps": median["fp32"]["native_fps"],
+                                 "page_fps_runs": runs[precision]["page_fps"],
+                                 "native_onnxruntime_runs": [r["onnxruntime"] for r in runs[precision]["native_fps"]],
                                  "download_mb": visitor_download_mb(folder),
                                  "model_mb": (folder / "model.onnx").stat().st_size / 2**20})
-                    print(f"{preset} {w}x{h} {precision}: page {fps:.1f} frames/s "
-                          f"({engine}; ms a frame: " + ", ".join(f"{k} {v:.1f}" for k, v in stage_ms.items()) +
-                          "); native " + ", ".join(f"{k} {v:.1f}" for k, v in native[precision].items()), flush=True)
     result = {"measured": time.strftime("%Y-%m-%d"), "machine": describe_machine(), "rows": rows,
-              "command": f"python -m benchmarks.web_speed --seconds {args.seconds:g}"}
+              "command": f"python -m benchmarks.web_speed --seconds {args.seconds:g}" +
+                         (f" --rounds {args.rounds}" if args.rounds > 1 else "")}
     atomic_write_text(args.json, json.dumps(result, indent=2))
     print(f"wrote {args.json}")
 
