@@ -50,7 +50,7 @@ def page_fps(folder: Path, clip: Path, tmp: Path, seconds: float) -> tuple[float
         start = len(reports)
         time.sleep(seconds)
         states = [r for r in reports[start:] if r.get("kind") == "state" and r.get("stage_ms")]
-    stage_ms = {stage: statistics.median(r["stage_ms"][stage] for r in states) for stage in states[0]["stage_ms"]}
+    stage_ms = _medians([r["stage_ms"] for r in states])
     return statistics.median(r["fps"] for r in states), first["engine"], stage_ms
 
 
